@@ -1,0 +1,177 @@
+"""Batched motion library: sample clips and times, and pose the reference at any time.
+
+Interpolation: root position linearly, root and joint rotations by slerp, between the two
+keyframes around the query time. Velocities are the exact time derivatives of that interpolation
+(constant across each keyframe interval, as in MimicKit): root linear velocity and world angular
+velocity, joint angular velocities in MuJoCo's ``dof_vel`` layout, and body velocities as the
+chord velocity of each body between the two keyframes.
+
+Looping: ``wrap`` clips repeat, each full cycle adding the horizontal root displacement of one
+cycle (last keyframe minus first, height zeroed); ``none`` clips clamp to their end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from mimic.character import rotations as rot
+from mimic.character.kinematics import ForwardKinematics
+from mimic.character.model import CharacterModel
+from mimic.errors import MimicError
+from mimic.motion.clip import Clip, LoopMode, validate_clip
+
+# Gap between clips on the library's single time axis, so searchsorted never crosses clips.
+_CLIP_GAP = 1.0
+
+
+@dataclass
+class MotionState:
+    """Reference state of N queries (all tensors num_queries first)."""
+
+    root_pos: torch.Tensor  # (N, 3)
+    root_rot: torch.Tensor  # (N, 4)
+    root_vel: torch.Tensor  # (N, 3) world
+    root_ang_vel: torch.Tensor  # (N, 3) world
+    joint_rot: torch.Tensor  # (N, num_joints, 4) local
+    joint_pos: torch.Tensor  # (N, num_joint_pos) MuJoCo qpos layout without the root
+    dof_vel: torch.Tensor  # (N, num_dofs) MuJoCo qvel layout without the root
+    body_pos: torch.Tensor  # (N, num_bodies, 3) world
+    body_rot: torch.Tensor  # (N, num_bodies, 4) world
+    body_vel: torch.Tensor  # (N, num_bodies, 3) world
+
+
+class MotionLibrary:
+    """One or many clips of one character, queried in batches on one device.
+
+    Args:
+        clips: the clips (validated against ``model``).
+        model: the character.
+        weights: sampling weight per clip (default equal); normalized.
+        device, dtype: where and how the keyframes are kept.
+    """
+
+    def __init__(self, clips: list[Clip], model: CharacterModel, weights: list[float] | None = None,
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+        if not clips:
+            raise MimicError("a motion library needs at least one clip")
+        weights = [1.0] * len(clips) if weights is None else list(weights)
+        if len(weights) != len(clips) or min(weights) < 0 or sum(weights) <= 0:
+            raise MimicError(f"clip weights must be {len(clips)} non-negative numbers with a positive sum, got {weights}")
+        for clip in clips:
+            validate_clip(clip, model)
+        self.model = model
+        self.clips = clips
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.fk = ForwardKinematics(model, device=device, dtype=dtype)
+        f64 = dict(dtype=torch.float64)
+
+        root_pos = torch.cat([torch.as_tensor(c.root_pos, **f64) for c in clips])
+        root_rot = rot.quat_normalize(torch.cat([torch.as_tensor(c.root_rot, **f64) for c in clips]))
+        joint_rot = model.joint_pos_to_rot(torch.cat([torch.as_tensor(c.joint_pos, **f64) for c in clips]))
+        counts = torch.tensor([c.num_frames for c in clips])
+        starts = torch.cumsum(counts, 0) - counts
+        durations = torch.tensor([c.duration for c in clips], **f64)
+        offsets = torch.cumsum(durations + _CLIP_GAP, 0) - (durations + _CLIP_GAP)
+        frame_time = torch.cat([torch.as_tensor(c.frame_times, **f64) + offsets[i] for i, c in enumerate(clips)])
+
+        # Per-interval quantities: interval k joins frame k and k+1 (a clip's last frame repeats the one before).
+        nxt = torch.arange(len(frame_time)) + 1
+        last = starts + counts - 1
+        nxt[last] = last
+        prev_of_last = torch.arange(len(frame_time))
+        prev_of_last[last] = last - 1
+        k0, k1 = prev_of_last, prev_of_last + 1
+        dt = (frame_time[k1] - frame_time[k0])[:, None]
+        body_pos, _ = ForwardKinematics(model, dtype=torch.float64)(root_pos, root_rot, joint_rot)
+        root_vel = (root_pos[k1] - root_pos[k0]) / dt
+        root_ang_vel = rot.angular_velocity(root_rot[k0], root_rot[k1], dt)
+        joint_ang_vel = rot.angular_velocity(joint_rot[k0], joint_rot[k1], dt[..., None], local=True)
+        dof_vel = model.joint_ang_vel_to_dof_vel(joint_ang_vel)
+        body_vel = (body_pos[k1] - body_pos[k0]) / dt[..., None]
+
+        cycle_delta = root_pos[last] - root_pos[starts]
+        cycle_delta[:, 2] = 0.0
+
+        def put(x: torch.Tensor) -> torch.Tensor:
+            return x.to(device=self.device, dtype=dtype)
+
+        self._frame_time = frame_time.to(self.device)  # float64: exact keyframe times
+        self._starts, self._counts = starts.to(self.device), counts.to(self.device)
+        self._offsets = offsets.to(self.device)
+        self.durations = durations.to(self.device)
+        self.wrap = torch.tensor([c.loop == LoopMode.WRAP for c in clips], device=self.device)
+        self._root_pos, self._root_rot, self._joint_rot = put(root_pos), put(root_rot), put(joint_rot)
+        self._root_vel, self._root_ang_vel = put(root_vel), put(root_ang_vel)
+        self._dof_vel, self._body_vel = put(dof_vel), put(body_vel)
+        self._cycle_delta = put(cycle_delta)
+        w = torch.tensor(weights, dtype=torch.float64)
+        self.weights = (w / w.sum()).to(self.device)
+
+    @property
+    def num_clips(self) -> int:
+        return len(self.clips)
+
+    def sample_clips(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n,) clip indices drawn by weight."""
+        return torch.multinomial(self.weights.cpu(), n, replacement=True, generator=generator).to(self.device)
+
+    def sample_times(self, clip_ids: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n,) times drawn uniformly in ``[0, duration)`` of each clip."""
+        u = torch.rand(clip_ids.shape, generator=generator, dtype=torch.float64).to(self.device)
+        return u * self.durations[clip_ids]
+
+    def phase(self, clip_ids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """(n,) phase in [0, 1): position within the cycle (clamped to 1 for ``none`` clips)."""
+        dur = self.durations[clip_ids]
+        t = times.to(torch.float64)
+        wrapped = torch.remainder(t, dur) / dur
+        clamped = (t / dur).clamp(0.0, 1.0)
+        return torch.where(self.wrap[clip_ids], wrapped, clamped).to(self.dtype)
+
+    def cycle_count(self, clip_ids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """(n,) number of completed cycles at ``times`` (0 for ``none`` clips)."""
+        cycles = torch.floor(times.to(torch.float64) / self.durations[clip_ids])
+        return torch.where(self.wrap[clip_ids], cycles, torch.zeros_like(cycles)).long()
+
+    def state(self, clip_ids: torch.Tensor, times: torch.Tensor) -> MotionState:
+        """Reference state of clip ``clip_ids[i]`` at time ``times[i]`` (seconds), for (n,) queries."""
+        clip_ids = clip_ids.to(self.device).long()
+        t = times.to(device=self.device, dtype=torch.float64)
+        dur = self.durations[clip_ids]
+        wrap = self.wrap[clip_ids]
+        cycles = torch.where(wrap, torch.floor(t / dur), torch.zeros_like(t))
+        local_t = torch.where(wrap, t - cycles * dur, t.clamp(min=0.0)).clamp(max=dur)
+
+        start, count = self._starts[clip_ids], self._counts[clip_ids]
+        global_t = self._offsets[clip_ids] + local_t
+        k0 = torch.searchsorted(self._frame_time, global_t, right=True) - 1
+        k0 = torch.minimum(torch.maximum(k0, start), start + count - 2)
+        k1 = k0 + 1
+        t0, t1 = self._frame_time[k0], self._frame_time[k1]
+        blend = ((global_t - t0) / (t1 - t0)).clamp(0.0, 1.0).to(self.dtype)
+
+        shift = cycles.to(self.dtype)[:, None] * self._cycle_delta[clip_ids]
+        root_pos = torch.lerp(self._root_pos[k0], self._root_pos[k1], blend[:, None]) + shift
+        root_rot = rot.quat_slerp(self._root_rot[k0], self._root_rot[k1], blend)
+        joint_rot = rot.quat_slerp(self._joint_rot[k0], self._joint_rot[k1], blend[:, None])
+        body_pos, body_rot = self.fk(root_pos, root_rot, joint_rot)
+        return MotionState(
+            root_pos=root_pos,
+            root_rot=root_rot,
+            root_vel=self._root_vel[k0],
+            root_ang_vel=self._root_ang_vel[k0],
+            joint_rot=joint_rot,
+            joint_pos=self.model.joint_rot_to_pos(joint_rot),
+            dof_vel=self._dof_vel[k0],
+            body_pos=body_pos,
+            body_rot=body_rot,
+            body_vel=self._body_vel[k0],
+        )
+
+    def clip_arrays(self) -> list[dict[str, np.ndarray]]:
+        """Keyframe arrays of each clip (for tools and tests)."""
+        return [{"root_pos": c.root_pos, "root_rot": c.root_rot, "joint_pos": c.joint_pos} for c in self.clips]
