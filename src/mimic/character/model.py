@@ -100,7 +100,8 @@ class CharacterModel:
         try:
             return self.body_names.index(name)
         except ValueError:
-            raise input_error(self.mjcf_path, f"unknown body {name!r}; bodies are {', '.join(self.body_names)}") from None
+            known = ', '.join(self.body_names)
+            raise input_error(self.mjcf_path, f"unknown body {name!r}; bodies are {known}") from None
 
     def body_indices(self, names: list[str] | tuple[str, ...]) -> list[int]:
         return [self.body_index(n) for n in names]

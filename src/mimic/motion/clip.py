@@ -19,7 +19,7 @@ from mimic.errors import input_error
 QUAT_NORM_TOLERANCE = 0.5
 
 
-class LoopMode(str, enum.Enum):
+class LoopMode(enum.StrEnum):
     """What happens past a clip's end: ``wrap`` repeats it (cyclic), ``none`` holds the last pose."""
 
     WRAP = "wrap"

@@ -8,13 +8,18 @@ chord velocity of each body between the two keyframes.
 
 Looping: ``wrap`` clips repeat, each full cycle adding the horizontal root displacement of one
 cycle (last keyframe minus first, height zeroed); ``none`` clips clamp to their end.
+
+Loop closing: several of DeepMimic's cyclic clips do not end in the pose they start with (spinkick's
+wrist is 0.36 m off, cartwheel's ankle 0.34 m), so the reference jumps at every cycle boundary.
+DeepMimic plays them as they are. By default Mimic spreads that end-to-start mismatch (root height,
+root rotation, joint rotations) linearly over the cycle, a few millimetres per keyframe, so the
+reference is continuous; ``close_loops=False`` keeps the raw keyframes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from mimic.character import rotations as rot
@@ -51,15 +56,18 @@ class MotionLibrary:
         model: the character.
         weights: sampling weight per clip (default equal); normalized.
         device, dtype: where and how the keyframes are kept.
+        close_loops: spread each ``wrap`` clip's end-to-start pose mismatch over its cycle.
     """
 
     def __init__(self, clips: list[Clip], model: CharacterModel, weights: list[float] | None = None,
-                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                 close_loops: bool = True) -> None:
         if not clips:
             raise MimicError("a motion library needs at least one clip")
         weights = [1.0] * len(clips) if weights is None else list(weights)
         if len(weights) != len(clips) or min(weights) < 0 or sum(weights) <= 0:
-            raise MimicError(f"clip weights must be {len(clips)} non-negative numbers with a positive sum, got {weights}")
+            raise MimicError(f"clip weights must be {len(clips)} non-negative numbers with a positive sum, "
+                             f"got {weights}")
         for clip in clips:
             validate_clip(clip, model)
         self.model = model
@@ -77,6 +85,12 @@ class MotionLibrary:
         durations = torch.tensor([c.duration for c in clips], **f64)
         offsets = torch.cumsum(durations + _CLIP_GAP, 0) - (durations + _CLIP_GAP)
         frame_time = torch.cat([torch.as_tensor(c.frame_times, **f64) + offsets[i] for i, c in enumerate(clips)])
+        if close_loops:
+            for i, clip in enumerate(clips):
+                if clip.loop == LoopMode.WRAP:
+                    frames = slice(int(starts[i]), int(starts[i] + counts[i]))
+                    _close_loop(root_pos[frames], root_rot[frames], joint_rot[frames],
+                                torch.as_tensor(clip.frame_times / clip.duration, **f64))
 
         # Per-interval quantities: interval k joins frame k and k+1 (a clip's last frame repeats the one before).
         nxt = torch.arange(len(frame_time)) + 1
@@ -172,6 +186,22 @@ class MotionLibrary:
             body_vel=self._body_vel[k0],
         )
 
-    def clip_arrays(self) -> list[dict[str, np.ndarray]]:
-        """Keyframe arrays of each clip (for tools and tests)."""
-        return [{"root_pos": c.root_pos, "root_rot": c.root_rot, "joint_pos": c.joint_pos} for c in self.clips]
+
+def _close_loop(root_pos: torch.Tensor, root_rot: torch.Tensor, joint_rot: torch.Tensor, phase: torch.Tensor) -> None:
+    """Make a cyclic clip end in its start pose by spreading the mismatch over the cycle, in place.
+
+    Args:
+        root_pos: (F, 3); only the height is corrected (the horizontal cycle offset is kept).
+        root_rot: (F, 4) world rotations.
+        joint_rot: (F, J, 4) local rotations.
+        phase: (F,) keyframe time / duration, from 0 to 1.
+    """
+    root_pos[:, 2] += phase * (root_pos[0, 2] - root_pos[-1, 2])
+    root_fix = rot.quat_mul(root_rot[0], rot.quat_conj(root_rot[-1]))
+    identity = rot.quat_identity((), dtype=root_rot.dtype)
+    root_rot[:] = rot.quat_mul(rot.quat_slerp(identity.expand_as(root_rot), root_fix.expand_as(root_rot), phase),
+                               root_rot)
+    joint_fix = rot.quat_mul(joint_rot[0], rot.quat_conj(joint_rot[-1]))  # (J, 4)
+    frames = joint_rot.shape[0]
+    fix = rot.quat_slerp(identity.expand_as(joint_rot), joint_fix.expand(frames, -1, -1), phase[:, None])
+    joint_rot[:] = rot.quat_mul(fix, joint_rot)

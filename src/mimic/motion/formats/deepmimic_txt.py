@@ -60,6 +60,10 @@ def _column_layout(model: CharacterModel) -> list[tuple[int, int, int, str]]:
     return layout
 
 
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
 def read_deepmimic_txt(path: str | Path, model: CharacterModel) -> Clip:
     """Read a DeepMimic motion file for ``model``; bad input raises :class:`MimicError`."""
     path = Path(path)
@@ -84,7 +88,7 @@ def read_deepmimic_txt(path: str | Path, model: CharacterModel) -> Clip:
 
     expected = frame_size(model)
     for i, frame in enumerate(frames):
-        if not isinstance(frame, list) or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in frame):
+        if not isinstance(frame, list) or not all(_is_number(x) for x in frame):
             raise input_error(path, f"frame {i}: expected a list of numbers", "Frames")
         if len(frame) != expected:
             raise input_error(

@@ -1,0 +1,153 @@
+"""The ``mimic`` command line: ``mimic clips | view | convert | bench``.
+
+User errors (missing files, malformed clips, bad options) print one ``mimic: error: ...`` line and
+exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mimic import __version__
+from mimic.errors import MimicError
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- clips
+
+
+def cmd_clips(args: argparse.Namespace) -> int:
+    """Print the bundled clips as a table."""
+    from mimic.motion import BUNDLED_CLIPS, default_character, load_clip
+    from mimic.motion.bundled import resolve_clip_path
+
+    model = default_character()
+    rows = [("name", "frames", "fps", "duration_s", "loop") + (("path",) if args.paths else ())]
+    for name in BUNDLED_CLIPS:
+        clip = load_clip(name, model)
+        row = (name, str(clip.num_frames), f"{clip.fps:.4g}", f"{clip.duration:.3f}", clip.loop.value)
+        rows.append(row + ((str(resolve_clip_path(name)),) if args.paths else ()))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+# -------------------------------------------------------------------------------------------- convert
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Convert a clip between DeepMimic ``.txt`` and Mimic ``.npz``."""
+    from mimic.character.model import load_character
+    from mimic.motion import default_character, load_clip, save_clip
+
+    model = load_character(args.character) if args.character else default_character()
+    clip = load_clip(args.input, model)
+    out = Path(args.output)
+    save_clip(clip, out, model)
+    print(f"wrote {out} ({clip.num_frames} frames, {clip.duration:.3f} s, loop {clip.loop.value})")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- view
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    """Kinematic playback of a clip: the MuJoCo viewer, or a headless mp4."""
+    from mimic.render.video import play_clip
+
+    out = play_clip(args.clip, out=Path(args.out) if args.out else None, seconds=args.seconds, fps=args.fps,
+                    width=args.width, height=args.height)
+    if out is not None:
+        print(f"wrote {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mimic`` argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="mimic",
+        description="Mimic: physics-based character animation by imitation of motion clips (DeepMimic).",
+    )
+    parser.add_argument("--version", action="version", version=f"mimic {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("clips", help="list the bundled DeepMimic clips",
+                       description="List the DeepMimic humanoid clips bundled with pybullet: name, keyframes, "
+                                   "keyframes per second, duration and loop mode.")
+    p.add_argument("--paths", action="store_true", help="also print each clip's file path")
+    p.set_defaults(func=cmd_clips)
+
+    p = sub.add_parser("view", help="play a clip kinematically (viewer or mp4)",
+                       description="Kinematic playback of a clip on DeepMimic's humanoid. Opens MuJoCo's viewer when "
+                                   "a display exists; otherwise, or with --out, renders headless to an mp4 with a "
+                                   "tracking camera.")
+    p.add_argument("clip", help="bundled clip name (see `mimic clips`) or path to a .txt / .npz clip")
+    p.add_argument("--out", metavar="FILE.mp4", help="write an mp4 here instead of opening the viewer")
+    p.add_argument("--seconds", type=_positive_float, default=None,
+                   help="length of the playback (default: 3 cycles for looping clips, one clip otherwise)")
+    p.add_argument("--fps", type=_positive_float, default=30.0, help="video frames per second (default 30)")
+    p.add_argument("--width", type=_positive_int, default=640, help="video width in pixels (default 640)")
+    p.add_argument("--height", type=_positive_int, default=480, help="video height in pixels (default 480)")
+    p.set_defaults(func=cmd_view)
+
+    p = sub.add_parser("convert", help="convert a clip between .txt and .npz",
+                       description="Convert a clip between DeepMimic's .txt (JSON, y-up) and Mimic's .npz (z-up, with "
+                                   "world body positions from forward kinematics). Formats follow the extensions.")
+    p.add_argument("input", help="bundled clip name or path to a .txt / .npz clip")
+    p.add_argument("output", help="output path ending in .txt or .npz")
+    p.add_argument("--character", metavar="MJCF", default=None,
+                   help="character MJCF the clip drives (default: DeepMimic's humanoid)")
+    p.set_defaults(func=cmd_convert)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Later subcommands (bench, train, ...) register themselves here.
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except MimicError as exc:
+        print(f"mimic: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mimic: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
