@@ -67,8 +67,10 @@ class CharacterModel:
     dof_kp: np.ndarray  # (num_dofs,) PD stiffness from the joint's `stiffness`
     dof_kd: np.ndarray  # (num_dofs,) PD damping from the joint's `damping`
     joint_torque_limit: np.ndarray  # (num_bodies,) from the motors' ctrlrange; inf when none
-    dof_limits: np.ndarray  # (num_dofs, 2) hinge range; (-inf, inf) when unlimited / ball
+    dof_limits: np.ndarray  # (num_dofs, 2) MJCF range per DoF, enforced or not: hinge range; +-max angle of a
+    #                         ball joint on each of its 3 DoF; (-inf, inf) when the MJCF gives none
     body_masses: np.ndarray  # (num_bodies,)
+    body_com_offset: np.ndarray  # (num_bodies, 3) centre of mass in the body frame
 
     @property
     def num_bodies(self) -> int:
@@ -256,12 +258,13 @@ def character_from_mjmodel(mj: mujoco.MjModel, path: str | Path = "<model>") -> 
         nd = _DOF_SIZE[jtype]
         kp += [float(mj.jnt_stiffness[j])] * nd
         kd += [float(mj.dof_damping[mj.jnt_dofadr[j]])] * nd
+        lo, hi = (float(x) for x in mj.jnt_range[j])
+        has_range = hi > lo
         if jtype == JointType.HINGE:
             hinge_axes[i] = mj.jnt_axis[j]
-            limited = bool(mj.jnt_limited[j])
-            limits.append(tuple(mj.jnt_range[j]) if limited else (-np.inf, np.inf))
-        else:
-            limits += [(-np.inf, np.inf)] * nd
+            limits.append((lo, hi) if has_range else (-np.inf, np.inf))
+        else:  # a ball joint's range is "0 max_angle"
+            limits += [(-hi, hi) if hi > 0 else (-np.inf, np.inf)] * nd
         acts = [a for a in range(mj.nu) if int(mj.actuator_trntype[a]) == int(mujoco.mjtTrn.mjTRN_JOINT)
                 and mj.actuator_trnid[a, 0] == j and mj.actuator_ctrllimited[a]]
         if acts:
@@ -285,4 +288,5 @@ def character_from_mjmodel(mj: mujoco.MjModel, path: str | Path = "<model>") -> 
         joint_torque_limit=torque_limit,
         dof_limits=np.array(limits).reshape(-1, 2),
         body_masses=np.array(mj.body_mass[1:], dtype=np.float64),
+        body_com_offset=np.array(mj.body_ipos[1:], dtype=np.float64),
     )

@@ -3,8 +3,8 @@
 Interpolation: root position linearly, root and joint rotations by slerp, between the two
 keyframes around the query time. Velocities are the exact time derivatives of that interpolation
 (constant across each keyframe interval, as in MimicKit): root linear velocity and world angular
-velocity, joint angular velocities in MuJoCo's ``dof_vel`` layout, and body velocities as the
-chord velocity of each body between the two keyframes.
+velocity, joint angular velocities in MuJoCo's ``dof_vel`` layout, and body and centre-of-mass
+velocities as chord velocities between the two keyframes.
 
 Looping: ``wrap`` clips repeat, each full cycle adding the horizontal root displacement of one
 cycle (last keyframe minus first, height zeroed); ``none`` clips clamp to their end.
@@ -46,6 +46,7 @@ class MotionState:
     body_pos: torch.Tensor  # (N, num_bodies, 3) world
     body_rot: torch.Tensor  # (N, num_bodies, 4) world
     body_vel: torch.Tensor  # (N, num_bodies, 3) world
+    com_vel: torch.Tensor  # (N, 3) world centre-of-mass velocity
 
 
 class MotionLibrary:
@@ -100,12 +101,16 @@ class MotionLibrary:
         prev_of_last[last] = last - 1
         k0, k1 = prev_of_last, prev_of_last + 1
         dt = (frame_time[k1] - frame_time[k0])[:, None]
-        body_pos, _ = ForwardKinematics(model, dtype=torch.float64)(root_pos, root_rot, joint_rot)
+        body_pos, body_rot = ForwardKinematics(model, dtype=torch.float64)(root_pos, root_rot, joint_rot)
+        masses = torch.as_tensor(model.body_masses, **f64)
+        com_offset = torch.as_tensor(model.body_com_offset, **f64).expand_as(body_pos)
+        com = ((body_pos + rot.quat_rotate(body_rot, com_offset)) * masses[:, None]).sum(-2) / masses.sum()
         root_vel = (root_pos[k1] - root_pos[k0]) / dt
         root_ang_vel = rot.angular_velocity(root_rot[k0], root_rot[k1], dt)
         joint_ang_vel = rot.angular_velocity(joint_rot[k0], joint_rot[k1], dt[..., None], local=True)
         dof_vel = model.joint_ang_vel_to_dof_vel(joint_ang_vel)
         body_vel = (body_pos[k1] - body_pos[k0]) / dt[..., None]
+        com_vel = (com[k1] - com[k0]) / dt
 
         cycle_delta = root_pos[last] - root_pos[starts]
         cycle_delta[:, 2] = 0.0
@@ -120,7 +125,7 @@ class MotionLibrary:
         self.wrap = torch.tensor([c.loop == LoopMode.WRAP for c in clips], device=self.device)
         self._root_pos, self._root_rot, self._joint_rot = put(root_pos), put(root_rot), put(joint_rot)
         self._root_vel, self._root_ang_vel = put(root_vel), put(root_ang_vel)
-        self._dof_vel, self._body_vel = put(dof_vel), put(body_vel)
+        self._dof_vel, self._body_vel, self._com_vel = put(dof_vel), put(body_vel), put(com_vel)
         self._cycle_delta = put(cycle_delta)
         w = torch.tensor(weights, dtype=torch.float64)
         self.weights = (w / w.sum()).to(self.device)
@@ -184,6 +189,7 @@ class MotionLibrary:
             body_pos=body_pos,
             body_rot=body_rot,
             body_vel=self._body_vel[k0],
+            com_vel=self._com_vel[k0],
         )
 
 
