@@ -115,6 +115,20 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def _parse_scalar(text: str) -> Any:
+    """A YAML value, with YAML 1.1's gap filled: ``5e-5`` is a number, not a string."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str], source: str = "command line") -> dict[str, Any]:
     """Apply ``a.b=value`` overrides to a nested dict (a copy); values are parsed as YAML."""
     import copy
@@ -124,10 +138,7 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str], source: str 
         if "=" not in item:
             raise MimicError(f"{source}: override {item!r} must look like key.sub=value")
         key, text = item.split("=", 1)
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            value = text
+        value = _parse_scalar(text)
         node = out
         parts = key.strip().split(".")
         for part in parts[:-1]:
