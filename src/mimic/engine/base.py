@@ -1,0 +1,277 @@
+"""The batched physics engine interface, independent of the simulator behind it.
+
+An :class:`Engine` simulates ``num_envs`` copies of one character (a CharacterModel read from its
+MJCF) on a ground plane. Its state is exposed as torch float32 tensors with the environment
+dimension first; they are owned by the engine and overwritten in place by :meth:`Engine.step` and
+:meth:`Engine.set_state` (``clone()`` them to keep a snapshot).
+
+Frames and layouts (see :mod:`mimic.character.model` and :mod:`mimic.character.rotations`):
+
+- quaternions are (w, x, y, z); world is z-up;
+- ``joint_pos`` is (num_envs, num_joint_pos): a quaternion per ball joint, an angle per hinge,
+  local to the parent body;
+- ``dof_vel`` is (num_envs, num_dofs): a ball joint's angular velocity in its child frame (3),
+  a hinge's rate (1);
+- every other velocity is in the world frame.
+
+A control step (``1 / control_hz`` seconds) is ``substeps`` physics steps; the PD controller runs
+at every physics step toward the targets of :meth:`Engine.set_pd_targets`.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+import torch
+
+from mimic.character.model import CharacterModel
+from mimic.errors import MimicError
+
+PD_DAMPING_MODES = ("implicit", "stable", "explicit")
+PD_BACKENDS = ("native", "python")
+
+
+@dataclass
+class EngineConfig:
+    """Knobs of a physics engine. Defaults are the measured choice for DeepMimic's humanoid.
+
+    Attributes:
+        physics_hz: physics steps per second; a multiple of ``control_hz``. 120 Hz (4 physics steps
+            per control step) is the fastest rate tried and had no blow-up in the random-target
+            stress runs of ``benchmarks/engine_physics_rate.py`` (120-600 Hz all had none); it
+            tracks clips as well as 240 Hz, with about twice 240 Hz's integration error against a
+            1200 Hz reference (DeepMimic's rate). MimicKit runs Isaac Gym at 120 Hz.
+        control_hz: PD-target updates (policy steps) per second; DeepMimic's 30.
+        num_threads: worker threads stepping the batch; 0 uses every core.
+        pd_damping: how the PD damping term is integrated.
+            ``"implicit"``: the simulator integrates ``-kd * dof_vel`` implicitly (MuJoCo joint damping
+            with the implicitfast integrator) and the stiffness term is explicit; stable at every
+            rate we test, because the foot and hand inertias are tiny next to kd * dt.
+            ``"stable"``: as implicit with damping ``kd + kp * physics_dt``, which is DeepMimic's
+            stable PD (the stiffness term sees the pose one step ahead) up to contact coupling.
+            ``"explicit"``: ``kp * err - kd * dof_vel`` from the state at the start of the step, as a
+            plain PD loop does; unstable at these rates, kept for comparison.
+        pd_backend: where the PD law runs at every physics step.
+            ``"native"``: inside MuJoCo's step, so a control step is a single C call: one actuator per
+            DoF gives ``kp * err`` limited to the torque limit, and the joint damping ``-kd * qdot``
+            (implicit, not limited). A ball joint's error is the difference of exp-map coordinates
+            (``log(t) - log(q)``, MuJoCo's ball-joint actuator length), limited per axis.
+            ``"python"``: Mimic's batched NumPy PD between physics steps: DeepMimic's quaternion error
+            ``log(conj(q) * t)`` and its torque-norm limit on ball joints, at the cost of Python work
+            at every physics step (see README, "Physics engine", for both measured).
+        fix_root: weld the root body in place (set by :meth:`Engine.set_state`), e.g. to check PD
+            tracking in the air; root velocities then read zero.
+        max_body_vel: an env whose body linear or angular velocity has a component above this
+            (m/s, rad/s) is flagged invalid, as in DeepMimic (100).
+    """
+
+    physics_hz: int = 120
+    control_hz: int = 30
+    num_threads: int = 0
+    pd_damping: str = "implicit"
+    pd_backend: str = "native"
+    fix_root: bool = False
+    max_body_vel: float = 100.0
+
+    def __post_init__(self) -> None:
+        if self.control_hz <= 0 or self.physics_hz <= 0:
+            raise MimicError(f"engine: physics_hz ({self.physics_hz}) and control_hz ({self.control_hz}) "
+                             "must be positive")
+        if self.physics_hz % self.control_hz:
+            raise MimicError(f"engine: physics_hz ({self.physics_hz}) must be a multiple of control_hz "
+                             f"({self.control_hz})")
+        if self.pd_backend not in PD_BACKENDS:
+            raise MimicError(f"engine: pd_backend {self.pd_backend!r} is not one of {', '.join(PD_BACKENDS)}")
+        if self.pd_backend == "native" and self.pd_damping == "explicit":
+            raise MimicError("engine: pd_damping 'explicit' needs pd_backend 'python' (the native backend's "
+                             "damping is MuJoCo's implicit joint damping)")
+        if self.pd_damping not in PD_DAMPING_MODES:
+            raise MimicError(f"engine: pd_damping {self.pd_damping!r} is not one of {', '.join(PD_DAMPING_MODES)}")
+        if self.num_threads < 0:
+            raise MimicError(f"engine: num_threads ({self.num_threads}) must be >= 0 (0 = all cores)")
+
+    @property
+    def substeps(self) -> int:
+        """Physics steps per control step."""
+        return self.physics_hz // self.control_hz
+
+    @property
+    def physics_dt(self) -> float:
+        return 1.0 / self.physics_hz
+
+    @property
+    def control_dt(self) -> float:
+        return 1.0 / self.control_hz
+
+
+class Engine(abc.ABC):
+    """``num_envs`` simulated copies of one character, stepped together.
+
+    Subclasses fill the state tensors below; all are float32 on :attr:`device` unless noted.
+
+    Attributes:
+        config: the :class:`EngineConfig`.
+        character: the :class:`CharacterModel` (bodies, joints, gains) the engine simulates.
+        num_envs: number of simulated characters ``N``.
+    """
+
+    config: EngineConfig
+    character: CharacterModel
+    num_envs: int
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the state tensors."""
+        return torch.device("cpu")
+
+    @property
+    def substeps(self) -> int:
+        return self.config.substeps
+
+    @property
+    def control_dt(self) -> float:
+        return self.config.control_dt
+
+    @property
+    def physics_dt(self) -> float:
+        return self.config.physics_dt
+
+    # --- state -------------------------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def root_pos(self) -> torch.Tensor:
+        """(N, 3) world position of the root body's origin."""
+
+    @property
+    @abc.abstractmethod
+    def root_rot(self) -> torch.Tensor:
+        """(N, 4) world rotation of the root body."""
+
+    @property
+    @abc.abstractmethod
+    def root_vel(self) -> torch.Tensor:
+        """(N, 3) world linear velocity of the root body's origin."""
+
+    @property
+    @abc.abstractmethod
+    def root_ang_vel(self) -> torch.Tensor:
+        """(N, 3) world angular velocity of the root body."""
+
+    @property
+    @abc.abstractmethod
+    def joint_pos(self) -> torch.Tensor:
+        """(N, num_joint_pos) local joint coordinates."""
+
+    @property
+    @abc.abstractmethod
+    def dof_vel(self) -> torch.Tensor:
+        """(N, num_dofs) joint velocities (ball: child-frame angular velocity)."""
+
+    @property
+    @abc.abstractmethod
+    def body_pos(self) -> torch.Tensor:
+        """(N, num_bodies, 3) world position of each body's frame origin (its joint)."""
+
+    @property
+    @abc.abstractmethod
+    def body_rot(self) -> torch.Tensor:
+        """(N, num_bodies, 4) world rotation of each body."""
+
+    @property
+    @abc.abstractmethod
+    def body_vel(self) -> torch.Tensor:
+        """(N, num_bodies, 3) world linear velocity of each body's frame origin."""
+
+    @property
+    @abc.abstractmethod
+    def body_ang_vel(self) -> torch.Tensor:
+        """(N, num_bodies, 3) world angular velocity of each body."""
+
+    @property
+    @abc.abstractmethod
+    def ground_contact(self) -> torch.Tensor:
+        """(N, num_bodies) bool: the body touches the ground in the current state (not accumulated
+        over the physics steps of the last control step)."""
+
+    @property
+    @abc.abstractmethod
+    def invalid(self) -> torch.Tensor:
+        """(N,) bool: the env's simulation went bad since its last :meth:`set_state`.
+
+        Set when the state holds NaN/inf, a body velocity component exceeds
+        ``config.max_body_vel``, or the simulator reported an error or a divergence for the env.
+        The engine keeps stepping such an env (its state is meaningless) and never resets it by
+        itself: the caller resets it with :meth:`set_state`, which clears the flag.
+        """
+
+    @property
+    @abc.abstractmethod
+    def pd_targets(self) -> torch.Tensor:
+        """(N, num_joint_pos) the current PD targets."""
+
+    @property
+    @abc.abstractmethod
+    def dof_torque(self) -> torch.Tensor:
+        """(N, num_dofs) PD torque of the last physics step, after the torque limits."""
+
+    # --- commands ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def set_state(self, env_ids: torch.Tensor | None, root_pos: torch.Tensor, root_rot: torch.Tensor,
+                  root_vel: torch.Tensor, root_ang_vel: torch.Tensor, joint_pos: torch.Tensor,
+                  dof_vel: torch.Tensor) -> None:
+        """Teleport envs ``env_ids`` (M,) (None: all) to a state and recompute derived quantities.
+
+        Args:
+            env_ids: (M,) distinct env indices, or None for all ``N``.
+            root_pos: (M, 3) world root position.
+            root_rot: (M, 4) world root rotation (normalized here).
+            root_vel: (M, 3) world root linear velocity.
+            root_ang_vel: (M, 3) world root angular velocity.
+            joint_pos: (M, num_joint_pos) local joint coordinates (ball quaternions normalized here).
+            dof_vel: (M, num_dofs) joint velocities.
+
+        Clears :attr:`invalid` for those envs. PD targets are left as they are.
+        """
+
+    @abc.abstractmethod
+    def set_pd_targets(self, targets: torch.Tensor) -> None:
+        """Set the PD targets used by the following :meth:`step` calls.
+
+        Args:
+            targets: (N, num_joint_pos) target quaternion per ball joint (normalized here), target
+                angle per hinge, in the ``joint_pos`` layout.
+        """
+
+    def set_pd_targets_exp(self, targets: torch.Tensor) -> None:
+        """Set PD targets given per DoF: an exp map per ball joint, an angle per hinge.
+
+        Args:
+            targets: (N, num_dofs) in the ``dof_vel`` layout (the action layout).
+        """
+        self.set_pd_targets(self.character.dof_exp_to_joint_pos(torch.as_tensor(targets, dtype=torch.float64)))
+
+    @abc.abstractmethod
+    def step(self) -> None:
+        """Advance every env by one control step (``substeps`` physics steps with PD)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most engines hold nothing to release
+        """Release simulator resources."""
+
+    def rest_state(self, num: int | None = None) -> dict[str, torch.Tensor]:
+        """Keyword arguments of :meth:`set_state` for the MJCF's rest pose, at rest.
+
+        Args:
+            num: number of envs (default ``num_envs``); every tensor has that leading size.
+        """
+        n = self.num_envs if num is None else num
+        ch = self.character
+        joint_pos = ch.dof_exp_to_joint_pos(torch.zeros(ch.num_dofs, dtype=torch.float64)).float()
+        return {
+            "root_pos": torch.as_tensor(ch.local_pos[0], dtype=torch.float32).expand(n, 3).clone(),
+            "root_rot": torch.as_tensor(ch.local_rot[0], dtype=torch.float32).expand(n, 4).clone(),
+            "root_vel": torch.zeros(n, 3),
+            "root_ang_vel": torch.zeros(n, 3),
+            "joint_pos": joint_pos.expand(n, ch.num_joint_pos).clone(),
+            "dof_vel": torch.zeros(n, ch.num_dofs),
+        }

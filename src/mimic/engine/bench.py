@@ -1,0 +1,153 @@
+"""Throughput measurements of the MuJoCo CPU engine against raw ``Batch`` stepping (``mimic bench``).
+
+"Raw" means MuJoCo alone: the engine's own compiled model (same bodies, contacts, solver and
+physics rate) stepped with ``Batch.step(nstep=substeps)`` and constant controls, no Python between
+physics steps. With ``pose="stand"`` the MJCF's joint stiffness is kept as passive springs toward
+the rest pose, so the character stands as it does under PD toward the rest pose (same contacts);
+with ``pose="fallen"`` it has no springs and collapses to the ground first.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import mujoco
+import mujoco.batch
+import numpy as np
+import torch
+
+from mimic.character.model import load_character
+from mimic.engine.base import Engine, EngineConfig
+from mimic.engine.mujoco_cpu import compile_engine_model
+from mimic.engine.pd import PDController
+
+
+def raw_batch(model_path: str | Path, num_envs: int, config: EngineConfig,
+              pose: str = "stand") -> mujoco.batch.Batch:
+    """A ``Batch`` of the engine's model, at rest in the rest pose (``pose`` as in the module doc)."""
+    character = load_character(model_path)
+    pd = PDController(character, config.pd_damping, config.physics_dt)
+    model = compile_engine_model(character, config, pd, passive_springs=(pose == "stand"))
+    batch = mujoco.batch.Batch(model, num_envs, config.num_threads)
+    batch.bind("qpos")  # registered before stepping, as the engine's fields are
+    if pose == "fallen":
+        batch.step(nstep=2 * config.physics_hz)  # two seconds: collapsed and at rest on the ground
+    return batch
+
+
+def measure_raw_steps_per_s(model_path: str | Path, num_envs: int, physics_hz: int, seconds: float = 2.0,
+                            num_threads: int = 0, control_hz: int = 30, pose: str = "stand") -> float:
+    """Physics steps per second (all envs together) of raw ``Batch`` stepping of the engine's model.
+
+    Args:
+        model_path: the character MJCF.
+        num_envs: simulations in the batch.
+        physics_hz: physics rate; steps are issued ``physics_hz // control_hz`` at a time.
+        seconds: measuring time (after one warm-up call).
+        num_threads: batch threads, 0 for all cores.
+        control_hz: control rate, which sets the steps per call.
+        pose: ``"stand"`` or ``"fallen"`` (module doc).
+    """
+    config = EngineConfig(physics_hz=physics_hz, control_hz=control_hz, num_threads=num_threads)
+    batch = raw_batch(model_path, num_envs, config, pose)
+    batch.bind("ctrl")[:] = 0.0
+    nstep = config.substeps
+    batch.step(nstep=nstep)
+    calls, start = 0, time.perf_counter()
+    while True:
+        batch.step(nstep=nstep)
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return calls * nstep * num_envs / elapsed
+
+
+def measure_engine_steps_per_s(engine: Engine, seconds: float = 2.0, random_targets: bool = False,
+                               seed: int = 0) -> float:
+    """Policy steps per second (all envs together) of ``engine.step()``.
+
+    Args:
+        engine: the engine, in whatever state it is.
+        seconds: measuring time (after one warm-up step).
+        random_targets: new uniformly random PD targets every step (:func:`random_targets_for`) and
+            resets of fallen or invalid envs to the rest pose, as a crude stand-in for a policy;
+            otherwise the targets stay as they are.
+        seed: seed of the random targets.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    rest = engine.rest_state()
+    engine.step()
+    steps, start = 0, time.perf_counter()
+    while True:
+        if random_targets:
+            engine.set_pd_targets(random_targets_for(engine, gen))
+            reset_fallen(engine, rest)
+        engine.step()
+        steps += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return steps * engine.num_envs / elapsed
+
+
+def random_targets_for(engine: Engine, gen: torch.Generator, ball_range: float = 1.2) -> torch.Tensor:
+    """(N, num_joint_pos) uniformly random PD targets within the joint ranges: each DoF uniform in
+    the character's ``dof_limits`` (a ball joint's exp-map components in +-its MJCF range, a hinge
+    in its range), and in ``[-ball_range, ball_range]`` where the MJCF gives no range."""
+    ch = engine.character
+    lo = torch.full((ch.num_dofs,), -ball_range, dtype=torch.float64)
+    hi = -lo
+    limits = torch.as_tensor(ch.dof_limits)
+    finite = torch.isfinite(limits).all(dim=1)
+    lo[finite], hi[finite] = limits[finite, 0], limits[finite, 1]
+    u = torch.rand(engine.num_envs, ch.num_dofs, generator=gen, dtype=torch.float64)
+    return ch.dof_exp_to_joint_pos(lo + u * (hi - lo)).float()
+
+
+def reset_fallen(engine: Engine, rest: dict[str, torch.Tensor], min_root_height: float = 0.5) -> torch.Tensor:
+    """Reset to ``rest`` (from :meth:`Engine.rest_state`) every env that is invalid or whose root is
+    below ``min_root_height``; returns the (N,) bool mask of reset envs."""
+    mask = engine.invalid | (engine.root_pos[:, 2] < min_root_height)
+    if bool(mask.any()):
+        ids = torch.nonzero(mask).flatten()
+        engine.set_state(ids, **{k: v[ids] for k, v in rest.items()})
+    return mask
+
+
+def count_blowups(engine: Engine, steps: int, seed: int = 0, ball_range: float = 1.2,
+                  min_root_height: float = 0.5) -> dict[str, float]:
+    """Random-target stress run: ``steps`` control steps of all envs with fresh random targets each
+    step (:func:`random_targets_for`), resetting envs that are invalid or whose root is below
+    ``min_root_height`` to the rest pose.
+
+    Returns:
+        ``invalid``: env-steps flagged invalid; ``nonfinite``: of those, with NaN/inf state;
+        ``resets``: env resets (falls included); ``env_steps``: total env-steps; ``seconds``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    rest = engine.rest_state()
+    engine.set_state(None, **rest)
+    invalid = nonfinite = resets = 0
+    start = time.perf_counter()
+    for _ in range(steps):
+        engine.set_pd_targets(random_targets_for(engine, gen, ball_range))
+        engine.step()
+        bad = engine.invalid
+        invalid += int(bad.sum())
+        state = torch.cat([engine.joint_pos, engine.dof_vel, engine.root_pos, engine.root_vel], dim=1)
+        nonfinite += int((~torch.isfinite(state).all(dim=1)).sum())
+        resets += int(reset_fallen(engine, rest, min_root_height).sum())
+    return {"invalid": invalid, "nonfinite": nonfinite, "resets": resets,
+            "env_steps": steps * engine.num_envs, "seconds": time.perf_counter() - start}
+
+
+def standing_min_height(engine: Engine, seconds: float = 5.0) -> float:
+    """Lowest root height (m) of any env over ``seconds`` of PD toward the rest pose from standing."""
+    rest = engine.rest_state()
+    engine.set_state(None, **rest)
+    engine.set_pd_targets(rest["joint_pos"])
+    low = float(engine.root_pos[:, 2].min())
+    for _ in range(int(round(seconds * engine.config.control_hz))):
+        engine.step()
+        low = min(low, float(engine.root_pos[:, 2].min()))
+    return low if not bool(engine.invalid.any()) else float(np.nan)

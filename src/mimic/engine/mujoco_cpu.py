@@ -1,0 +1,389 @@
+"""MuJoCo on the CPU: ``num_envs`` characters in one ``mujoco.batch.Batch``, PD at every physics step.
+
+The batch steps every simulation in C on a thread pool with the GIL released; between physics
+steps the PD torque of all envs is computed in one batched NumPy pass over the batch's own state
+arrays and written to ``qfrc_applied`` (see :mod:`mimic.engine.pd` for the implicit-damping split).
+The batch binds no output field: body poses, velocities and ground contacts are computed once per
+control step from the state by :class:`~mimic.engine.body_state.BodyState`, cheaper than the extra
+MuJoCo forward pass that would make MuJoCo's own current, and converted to float32 torch tensors.
+
+The engine compiles its own copy of the character's MJCF (:func:`compile_engine_model`): joint
+``stiffness`` (where the MJCF stores kp) is zeroed, joint damping becomes the PD damping, and the
+motors (which only carry the torque limits) are disabled.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import mujoco
+import mujoco.batch
+import numpy as np
+import torch
+
+from mimic.character import rotations as rot
+from mimic.character.model import CharacterModel, load_character
+from mimic.engine.base import Engine, EngineConfig
+from mimic.engine.body_state import BodyState
+from mimic.engine.pd import PDController
+from mimic.errors import MimicError
+
+# Warnings after which MuJoCo has reset the simulation (divergence) or dropped contacts/constraints.
+_BAD_WARNINGS = [int(w) for w in (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL,
+                                  mujoco.mjtWarning.mjWARN_BADQACC, mujoco.mjtWarning.mjWARN_BADCTRL,
+                                  mujoco.mjtWarning.mjWARN_CONTACTFULL, mujoco.mjtWarning.mjWARN_CNSTRFULL)]
+
+
+def compile_engine_model(character: CharacterModel, config: EngineConfig, pd: PDController,
+                         passive_springs: bool = False) -> mujoco.MjModel:
+    """The MjModel the engine simulates, compiled from ``character.mjcf_path``.
+
+    Args:
+        character: the character (its MJCF path and root joint).
+        config: physics rate, root welding.
+        pd: gives the implicit joint damping per DoF.
+        passive_springs: keep the MJCF's joint stiffness as passive springs toward the rest pose
+            (only for raw-stepping benchmarks that need a standing character without a controller).
+    """
+    spec = mujoco.MjSpec.from_file(str(character.mjcf_path))
+    spec.option.timestep = config.physics_dt
+    native = config.pd_backend == "native" and not passive_springs
+    if native:
+        _add_pd_actuators(spec, character, pd)
+    else:
+        # The engine applies PD torques as qfrc_applied; the MJCF's motors only carry torque limits.
+        spec.option.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_ACTUATION)
+    for j in spec.joints:
+        if j.type == mujoco.mjtJoint.mjJNT_FREE:
+            continue
+        if not passive_springs:
+            j.stiffness = [0.0, 0.0, 0.0]
+    model_tmp = spec.compile()  # joint ids -> DoF offsets, to set damping per DoF
+    for j in spec.joints:
+        jid = model_tmp.joint(j.name).id
+        if model_tmp.jnt_type[jid] == mujoco.mjtJoint.mjJNT_FREE:
+            continue
+        body = model_tmp.jnt_bodyid[jid] - 1
+        off = character.dof_offsets[body]
+        j.damping = [float(pd.sim_damping[off]), 0.0, 0.0]
+    root = spec.body(character.body_names[0])
+    if config.fix_root:
+        for j in list(root.joints):
+            spec.delete(j)
+        root.mocap = True  # welded; its pose is the state field mocap_pos/mocap_quat
+    return spec.compile()
+
+
+def _add_pd_actuators(spec: mujoco.MjSpec, character: CharacterModel, pd: PDController) -> None:
+    """Replace the MJCF's actuators by one servo per DoF, in ``dof_vel`` order (ctrl = target).
+
+    force = kp * (ctrl - length), limited to the joint's torque limit; a ball joint gets three,
+    about its local x, y, z axes (length = that component of its exp map). The damping -kd * qdot is
+    the joint's own damping, integrated implicitly. It stays outside the actuator on purpose: MuJoCo
+    drops a force-limited actuator's velocity derivative while it saturates, and the damping of the
+    light feet and hands turns explicit (and diverges) whenever an actuator leaves saturation.
+    """
+    for act in list(spec.actuators):
+        spec.delete(act)
+    ch = character
+    for b in range(1, ch.num_bodies):
+        off = int(ch.dof_offsets[b])
+        if off < 0:
+            continue
+        axes = np.eye(3) if int(ch.joint_types[b]) == 2 else np.ones((1, 1))  # JointType.BALL
+        limit = float(ch.joint_torque_limit[b])
+        for k, axis in enumerate(axes):
+            dof = off + k
+            act = spec.add_actuator()
+            act.name = f"mimic_pd_{ch.body_names[b]}_{k}"
+            act.target = _joint_name(spec, ch.body_names[b])
+            act.trntype = mujoco.mjtTrn.mjTRN_JOINT
+            act.gear = list(axis) + [0.0] * (6 - len(axis))
+            act.gaintype = mujoco.mjtGain.mjGAIN_FIXED
+            act.gainprm = [pd.kp[dof]] + [0.0] * 9
+            act.biastype = mujoco.mjtBias.mjBIAS_AFFINE
+            act.biasprm = [0.0, -pd.kp[dof], 0.0] + [0.0] * 7
+            act.ctrllimited = mujoco.mjtLimited.mjLIMITED_FALSE
+            if np.isfinite(limit):
+                act.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+                act.forcerange = [-limit, limit]
+
+
+def _joint_name(spec: mujoco.MjSpec, body_name: str) -> str:
+    """Name of the joint of body ``body_name`` (naming it when the MJCF left it unnamed)."""
+    body = spec.body(body_name)
+    joint = body.joints[0]
+    if not joint.name:
+        joint.name = f"mimic_joint_{body_name}"
+    return joint.name
+
+
+class MujocoCpuEngine(Engine):
+    """:class:`~mimic.engine.base.Engine` on ``mujoco.batch.Batch`` (see the module docstring).
+
+    Args:
+        mjcf_path: the character's MJCF (gains in joint ``stiffness``/``damping``, torque limits in
+            the motors' ctrlrange).
+        num_envs: number of characters ``N``.
+        config: engine settings; defaults from :class:`EngineConfig`.
+
+    Envs start in the MJCF's rest pose at rest, with PD targets equal to that pose.
+
+    Attributes (beyond :class:`Engine`'s): ``mj_model`` the compiled model, ``batch`` its
+    ``mujoco.batch.Batch`` (sim ``i`` is env ``i``), ``pd`` the :class:`PDController`, ``bodies``
+    the :class:`BodyState` that derives body poses, velocities and contacts.
+    """
+
+    def __init__(self, mjcf_path: str | Path, num_envs: int, config: EngineConfig | None = None) -> None:
+        if num_envs < 1:
+            raise MimicError(f"engine: num_envs ({num_envs}) must be >= 1")
+        self.config = config or EngineConfig()
+        self.character = load_character(mjcf_path)
+        if not self.character.has_free_root:
+            raise MimicError(f"{mjcf_path}: the engine needs a character whose root has a free joint")
+        self.num_envs = num_envs
+        self.pd = PDController(self.character, self.config.pd_damping, self.config.physics_dt)
+        self.mj_model = compile_engine_model(self.character, self.config, self.pd)
+        # Not persistent: one MjData per thread stays in cache (a persistent batch ran ~20 % slower).
+        self.batch = mujoco.batch.Batch(self.mj_model, num_envs, self.config.num_threads)
+        ch, n = self.character, num_envs
+        self._qoff, self._voff = (0, 0) if self.config.fix_root else (7, 6)
+        b = self.batch
+        self._qpos, self._qvel, self._qfrc = b.bind("qpos"), b.bind("qvel"), b.bind("qfrc_applied")
+        self._native = self.config.pd_backend == "native"
+        self.physics_seconds = 0.0  # wall time spent inside MuJoCo's step calls (native backend)
+        if self._native:  # ctrl = per-DoF targets; the limited PD force is MuJoCo's actuator_force
+            self._ctrl, self._act_force = b.bind("ctrl"), b.bind("actuator_force")
+        self._warmstart = b.bind("qacc_warmstart")
+        self._mocap_pos, self._mocap_quat = b.bind("mocap_pos"), b.bind("mocap_quat")
+        self.bodies = BodyState(ch, self.mj_model, n, fixed_root=self.config.fix_root)
+        self._jpos = self._qpos[:, self._qoff:]  # views into the state rows
+        self._dvel = self._qvel[:, self._voff:]
+        self._qfrc_joint = self._qfrc[:, self._voff:]
+        self._tau = np.zeros((n, ch.num_dofs))
+        self._warn_idx = np.array(_BAD_WARNINGS)
+        self._failed = np.zeros(n, dtype=bool)
+        # State buffers handed out by the properties, overwritten in place: float32 NumPy arrays
+        # (written by _refresh, whose NumPy calls handle strided float64 views well) shared with torch.
+        shapes = {
+            "root_pos": (n, 3), "root_rot": (n, 4), "root_vel": (n, 3), "root_ang_vel": (n, 3),
+            "joint_pos": (n, ch.num_joint_pos), "dof_vel": (n, ch.num_dofs), "body_pos": (n, ch.num_bodies, 3),
+            "body_rot": (n, ch.num_bodies, 4), "body_vel": (n, ch.num_bodies, 3),
+            "body_ang_vel": (n, ch.num_bodies, 3), "dof_torque": (n, ch.num_dofs),
+        }
+        self._np = {k: np.zeros(shape, dtype=np.float32) for k, shape in shapes.items()}
+        self._np["ground_contact"] = np.zeros((n, ch.num_bodies), dtype=bool)
+        self._buf = {k: torch.from_numpy(v) for k, v in self._np.items()}
+        self._invalid = torch.zeros(n, dtype=torch.bool)
+        rest = self.rest_state()
+        self._pd_targets = torch.zeros(n, ch.num_joint_pos)
+        self._pd_targets_stale = False  # native targets set per DoF, converted when read
+        self.set_pd_targets(rest["joint_pos"])
+        self.set_state(None, **rest)
+
+    # --- state properties (see Engine) -----------------------------------------------------
+    @property
+    def root_pos(self) -> torch.Tensor:
+        return self._buf["root_pos"]
+
+    @property
+    def root_rot(self) -> torch.Tensor:
+        return self._buf["root_rot"]
+
+    @property
+    def root_vel(self) -> torch.Tensor:
+        return self._buf["root_vel"]
+
+    @property
+    def root_ang_vel(self) -> torch.Tensor:
+        return self._buf["root_ang_vel"]
+
+    @property
+    def joint_pos(self) -> torch.Tensor:
+        return self._buf["joint_pos"]
+
+    @property
+    def dof_vel(self) -> torch.Tensor:
+        return self._buf["dof_vel"]
+
+    @property
+    def body_pos(self) -> torch.Tensor:
+        return self._buf["body_pos"]
+
+    @property
+    def body_rot(self) -> torch.Tensor:
+        return self._buf["body_rot"]
+
+    @property
+    def body_vel(self) -> torch.Tensor:
+        return self._buf["body_vel"]
+
+    @property
+    def body_ang_vel(self) -> torch.Tensor:
+        return self._buf["body_ang_vel"]
+
+    @property
+    def ground_contact(self) -> torch.Tensor:
+        return self._buf["ground_contact"]
+
+    @property
+    def dof_torque(self) -> torch.Tensor:
+        return self._buf["dof_torque"]
+
+    @property
+    def invalid(self) -> torch.Tensor:
+        return self._invalid
+
+    @property
+    def pd_targets(self) -> torch.Tensor:
+        if self._pd_targets_stale:
+            exp = torch.from_numpy(self._ctrl.copy())
+            self._pd_targets.copy_(self.character.dof_exp_to_joint_pos(exp).float())
+            self._pd_targets_stale = False
+        return self._pd_targets
+
+    # --- commands --------------------------------------------------------------------------
+    def set_state(self, env_ids: torch.Tensor | None, root_pos: torch.Tensor, root_rot: torch.Tensor,
+                  root_vel: torch.Tensor, root_ang_vel: torch.Tensor, joint_pos: torch.Tensor,
+                  dof_vel: torch.Tensor) -> None:
+        """See :meth:`Engine.set_state`."""
+        ids, order = self._sorted_ids(env_ids)
+        f64 = torch.float64
+
+        def rows(x: torch.Tensor, width: int) -> torch.Tensor:
+            x = torch.as_tensor(x, dtype=f64).reshape(-1, width)
+            if x.shape[0] != len(ids):
+                raise MimicError(f"engine.set_state: got {x.shape[0]} rows for {len(ids)} envs")
+            return x if order is None else x[order]
+
+        ch = self.character
+        rrot = rot.quat_normalize(rows(root_rot, 4))
+        jpos = rows(joint_pos, ch.num_joint_pos).clone()
+        ball = self.pd.ball_pos
+        jpos[:, ball] = rot.quat_normalize(jpos[:, ball])
+        if self.config.fix_root:
+            self._mocap_pos[ids, 0] = rows(root_pos, 3).numpy()
+            self._mocap_quat[ids, 0] = rrot.numpy()
+        else:
+            self._qpos[ids, 0:3] = rows(root_pos, 3).numpy()
+            self._qpos[ids, 3:7] = rrot.numpy()
+            self._qvel[ids, 0:3] = rows(root_vel, 3).numpy()
+            # MuJoCo's free-joint angular velocity is in the root's body frame.
+            self._qvel[ids, 3:6] = rot.quat_rotate_inv(rrot, rows(root_ang_vel, 3)).numpy()
+        self._qpos[ids, self._qoff:] = jpos.numpy()
+        self._qvel[ids, self._voff:] = rows(dof_vel, ch.num_dofs).numpy()
+        # A reset env must not depend on its past: no solver warm start, no leftover torque.
+        self._warmstart[ids] = 0.0
+        self._qfrc[ids] = 0.0
+        self._tau[ids] = 0.0
+        self._failed[ids] = False
+        ids_t = torch.from_numpy(ids.astype(np.int64))
+        self._invalid[ids_t] = self._refresh(None if len(ids) == self.num_envs else ids)
+
+    def set_pd_targets(self, targets: torch.Tensor) -> None:
+        """See :meth:`Engine.set_pd_targets`."""
+        t = torch.as_tensor(targets, dtype=torch.float64)
+        if t.shape != (self.num_envs, self.character.num_joint_pos):
+            raise MimicError(f"engine.set_pd_targets: expected shape ({self.num_envs}, "
+                             f"{self.character.num_joint_pos}), got {tuple(t.shape)}")
+        t = t.clone()
+        ball = self.pd.ball_pos
+        t[:, ball] = rot.quat_normalize(t[:, ball])
+        if self._native:
+            self._ctrl[:] = self.character.joint_rot_to_dof_exp(self.character.joint_pos_to_rot(t)).numpy()
+        else:
+            self._tar_mat, self._tar_hinge = self.pd.split_targets(t.numpy())
+        self._pd_targets.copy_(t)
+        self._pd_targets_stale = False
+
+    def set_pd_targets_exp(self, targets: torch.Tensor) -> None:
+        """See :meth:`Engine.set_pd_targets_exp`; the native backend takes them as they are."""
+        if not self._native:
+            super().set_pd_targets_exp(targets)
+            return
+        t = torch.as_tensor(targets)
+        if t.shape != (self.num_envs, self.character.num_dofs):
+            raise MimicError(f"engine.set_pd_targets_exp: expected shape ({self.num_envs}, "
+                             f"{self.character.num_dofs}), got {tuple(t.shape)}")
+        self._ctrl[:] = t.numpy()
+        self._pd_targets_stale = True
+
+    def step(self) -> None:
+        """See :meth:`Engine.step`: ``substeps`` times (PD torque -> ``qfrc_applied``, ``mj_step``)."""
+        warn = self._warning_counts()
+        if self._native:
+            start = time.perf_counter()
+            try:
+                self.batch.step(nstep=self.substeps)
+            except mujoco.batch.SimulationError as exc:
+                self._failed[exc.ids] = True
+            self.physics_seconds += time.perf_counter() - start
+            self._tau[:] = self._act_force
+            self._failed |= self._warning_counts() != warn
+            self._invalid |= self._refresh()
+            return
+        last = self.substeps - 1
+        for i in range(self.substeps):
+            # qfrc_applied = limited PD torque + damping * dof_vel: the simulator subtracts
+            # damping * dof_vel_next implicitly (see mimic.engine.pd).
+            self.pd.torque_np(self._jpos, self._dvel, self._tar_mat, self._tar_hinge, out=self._qfrc_joint,
+                              sim_damping=True, pd_out=self._tau if i == last else None)
+            try:
+                self.batch.step()
+            except mujoco.batch.SimulationError as exc:
+                # Those sims kept their state; the others stepped. Flag them, keep going.
+                self._failed[exc.ids] = True
+        # A diverging sim is reset by MuJoCo to the model's defaults with a warning: flag it.
+        self._failed |= self._warning_counts() != warn
+        self._invalid |= self._refresh()
+
+    # --- internals -------------------------------------------------------------------------
+    def _warning_counts(self) -> np.ndarray:
+        """(N,) total count of the warnings that mean a sim diverged or overflowed."""
+        return self.batch.warning[:, self._warn_idx, 1].sum(axis=1)
+
+    def _sorted_ids(self, env_ids: torch.Tensor | None) -> tuple[np.ndarray, torch.Tensor | None]:
+        """Sorted int32 env ids (Batch needs them sorted) and the permutation of the callers' rows."""
+        if env_ids is None:
+            return np.arange(self.num_envs, dtype=np.int32), None
+        ids = torch.as_tensor(env_ids, dtype=torch.long).reshape(-1)
+        if len(ids) and (ids.min() < 0 or ids.max() >= self.num_envs):
+            raise MimicError(f"engine: env ids must be in [0, {self.num_envs})")
+        order = torch.argsort(ids)
+        ids_sorted = ids[order]
+        if len(ids) > 1 and bool((ids_sorted[1:] == ids_sorted[:-1]).any()):
+            raise MimicError("engine: env ids must be distinct")
+        return ids_sorted.numpy().astype(np.int32), order
+
+    def _refresh(self, ids: np.ndarray | None = None) -> torch.Tensor:
+        """Compute the body state and fill the float32 buffers from the simulator's float64 state.
+
+        Args:
+            ids: (M,) sorted env ids to refresh (after a partial :meth:`set_state`); None for all.
+
+        Returns the (N,) or (M,) bool mask of envs whose state is bad now (see :attr:`Engine.invalid`).
+        """
+        rows = slice(None) if ids is None else ids
+        qpos, qvel, jpos, dvel = self._qpos[rows], self._qvel[rows], self._jpos[rows], self._dvel[rows]
+        bs = self.bodies
+        if self.config.fix_root:
+            bs.compute(qpos, qvel, self._mocap_pos[rows, 0], self._mocap_quat[rows, 0])
+        else:
+            bs.compute(qpos, qvel)
+        values = {
+            "root_pos": bs.pos[:, 0].T, "root_rot": bs.rot[:, 0].T, "root_vel": bs.lin_vel[:, 0].T,
+            "root_ang_vel": bs.ang_vel[:, 0].T, "joint_pos": jpos, "dof_vel": dvel,
+            "body_pos": bs.pos.transpose(2, 1, 0), "body_rot": bs.rot.transpose(2, 1, 0),
+            "body_vel": bs.lin_vel.transpose(2, 1, 0), "body_ang_vel": bs.ang_vel.transpose(2, 1, 0),
+            "dof_torque": self._tau[rows], "ground_contact": bs.contact.T,
+        }
+        for name, value in values.items():
+            if ids is None:
+                np.copyto(self._np[name], value, casting="same_kind")
+            else:
+                self._np[name][ids] = value
+        limit = self.config.max_body_vel
+        bad = ~(np.isfinite(qpos).all(axis=1) & np.isfinite(qvel).all(axis=1))
+        bad |= (np.abs(bs.lin_vel) > limit).any(axis=(0, 1)) | (np.abs(bs.ang_vel) > limit).any(axis=(0, 1))
+        return torch.from_numpy(bad | self._failed[rows])
