@@ -129,3 +129,14 @@ def test_sampling_by_weight_and_times_in_range(humanoid):
     # the same time in different clips gives different poses
     two = lib.state(torch.tensor([0, 1]), torch.tensor([0.3, 0.3]))
     assert not torch.allclose(two.joint_rot[0], two.joint_rot[1])
+
+
+@pytest.mark.parametrize("name", ["walk", "run", "backflip", "spinkick", "cartwheel", "roll", "dance_b"])
+def test_interpolated_body_positions_stay_close_to_exact_fk(name, humanoid):
+    clip = load_clip(name, humanoid)
+    fast = MotionLibrary([clip], humanoid, dtype=D)
+    exact = MotionLibrary([clip], humanoid, dtype=D, exact_fk=True)
+    ids = torch.zeros(2000, dtype=torch.long)
+    t = torch.linspace(0, 2 * clip.duration, 2000, dtype=D)
+    gap = (fast.state(ids, t).body_pos - exact.state(ids, t).body_pos).norm(dim=-1).max().item()
+    assert gap < 0.005

@@ -13,13 +13,22 @@ class ForwardKinematics:
 
     Body frames follow MuJoCo: ``body_rot = parent_rot * local_rot * joint_rot`` and
     ``body_pos = parent_pos + parent_rot * local_pos``, so each body position is its joint position.
-    One Python step per body, each batched over all leading dimensions.
+    Bodies are processed one tree depth at a time (4 steps for the humanoid), each step batched
+    over all bodies of that depth and all leading dimensions.
     """
 
     def __init__(self, model: CharacterModel, device: torch.device | str | None = None,
                  dtype: torch.dtype = torch.float32) -> None:
         self.model = model
-        self.parents = [int(p) for p in model.parent_indices]
+        parents = [int(p) for p in model.parent_indices]
+        depth = [0] * len(parents)
+        for b in range(1, len(parents)):
+            depth[b] = depth[parents[b]] + 1
+        self.levels = []
+        for d in range(1, max(depth, default=0) + 1):
+            bodies = [b for b in range(len(parents)) if depth[b] == d]
+            self.levels.append((torch.tensor(bodies, device=device), torch.tensor([parents[b] for b in bodies],
+                                                                                   device=device)))
         self.local_pos = torch.as_tensor(model.local_pos, dtype=dtype, device=device)
         self.local_rot = torch.as_tensor(model.local_rot, dtype=dtype, device=device)
 
@@ -34,12 +43,15 @@ class ForwardKinematics:
         """
         local_pos = self.local_pos.to(root_pos.dtype)
         local_rot = self.local_rot.to(root_pos.dtype)
-        body_pos = [root_pos]
-        body_rot = [root_rot]
-        for b in range(1, len(self.parents)):
-            p = self.parents[b]
-            parent_pos, parent_rot = body_pos[p], body_rot[p]
-            body_pos.append(parent_pos + rot.quat_rotate(parent_rot, local_pos[b].expand_as(parent_pos)))
-            child_rot = rot.quat_mul(local_rot[b].expand_as(parent_rot), joint_rot[..., b - 1, :])
-            body_rot.append(rot.quat_mul(parent_rot, child_rot))
-        return torch.stack(body_pos, dim=-2), torch.stack(body_rot, dim=-2)
+        batch = root_pos.shape[:-1]
+        num_bodies = local_pos.shape[0]
+        body_pos = root_pos.new_empty(*batch, num_bodies, 3)
+        body_rot = root_rot.new_empty(*batch, num_bodies, 4)
+        body_pos[..., 0, :] = root_pos
+        body_rot[..., 0, :] = root_rot
+        for bodies, parents in self.levels:
+            parent_pos, parent_rot = body_pos[..., parents, :], body_rot[..., parents, :]
+            body_pos[..., bodies, :] = parent_pos + rot.quat_rotate(parent_rot, local_pos[bodies].expand_as(parent_pos))
+            child_rot = rot.quat_mul(local_rot[bodies], joint_rot[..., bodies - 1, :])
+            body_rot[..., bodies, :] = rot.quat_mul(parent_rot, child_rot)
+        return body_pos, body_rot

@@ -35,17 +35,14 @@ def quat_identity(shape: tuple[int, ...] = (), dtype: torch.dtype = torch.float3
 
 def quat_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Hamilton product ``a * b`` of (..., 4) quaternions: rotate by ``b`` first, then ``a``."""
-    aw, ax, ay, az = a.unbind(-1)
-    bw, bx, by, bz = b.unbind(-1)
-    return torch.stack(
-        (
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ),
-        dim=-1,
-    )
+    # Scalar/vector form: few large tensor ops, which matters more than flops at these sizes.
+    aw, av = a[..., :1], a[..., 1:]
+    bw, bv = b[..., :1], b[..., 1:]
+    w = aw * bw - (av * bv).sum(dim=-1, keepdim=True)
+    if av.shape != bv.shape:
+        av, bv = torch.broadcast_tensors(av, bv)
+    v = aw * bv + bw * av + torch.linalg.cross(av, bv, dim=-1)
+    return torch.cat((w, v), dim=-1)
 
 
 def quat_conj(q: torch.Tensor) -> torch.Tensor:
@@ -70,8 +67,10 @@ def quat_rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Rotate (..., 3) vectors ``v`` by (..., 4) unit quaternions ``q``."""
     w = q[..., :1]
     u = q[..., 1:]
-    t = 2.0 * torch.cross(u, v, dim=-1)
-    return v + w * t + torch.cross(u, t, dim=-1)
+    if u.shape != v.shape:
+        u, v = torch.broadcast_tensors(u, v)
+    t = 2.0 * torch.linalg.cross(u, v, dim=-1)
+    return v + w * t + torch.linalg.cross(u, t, dim=-1)
 
 
 def quat_rotate_inv(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -218,6 +217,16 @@ def heading_quat(q: torch.Tensor) -> torch.Tensor:
 def heading_quat_inv(q: torch.Tensor) -> torch.Tensor:
     """Rotations (..., 4) about z by minus the heading of ``q``: world -> heading frame."""
     return quat_conj(heading_quat(q))
+
+
+def rotate_heading_inv(v: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
+    """Rotate (..., 3) vectors by minus ``heading`` (...) about z: world -> heading frame.
+
+    Equal to ``quat_rotate(heading_quat_inv(q), v)`` for ``heading = calc_heading(q)``, in fewer ops.
+    """
+    c, s = torch.cos(heading), torch.sin(heading)
+    x, y = v[..., 0], v[..., 1]
+    return torch.stack((c * x + s * y, c * y - s * x, v[..., 2]), dim=-1)
 
 
 def remove_heading(q: torch.Tensor) -> torch.Tensor:
