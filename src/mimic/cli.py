@@ -85,6 +85,32 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------- bench
+
+
+def cmd_bench_env(args: argparse.Namespace) -> int:
+    """Throughput of the full environment against raw MuJoCo stepping, measured in one run."""
+    import json
+
+    from mimic import config as config_lib
+    from mimic.envs.bench import bench_env
+    from mimic.envs.config import EnvConfig
+
+    data = config_lib.apply_overrides({}, args.overrides)
+    if args.physics_hz:
+        data.setdefault("engine", {})["physics_hz"] = args.physics_hz
+    cfg = config_lib.build(EnvConfig, data, source="command line")
+    result = bench_env(num_envs=args.num_envs, seconds=args.seconds, config=cfg)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"env:   {result['env_steps_per_s']:>10,.0f} policy steps/s (obs, reward, resets included)")
+        print(f"raw:   {result['raw_steps_per_s']:>10,.0f} policy steps/s (MuJoCo batch stepping alone)")
+        print(f"ratio: {result['ratio']:.3f}   ({result['num_envs']} envs, physics {result['physics_hz']} Hz, "
+              f"control {result['control_hz']} Hz)")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------- parser
 
 
@@ -125,6 +151,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--character", metavar="MJCF", default=None,
                    help="character MJCF the clip drives (default: DeepMimic's humanoid)")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("bench", help="throughput benchmarks",
+                       description="Throughput benchmarks measured against a baseline in the same run.")
+    bench = p.add_subparsers(dest="bench_command", metavar="WHAT", help="what to measure: env")
+    bench.required = True
+    b = bench.add_parser("env", help="environment steps/s vs raw MuJoCo stepping",
+                         description="Policy steps per second of the full imitation environment (PD at every "
+                                     "physics step, observations, reward, terminations, resets) and, in the same "
+                                     "run, of raw MuJoCo batch stepping of the same model at the same physics rate, "
+                                     "with their ratio.")
+    b.add_argument("--num-envs", type=_positive_int, default=1024,
+                   help="characters simulated together (default 1024)")
+    b.add_argument("--seconds", type=_positive_float, default=10.0,
+                   help="total measuring time, split between env and raw (default 10)")
+    b.add_argument("--physics-hz", type=_positive_int, default=None, help="physics rate (default: the engine's)")
+    b.add_argument("--json", action="store_true",
+                   help="print one JSON object: env_steps_per_s, raw_steps_per_s, ratio, num_envs, physics_hz, "
+                        "control_hz (plus resets_per_s, physics_time_fraction: share of the env run spent "
+                        "inside MuJoCo, threads)")
+    b.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="env config overrides, e.g. obs=mimickit engine.num_threads=2")
+    b.set_defaults(func=cmd_bench_env)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

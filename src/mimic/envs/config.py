@@ -1,0 +1,106 @@
+"""Configuration of the imitation environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mimic.engine.base import EngineConfig
+from mimic.errors import MimicError
+
+# Per-term reward weights and error scales (see rewards.py). DeepMimic: ANCHORS 1.7; MimicKit: 3.10.
+DEEPMIMIC_REWARD_WEIGHTS = {"pose": 0.5, "vel": 0.05, "end_eff": 0.15, "root": 0.2, "com": 0.1}
+DEEPMIMIC_REWARD_SCALES = {"pose": 2.0, "vel": 0.1, "end_eff": 10.0, "root": 5.0, "com": 10.0}
+MIMICKIT_REWARD_WEIGHTS = {"pose": 0.5, "vel": 0.1, "root_pose": 0.15, "root_vel": 0.1, "key_pos": 0.15}
+MIMICKIT_REWARD_SCALES = {"pose": 0.25, "vel": 0.01, "root_pose": 5.0, "root_vel": 1.0, "key_pos": 10.0}
+
+
+@dataclass
+class EnvConfig:
+    """The DeepMimic imitation task.
+
+    Attributes:
+        clips: bundled clip names or clip file paths; several make a multi-clip library.
+        clip_weights: sampling weight per clip (default equal).
+        character: MJCF path of the character; empty means DeepMimic's humanoid.
+        close_loops: spread cyclic clips' end-to-start mismatch over the cycle (see MotionLibrary).
+        obs: observation layout: ``deepmimic`` (heading frame, per-body pose and velocity; 197 dims
+            with phase) or ``mimickit`` (joint rotations, DoF velocities, key bodies, plus reference
+            frames ``tar_obs_steps`` control steps ahead; 464 dims).
+        phase_obs: ``deepmimic`` layout: start with the clip phase (DeepMimic's current training
+            controller has it on).
+        body_rot_obs: ``deepmimic`` layout: per-body rotation as a quaternion (``quat``, 4 numbers,
+            w >= 0; gives DeepMimic's 197 dims) or the tangent/normal pair (``tan_norm``, 6; 227 dims).
+        world_root_rot_obs: ``deepmimic`` layout: the root body's rotation and velocities stay in the
+            world frame instead of the heading frame (DeepMimic's RecordWorldRootRot, on in its
+            training controller).
+        tar_obs_steps: ``mimickit`` layout: control steps ahead for the reference frames.
+        key_bodies: bodies in the MimicKit observation and key-body reward (default: head, hands, feet).
+        reward: ``deepmimic`` (pose, vel, end_eff, root, com) or ``mimickit`` (pose, vel, root_pose,
+            root_vel, key_pos) terms.
+        reward_weights / reward_scales: per-term overrides of the chosen reward's weights and error
+            scales (term -> number); a weight of 0 turns a term off.
+        contact_bodies: bodies allowed to touch the ground; None uses the clip family's list
+            (feet for walking clips; see character/humanoid3d.py).
+        early_termination: end an episode as a failure when a body outside ``contact_bodies``
+            touches the ground.
+        pose_termination: also fail when any body is farther than ``pose_termination_dist`` (m)
+            from its reference position (MimicKit's pose termination).
+        episode_seconds: time limit of an episode (a time-out, which bootstraps).
+        rand_reset: reference state initialization: start each episode at a uniform random clip time
+            (otherwise at time 0).
+        sync_root_pos: at each new cycle of a cyclic clip, move the reference root horizontally onto
+            the simulated root (DeepMimic's sync_char_root_pos).
+        reward_fail_zero: the reward of a step that ends in a fall is 0 (DeepMimic).
+        engine: physics settings.
+    """
+
+    clips: list[str] = field(default_factory=lambda: ["walk"])
+    clip_weights: list[float] | None = None
+    character: str = ""
+    close_loops: bool = True
+    obs: Literal["deepmimic", "mimickit"] = "deepmimic"
+    phase_obs: bool = True
+    body_rot_obs: Literal["quat", "tan_norm"] = "quat"
+    world_root_rot_obs: bool = True
+    tar_obs_steps: list[int] = field(default_factory=lambda: [1, 2, 3])
+    key_bodies: list[str] | None = None
+    reward: Literal["deepmimic", "mimickit"] = "deepmimic"
+    reward_weights: dict[str, float] = field(default_factory=dict)
+    reward_scales: dict[str, float] = field(default_factory=dict)
+    contact_bodies: list[str] | None = None
+    early_termination: bool = True
+    pose_termination: bool = False
+    pose_termination_dist: float = 1.0
+    episode_seconds: float = 20.0
+    rand_reset: bool = True
+    sync_root_pos: bool = True
+    reward_fail_zero: bool = True
+    engine: EngineConfig = field(default_factory=EngineConfig)
+
+    def __post_init__(self) -> None:
+        if not self.clips:
+            raise MimicError("env.clips: give at least one clip")
+        if self.episode_seconds <= 0:
+            raise MimicError(f"env.episode_seconds: must be positive, got {self.episode_seconds}")
+        terms = self.reward_term_names()
+        for table in ("reward_weights", "reward_scales"):
+            for key in getattr(self, table):
+                if key not in terms:
+                    raise MimicError(f"env.{table}.{key}: unknown {self.reward} reward term; terms are "
+                                     f"{', '.join(terms)}")
+        if any(k <= 0 for k in self.tar_obs_steps):
+            raise MimicError(f"env.tar_obs_steps: steps must be positive, got {self.tar_obs_steps}")
+
+    def reward_term_names(self) -> tuple[str, ...]:
+        return tuple(DEEPMIMIC_REWARD_WEIGHTS if self.reward == "deepmimic" else MIMICKIT_REWARD_WEIGHTS)
+
+    def reward_table(self) -> tuple[dict[str, float], dict[str, float]]:
+        """(weights, scales) of the chosen reward with the overrides applied."""
+        if self.reward == "deepmimic":
+            weights, scales = dict(DEEPMIMIC_REWARD_WEIGHTS), dict(DEEPMIMIC_REWARD_SCALES)
+        else:
+            weights, scales = dict(MIMICKIT_REWARD_WEIGHTS), dict(MIMICKIT_REWARD_SCALES)
+        weights.update(self.reward_weights)
+        scales.update(self.reward_scales)
+        return weights, scales

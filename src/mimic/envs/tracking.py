@@ -1,0 +1,294 @@
+"""The DeepMimic imitation environment, batched over ``num_envs`` characters (torch tensors).
+
+``reset() -> obs`` and ``step(action) -> (obs, reward, done, info)``, all num_envs first:
+
+- ``action`` (N, num_dofs) in [-1, 1]: normalized PD targets, an exp map per ball joint and an
+  angle per hinge, mapped linearly onto bounds from the joint ranges (MimicKit's rule: ball
+  +-1.2 x its range, hinge its range widened 1.4x about the middle) and clipped there.
+- ``done`` (N,) long :class:`~mimic.envs.terminations.DoneReason`; envs that end are reset at once
+  and ``obs`` holds their first observation; ``info["terminal_obs"]`` holds every env's observation
+  before any reset (for bootstrapping time-outs).
+- ``info``: ``reward_terms`` (term -> (N,)), ``num_invalid`` (int) envs reset this step after their
+  simulation blew up; in test mode (``env.test_mode = True``) also the tracking errors
+  ``body_pos_error`` (N,) mean distance of the bodies to the reference (m), ``root_pos_error`` (N,)
+  (m) and ``joint_rot_error`` (N,) mean joint angle error (rad).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from mimic.character import humanoid3d
+from mimic.character import rotations as rot
+from mimic.character.model import load_character
+from mimic.engine.base import Engine
+from mimic.engine.mujoco_cpu import MujocoCpuEngine
+from mimic.envs import observations as obs_fn
+from mimic.envs import rewards as rew_fn
+from mimic.envs import terminations as term_fn
+from mimic.envs.config import EnvConfig
+from mimic.envs.terminations import DoneReason
+from mimic.errors import MimicError
+from mimic.motion import MotionLibrary, load_clip
+from mimic.motion.library import MotionState
+
+
+class ImitationEnv:
+    """DeepMimic's imitation task on ``num_envs`` simulated characters.
+
+    Args:
+        config: the task (:class:`EnvConfig`).
+        num_envs: number of characters simulated together.
+        seed: seed of the env's random generator (reset times, clip choice).
+        engine: an engine to use instead of building the MuJoCo CPU one (tests, other backends).
+    """
+
+    def __init__(self, config: EnvConfig | None = None, num_envs: int = 1, seed: int = 0,
+                 engine: Engine | None = None) -> None:
+        self.config = config = config or EnvConfig()
+        if num_envs <= 0:
+            raise MimicError(f"num_envs must be positive, got {num_envs}")
+        self.num_envs = num_envs
+        self.model = load_character(config.character or humanoid3d.MJCF_PATH)
+        model = self.model
+        self.clips = [load_clip(c, model) for c in config.clips]
+        self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops)
+        self.engine = engine or MujocoCpuEngine(model.mjcf_path, num_envs, config.engine)
+        self.dt = self.engine.control_dt
+        self.generator = torch.Generator().manual_seed(seed)
+
+        lo, hi = action_bounds(model.dof_limits, model.dof_offsets, model.joint_types)
+        self.action_mean = torch.as_tensor((lo + hi) / 2, dtype=torch.float32)
+        self.action_scale = torch.as_tensor((hi - lo) / 2, dtype=torch.float32)
+
+        names = model.body_names
+        contact = config.contact_bodies
+        if contact is None:
+            contact = sorted({b for c in self.clips for b in humanoid3d.contact_bodies_for(c.name) if b in names})
+        self.allowed_contact = torch.zeros(model.num_bodies, dtype=torch.bool)
+        self.allowed_contact[model.body_indices(list(contact))] = True
+        key = config.key_bodies if config.key_bodies is not None else [b for b in humanoid3d.KEY_BODIES if b in names]
+        self.key_bodies = torch.as_tensor(model.body_indices(key), dtype=torch.long)
+        ee = [b for b in humanoid3d.END_EFFECTORS if b in names]
+        self.end_effectors = torch.as_tensor(model.body_indices(ee), dtype=torch.long)
+        self._init_reward_weights()
+        self.body_masses = torch.as_tensor(model.body_masses, dtype=torch.float32)
+        self.body_com_offset = torch.as_tensor(model.body_com_offset, dtype=torch.float32)
+
+        n = num_envs
+        self.clip_ids = torch.zeros(n, dtype=torch.long)
+        self.motion_time = torch.zeros(n, dtype=torch.float64)
+        self.episode_time = torch.zeros(n, dtype=torch.float64)
+        self.ref_offset = torch.zeros(n, 3)
+        self.cycle = torch.zeros(n, dtype=torch.long)
+        self.ref: MotionState | None = None
+        self.test_mode = False  # adds tracking errors to info (set by evaluators)
+        self.obs_dim = self._obs_size()
+        self.action_dim = model.num_dofs
+
+    # ------------------------------------------------------------------------------------ setup
+    def _init_reward_weights(self) -> None:
+        model, cfg = self.model, self.config
+        self.reward_weights, self.reward_scales = cfg.reward_table()
+        if cfg.reward == "deepmimic":
+            w = np.array([humanoid3d.DIFF_WEIGHTS.get(b, 1.0) for b in model.body_names])
+            w = w / w.sum()
+            self.root_weight = float(w[0])
+            jw = w[1:]
+        else:
+            jw = np.array([humanoid3d.MIMICKIT_JOINT_WEIGHTS.get(b, 1.0) for b in model.body_names[1:]])
+        self.joint_weights = torch.as_tensor(jw, dtype=torch.float32)
+        dof_w = np.zeros(model.num_dofs)
+        for b in range(1, model.num_bodies):
+            if model.dof_offsets[b] >= 0:
+                size = {2: 3, 3: 1}[int(model.joint_types[b])]
+                dof_w[model.dof_offsets[b]:model.dof_offsets[b] + size] = jw[b - 1]
+        self.dof_weights = torch.as_tensor(dof_w, dtype=torch.float32)
+
+    def _obs_size(self) -> int:
+        cfg, model = self.config, self.model
+        if cfg.obs == "deepmimic":
+            return obs_fn.deepmimic_obs_size(model.num_bodies, cfg.phase_obs, 4 if cfg.body_rot_obs == "quat" else 6)
+        return obs_fn.mimickit_obs_size(model.num_joints, model.num_dofs, len(self.key_bodies), len(cfg.tar_obs_steps))
+
+    # ------------------------------------------------------------------------------------ API
+    def reset(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Reset envs ``env_ids`` (default all) by reference state initialization; returns obs (N, D)."""
+        ids = torch.arange(self.num_envs) if env_ids is None else env_ids
+        if len(ids):
+            self._reset_envs(ids)
+        if self.ref is None or env_ids is None:
+            self.ref = self._reference(self.clip_ids, self.motion_time)
+        return self._observe()
+
+    def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+        """Apply normalized actions (N, num_dofs) for one control step; see the module docstring."""
+        if self.ref is None:
+            raise MimicError("call reset() before step()")
+        action = torch.as_tensor(action, dtype=torch.float32)
+        if action.shape != (self.num_envs, self.action_dim):
+            raise MimicError(f"action must have shape ({self.num_envs}, {self.action_dim}), got {tuple(action.shape)}")
+        self.engine.set_pd_targets_exp(self.action_mean + self.action_scale * action.clamp(-1.0, 1.0))
+        self.engine.step()
+        self.motion_time += self.dt
+        self.episode_time += self.dt
+        self.ref = ref = self._reference(self.clip_ids, self.motion_time, sync=True)
+        sim = self._sim_track_state()
+
+        reward, terms = self._reward(sim, ref)
+        invalid = self.engine.invalid.clone()
+        fail = torch.zeros(self.num_envs, dtype=torch.bool)
+        if self.config.early_termination:
+            fail |= term_fn.contact_fail(self.engine.ground_contact, self.allowed_contact)
+        if self.config.pose_termination:
+            fail |= term_fn.pose_fail(self.engine.body_pos, ref.body_pos, self.config.pose_termination_dist)
+        success = ~self.motion.wrap[self.clip_ids] & (self.motion_time >= self.motion.durations[self.clip_ids] - 1e-9)
+        timeout = self.episode_time >= self.config.episode_seconds - 1e-9
+        done = term_fn.done_reasons(fail, success, timeout, invalid)
+        if self.config.reward_fail_zero:
+            reward = torch.where(done == DoneReason.FAIL, torch.zeros_like(reward), reward)
+        reward = torch.where(invalid, torch.zeros_like(reward), torch.nan_to_num(reward))
+
+        info = {"reward_terms": terms, "num_invalid": int(invalid.sum())}
+        if self.test_mode:
+            info.update(self._tracking_errors(sim, ref))
+        obs = self._observe()
+        info["terminal_obs"] = obs
+        ended = torch.nonzero(done).squeeze(-1)
+        if len(ended):
+            obs = obs.clone()
+            self._reset_envs(ended)
+            obs[ended] = self._observe(ended)
+        return obs, reward, done, info
+
+    def action_to_targets(self, action: torch.Tensor) -> torch.Tensor:
+        """PD targets (N, num_joint_pos) of normalized actions (N, num_dofs), clipped to the bounds."""
+        dof = self.action_mean + self.action_scale * action.clamp(-1.0, 1.0)
+        return self.model.dof_exp_to_joint_pos(dof)
+
+    def targets_to_action(self, joint_pos: torch.Tensor) -> torch.Tensor:
+        """Normalized actions (N, num_dofs) whose PD targets are ``joint_pos`` (N, num_joint_pos)."""
+        dof = self.model.joint_rot_to_dof_exp(self.model.joint_pos_to_rot(joint_pos))
+        return (dof - self.action_mean) / self.action_scale
+
+    def close(self) -> None:
+        self.engine.close()
+
+    # ------------------------------------------------------------------------------------ internals
+    def _reset_envs(self, ids: torch.Tensor) -> None:
+        clip_ids = self.motion.sample_clips(len(ids), generator=self.generator)
+        if self.config.rand_reset:
+            times = self.motion.sample_times(clip_ids, generator=self.generator)
+        else:
+            times = torch.zeros(len(ids), dtype=torch.float64)
+        self.clip_ids[ids] = clip_ids
+        self.motion_time[ids] = times
+        self.episode_time[ids] = 0.0
+        self.ref_offset[ids] = 0.0
+        self.cycle[ids] = self.motion.cycle_count(clip_ids, times)
+        s = self.motion.state(clip_ids, times)
+        self.engine.set_state(ids, s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel)
+        if self.ref is not None:  # patch the reference of these envs (offset is 0 after a reset)
+            for name, value in vars(s).items():
+                getattr(self.ref, name)[ids] = value
+
+    def _reference(self, clip_ids: torch.Tensor, times: torch.Tensor, sync: bool = False) -> MotionState:
+        """Reference state at ``times`` with the env's horizontal root offset applied.
+
+        With ``sync`` (after a step), envs whose clip started a new cycle first move the reference
+        root onto the simulated root horizontally (DeepMimic's sync_char_root_pos).
+        """
+        s = self.motion.state(clip_ids, times)
+        if sync:
+            cycle = self.motion.cycle_count(clip_ids, times)
+            new = cycle != self.cycle
+            self.cycle = cycle
+            if self.config.sync_root_pos and bool(new.any()):
+                self.ref_offset[new, :2] = self.engine.root_pos[new, :2] - s.root_pos[new, :2]
+        s.root_pos = s.root_pos + self.ref_offset
+        s.body_pos = s.body_pos + self.ref_offset[:, None, :]
+        return s
+
+    def _com_vel(self, body_vel: torch.Tensor, body_ang_vel: torch.Tensor, body_rot: torch.Tensor) -> torch.Tensor:
+        """(N, 3) centre-of-mass velocity from per-body origin velocities."""
+        com_arm = rot.quat_rotate(body_rot, self.body_com_offset.expand_as(body_vel))
+        v = body_vel + torch.cross(body_ang_vel, com_arm, dim=-1)
+        return (self.body_masses[:, None] * v).sum(1) / self.body_masses.sum()
+
+    def _sim_track_state(self) -> rew_fn.TrackState:
+        e = self.engine
+        joint_rot = self.model.joint_pos_to_rot(e.joint_pos)
+        return rew_fn.TrackState(
+            root_pos=e.root_pos, root_rot=e.root_rot, root_vel=e.root_vel, root_ang_vel=e.root_ang_vel,
+            joint_rot=joint_rot, dof_vel=e.dof_vel,
+            body_pos=e.body_pos, com_vel=self._com_vel(e.body_vel, e.body_ang_vel, e.body_rot),
+        )
+
+    def _ref_track_state(self, ref: MotionState) -> rew_fn.TrackState:
+        return rew_fn.TrackState(
+            root_pos=ref.root_pos, root_rot=ref.root_rot, root_vel=ref.root_vel, root_ang_vel=ref.root_ang_vel,
+            joint_rot=ref.joint_rot, dof_vel=ref.dof_vel, body_pos=ref.body_pos, com_vel=ref.com_vel,
+        )
+
+    def _reward(self, sim: rew_fn.TrackState, ref: MotionState) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        ref_ts = self._ref_track_state(ref)
+        if self.config.reward == "deepmimic":
+            errors = rew_fn.deepmimic_errors(sim, ref_ts, self.joint_weights, self.dof_weights, self.root_weight,
+                                             self.end_effectors)
+        else:
+            errors = rew_fn.mimickit_errors(sim, ref_ts, self.joint_weights, self.dof_weights, self.key_bodies)
+        return rew_fn.combine(errors, self.reward_weights, self.reward_scales)
+
+    def _tracking_errors(self, sim: rew_fn.TrackState, ref: MotionState) -> dict[str, torch.Tensor]:
+        return {
+            "body_pos_error": (sim.body_pos - ref.body_pos).norm(dim=-1).mean(-1),
+            "root_pos_error": (sim.root_pos - ref.root_pos).norm(dim=-1),
+            "joint_rot_error": rot.quat_diff_angle(sim.joint_rot, ref.joint_rot).mean(-1),
+        }
+
+    def _observe(self, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Observations (N, D) of all envs, or (M, D) of envs ``ids``."""
+        e, cfg = self.engine, self.config
+        pick = (lambda x: x) if ids is None else (lambda x: x[ids])
+        clip_ids, motion_time = pick(self.clip_ids), pick(self.motion_time)
+        if cfg.obs == "deepmimic":
+            phase = self.motion.phase(clip_ids, motion_time) if cfg.phase_obs else None
+            return obs_fn.deepmimic_obs(pick(e.root_pos), pick(e.root_rot), pick(e.body_pos), pick(e.body_rot),
+                                        pick(e.body_vel), pick(e.body_ang_vel), phase, cfg.body_rot_obs,
+                                        cfg.world_root_rot_obs)
+        steps = torch.as_tensor(cfg.tar_obs_steps, dtype=torch.float64)
+        n, k = len(clip_ids), len(steps)
+        times = (motion_time[:, None] + steps * self.dt).reshape(-1)
+        fut = self.motion.state(clip_ids.repeat_interleave(k), times)
+        offset = pick(self.ref_offset).repeat_interleave(k, dim=0)
+        ref_root_pos = (fut.root_pos + offset).reshape(n, k, 3)
+        ref_key = (fut.body_pos[:, self.key_bodies] + offset[:, None, :]).reshape(n, k, -1, 3)
+        body_pos = pick(e.body_pos)
+        return obs_fn.mimickit_obs(
+            pick(e.root_pos), pick(e.root_rot), pick(e.root_vel), pick(e.root_ang_vel),
+            self.model.joint_pos_to_rot(pick(e.joint_pos)), pick(e.dof_vel), body_pos[:, self.key_bodies],
+            ref_root_pos, fut.root_rot.reshape(n, k, 4), fut.joint_rot.reshape(n, k, -1, 4), ref_key,
+        )
+
+
+def action_bounds(dof_limits: np.ndarray, dof_offsets: np.ndarray, joint_types: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Per-DoF PD-target bounds (low, high), each (num_dofs,), from the joint ranges.
+
+    MimicKit's rule: a ball joint's exp-map components get +-1.2 x its largest range, a hinge its
+    range widened 1.4x about its middle; a DoF without a range gets +-pi.
+    """
+    lo, hi = dof_limits[:, 0].copy(), dof_limits[:, 1].copy()
+    free = ~np.isfinite(lo) | ~np.isfinite(hi)
+    lo[free], hi[free] = -math.pi, math.pi
+    hinge = np.zeros(len(lo), dtype=bool)
+    for b, t in enumerate(joint_types):
+        if b > 0 and int(t) == 3:  # JointType.HINGE
+            hinge[dof_offsets[b]] = True
+    mid, half = (lo + hi) / 2, (hi - lo) / 2
+    ball = ~hinge & ~free
+    lo = np.where(hinge & ~free, mid - 1.4 * half, np.where(ball, 1.2 * lo, lo))
+    hi = np.where(hinge & ~free, mid + 1.4 * half, np.where(ball, 1.2 * hi, hi))
+    return lo, hi

@@ -1,0 +1,201 @@
+"""The imitation environment: shapes, rewards with known answers, terminations, RSI, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium
+import numpy as np
+import pytest
+import torch
+
+from mimic.character import rotations as R
+from mimic.envs.config import EnvConfig
+from mimic.envs.terminations import DoneReason
+from mimic.envs.tracking import ImitationEnv
+
+LAYOUTS = {
+    "deepmimic": (dict(obs="deepmimic", reward="deepmimic"), 197),
+    "deepmimic_no_phase": (dict(obs="deepmimic", reward="deepmimic", phase_obs=False), 196),
+    "deepmimic_tan_norm": (dict(obs="deepmimic", body_rot_obs="tan_norm"), 227),
+    "mimickit": (dict(obs="mimickit", reward="mimickit", pose_termination=True), 464),
+}
+
+
+def make(num_envs=8, seed=0, **kw) -> ImitationEnv:
+    return ImitationEnv(EnvConfig(**kw), num_envs=num_envs, seed=seed)
+
+
+def hold_reference(env: ImitationEnv) -> torch.Tensor:
+    """Actions whose PD targets are the current reference pose."""
+    return env.targets_to_action(env.ref.joint_pos)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_env_builds_resets_and_steps_without_nan(layout):
+    kw, dim = LAYOUTS[layout]
+    env = make(num_envs=6, clips=["walk", "kick"], **kw)
+    obs = env.reset()
+    assert obs.shape == (6, dim) and env.obs_dim == dim and env.action_dim == 28
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        action = torch.rand(6, 28, generator=g) * 2 - 1
+        obs, reward, done, info = env.step(action)
+        assert obs.shape == (6, dim) and reward.shape == (6,) and done.shape == (6,)
+        assert torch.isfinite(obs).all() and torch.isfinite(reward).all()
+        assert ((reward >= 0) & (reward <= 1 + 1e-6)).all()
+        assert set(info["reward_terms"]) == set(env.reward_weights)
+        assert info["terminal_obs"].shape == (6, dim)
+    env.close()
+
+
+@pytest.mark.parametrize("reward", ["deepmimic", "mimickit"])
+def test_reward_is_one_at_the_reference(reward):
+    env = make(num_envs=16, reward=reward)
+    env.reset()  # RSI copies the reference state into the simulation
+    total, terms = env._reward(env._sim_track_state(), env.ref)
+    for name, term in terms.items():
+        assert torch.allclose(term, torch.ones_like(term), atol=2e-3), name
+    assert torch.allclose(total, torch.ones_like(total), atol=2e-3)
+
+
+@pytest.mark.parametrize("reward", ["deepmimic", "mimickit"])
+def test_reward_drops_monotonically_as_a_joint_turns_away(reward):
+    env = make(num_envs=1, reward=reward, rand_reset=False)
+    env.reset()
+    ref = env.ref
+    hip = env.model.body_index("right_hip")
+    off = env.model.joint_pos_offsets[hip]
+    rewards = []
+    for angle in np.linspace(0.0, 1.5, 7):
+        joint_pos = ref.joint_pos.clone()
+        twist = R.quat_from_axis_angle(torch.tensor([1.0, 0.0, 0.0]), torch.tensor(float(angle)))
+        joint_pos[0, off:off + 4] = R.quat_mul(joint_pos[0, off:off + 4], twist)
+        env.engine.set_state(None, ref.root_pos, ref.root_rot, ref.root_vel, ref.root_ang_vel, joint_pos, ref.dof_vel)
+        total, terms = env._reward(env._sim_track_state(), ref)
+        rewards.append(total.item())
+    assert rewards[0] == pytest.approx(1.0, abs=2e-3)
+    assert all(b < a for a, b in zip(rewards, rewards[1:], strict=False)), rewards
+
+
+def _lying_state(env: ImitationEnv):
+    """The rest pose rotated face-down, just above the ground: it falls onto head and chest."""
+    state = env.engine.rest_state(env.num_envs)
+    pitch = R.quat_from_axis_angle(torch.tensor([0.0, 1.0, 0.0]), torch.tensor(math.pi / 2))
+    state["root_rot"] = pitch.expand(env.num_envs, 4).clone()
+    state["root_pos"][:, 2] = 0.12
+    return state
+
+
+def _step_until_done(env: ImitationEnv, steps: int = 10) -> torch.Tensor:
+    for _ in range(steps):
+        _, reward, done, _ = env.step(hold_reference(env))
+        if (done != DoneReason.NONE).all():
+            break
+    return done, reward
+
+
+def test_head_contact_fails_and_foot_contact_does_not():
+    env = make(num_envs=2, rand_reset=False)
+    env.reset()
+    # standing: feet on the ground, nothing else
+    obs, reward, done, info = env.step(hold_reference(env))
+    assert (done == DoneReason.NONE).all()
+    contact = env.engine.ground_contact
+    feet = env.model.body_indices(["right_ankle", "left_ankle"])
+    assert contact[:, feet].any(dim=-1).all() and not contact[:, env.model.body_index("neck")].any()
+    # planted face-down: head/chest contact ends the episode as a failure with zero reward
+    env.engine.set_state(None, **_lying_state(env))
+    done, reward = _step_until_done(env)
+    assert (done == DoneReason.FAIL).all()
+    assert (reward == 0).all()
+    # the same planted pose is allowed when the clip family lets every body touch (roll)
+    env2 = make(num_envs=2, rand_reset=False, clips=["roll"])
+    env2.reset()
+    env2.engine.set_state(None, **_lying_state(env2))
+    for _ in range(10):
+        _, _, done, _ = env2.step(hold_reference(env2))
+        assert (done != DoneReason.FAIL).all()
+    assert env2.engine.ground_contact[:, env2.model.body_index("neck")].all()
+
+
+def test_rsi_starts_envs_at_different_times():
+    env = make(num_envs=32)
+    env.reset()
+    times = env.motion_time
+    assert len(torch.unique(times)) == 32
+    assert (times >= 0).all() and (times < env.motion.durations[0]).all()
+    # the simulated pose is the reference pose at that time
+    assert torch.allclose(env.engine.body_pos, env.ref.body_pos, atol=1e-4)
+
+
+def test_timeout_success_and_failure_flags():
+    env = make(num_envs=4, episode_seconds=0.2, rand_reset=False)
+    env.reset()
+    steps = round(0.2 * 30)
+    for i in range(steps):
+        obs, reward, done, info = env.step(hold_reference(env))
+        if i < steps - 1:
+            assert (done == DoneReason.NONE).all()
+    assert (done == DoneReason.TIMEOUT).all()
+    assert (env.episode_time == 0).all()  # reset right away
+    # a non-cyclic clip that reaches its end is a success
+    env = make(num_envs=2, clips=["kick"], rand_reset=False)
+    env.reset()
+    env.motion_time[:] = env.motion.durations[0] - 0.5 * env.dt
+    _, _, done, _ = env.step(hold_reference(env))
+    assert (done == DoneReason.SUCCESS).all()
+
+
+def test_cycle_sync_moves_reference_root_onto_character():
+    env = make(num_envs=1, rand_reset=False)
+    env.reset()
+    dur = env.motion.durations[0].item()
+    env.motion_time[:] = dur - 0.5 * env.dt
+    env.engine.set_state(None, **{**env.engine.rest_state(1), "root_pos": torch.tensor([[0.3, -0.2, 0.88]])})
+    env.step(hold_reference(env))
+    assert env.cycle.item() == 1
+    assert torch.allclose(env.ref.root_pos[0, :2], env.engine.root_pos[0, :2], atol=0.05)
+
+
+def test_seeded_determinism():
+    def run(seed):
+        env = make(num_envs=4, seed=seed)
+        out = [env.reset()]
+        g = torch.Generator().manual_seed(1)
+        for _ in range(15):
+            out.append(env.step(torch.rand(4, 28, generator=g) * 2 - 1)[0])
+        return torch.stack(out)
+
+    a, b, c = run(3), run(3), run(4)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_gymnasium_env_checker_and_vector_env():
+    from gymnasium.utils.env_checker import check_env
+
+    env = gymnasium.make("mimic/Imitate-v0", clip="walk")
+    check_env(env.unwrapped, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (197,) and obs.dtype == np.float32
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    assert 0.0 <= reward <= 1.0 and set(info["reward_terms"]) == {"pose", "vel", "end_eff", "root", "com"}
+    env.close()
+    venv = gymnasium.make_vec("mimic/Imitate-v0", num_envs=4, vectorization_mode="vector_entry_point", clip="run")
+    obs, _ = venv.reset(seed=0)
+    assert obs.shape == (4, 197)
+    obs, reward, terminated, truncated, info = venv.step(venv.action_space.sample())
+    assert reward.shape == (4,) and terminated.dtype == bool and info["final_obs"].shape == (4, 197)
+    venv.close()
+
+
+def test_bad_config_and_actions_are_clear_errors():
+    from mimic.errors import MimicError
+
+    with pytest.raises(MimicError, match="reward_weights.foo: unknown deepmimic reward term"):
+        EnvConfig(reward_weights={"foo": 1.0})
+    env = make(num_envs=2)
+    env.reset()
+    with pytest.raises(MimicError, match=r"action must have shape \(2, 28\)"):
+        env.step(torch.zeros(2, 27))
