@@ -199,3 +199,42 @@ def test_bad_config_and_actions_are_clear_errors():
     env.reset()
     with pytest.raises(MimicError, match=r"action must have shape \(2, 28\)"):
         env.step(torch.zeros(2, 27))
+
+
+def test_blown_up_env_is_reset_and_counted_without_crashing_the_batch():
+    env = make(num_envs=4)
+    env.reset()
+    state = {k: v.clone() for k, v in env.engine.rest_state(1).items()}
+    state["dof_vel"][:] = 1e3  # far beyond DeepMimic's 100 rad/s validity bound
+    env.engine.set_state(torch.tensor([2]), **state)
+    obs, reward, done, info = env.step(hold_reference(env))
+    assert done[2] == DoneReason.INVALID and info["num_invalid"] == 1
+    assert reward[2] == 0 and torch.isfinite(obs).all() and torch.isfinite(reward).all()
+    assert not env.engine.invalid.any()  # reset by RSI in the same step
+    obs, reward, done, info = env.step(hold_reference(env))
+    assert info["num_invalid"] == 0 and torch.isfinite(obs).all()
+
+
+def test_test_mode_reports_tracking_errors():
+    env = make(num_envs=3)
+    env.reset()
+    _, _, _, info = env.step(hold_reference(env))
+    assert "body_pos_error" not in info
+    env.test_mode = True
+    _, _, _, info = env.step(hold_reference(env))
+    for key in ("body_pos_error", "root_pos_error", "joint_rot_error"):
+        assert info[key].shape == (3,) and (info[key] >= 0).all()
+    assert (info["body_pos_error"] < 0.2).all()  # holding the reference keeps close to it
+
+
+def test_rgb_array_render_shows_character_and_reference():
+    from mimic.render import rendering_available
+
+    if not rendering_available():
+        pytest.skip("no OpenGL backend for headless rendering")
+    env = gymnasium.make("mimic/Imitate-v0", clip="walk", render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
+    assert frame.std() > 10  # not a blank image
+    env.close()
