@@ -1,0 +1,1 @@
+"""Training runs: logging of metrics, the training loop, checkpoints of a run."""

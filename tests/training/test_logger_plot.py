@@ -1,0 +1,40 @@
+"""Run logs (CSV, TensorBoard) and learning-curve plots."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from mimic.errors import MimicError
+from mimic.render.plots import plot_run
+from mimic.training.logger import RunLogger, read_csv
+
+
+def test_csv_rows_and_late_columns(tmp_path, capsys):
+    log = RunLogger(tmp_path, tensorboard=True)
+    log.log({"iteration": 1, "samples": 100, "wall_time_min": 0.1, "charts/train_return": 0.2})
+    log.log({"iteration": 2, "samples": 200, "wall_time_min": 0.2, "charts/train_return": 0.3,
+             "charts/test_return": 0.5})
+    log.close()
+    columns, rows = read_csv(tmp_path / "log.csv")
+    assert columns == ["iteration", "samples", "wall_time_min", "charts/train_return", "charts/test_return"]
+    assert rows[1]["charts/test_return"] == 0.5 and math.isnan(rows[0]["charts/test_return"])
+    assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tb").iterdir())
+    out = capsys.readouterr().out
+    assert "train_ret" in out and "0.300" in out
+    # a logger reopened on the same run (resume) appends to the same columns
+    again = RunLogger(tmp_path, tensorboard=False, echo=False)
+    again.log({"iteration": 3, "samples": 300, "wall_time_min": 0.3, "charts/test_return": 0.6})
+    assert len(read_csv(tmp_path / "log.csv")[1]) == 3
+
+
+def test_plot_writes_png(tmp_path):
+    log = RunLogger(tmp_path, tensorboard=False, echo=False)
+    for i in range(5):
+        log.log({"iteration": i, "samples": 1000 * i, "wall_time_min": i, "charts/train_return": 0.1 * i,
+                 "charts/test_return": 0.1 * i, "charts/episode_length_s": i, "charts/body_pos_error_m": 0.1})
+    out = plot_run(tmp_path)
+    assert out == tmp_path / "curves.png" and out.stat().st_size > 10_000
+    with pytest.raises(MimicError, match="no log.csv"):
+        plot_run(tmp_path / "nothing")
