@@ -10,6 +10,7 @@ with ``pose="fallen"`` it has no springs and collapses to the ground first.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import mujoco
@@ -52,15 +53,19 @@ def measure_raw_steps_per_s(model_path: str | Path, num_envs: int, physics_hz: i
     config = EngineConfig(physics_hz=physics_hz, control_hz=control_hz, num_threads=num_threads)
     batch = raw_batch(model_path, num_envs, config, pose)
     batch.bind("ctrl")[:] = 0.0
-    nstep = config.substeps
-    batch.step(nstep=nstep)
+    return calls_per_s(lambda: batch.step(nstep=config.substeps), seconds) * config.substeps * num_envs
+
+
+def calls_per_s(fn: Callable[[], object], seconds: float) -> float:
+    """Calls per second of ``fn`` over ``seconds`` of repeated calls, after one warm-up call."""
+    fn()
     calls, start = 0, time.perf_counter()
     while True:
-        batch.step(nstep=nstep)
+        fn()
         calls += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
-            return calls * nstep * num_envs / elapsed
+            return calls / elapsed
 
 
 def measure_engine_steps_per_s(engine: Engine, seconds: float = 2.0, random_targets: bool = False,

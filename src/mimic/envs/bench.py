@@ -20,6 +20,7 @@ import mujoco.batch
 import numpy as np
 import torch
 
+from mimic.engine.bench import calls_per_s
 from mimic.envs.config import EnvConfig
 from mimic.envs.tracking import ImitationEnv
 
@@ -88,12 +89,4 @@ def raw_steps_per_s(env: ImitationEnv, seconds: float) -> float:
     batch = mujoco.batch.Batch(engine.mj_model, env.num_envs, engine.config.num_threads)
     for name in ("qpos", "qvel", "ctrl", "qfrc_applied"):
         np.copyto(batch.bind(name), engine.batch.bind(name))
-    substeps = engine.substeps
-    batch.step(nstep=substeps)
-    steps, start = 0, time.perf_counter()
-    while True:
-        batch.step(nstep=substeps)
-        steps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return steps * env.num_envs / elapsed
+    return calls_per_s(lambda: batch.step(nstep=engine.substeps), seconds) * env.num_envs

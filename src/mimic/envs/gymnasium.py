@@ -58,6 +58,15 @@ class _Renderer:
         self.renderer.close()
 
 
+def _render(wrapper: ImitateEnv | ImitateVectorEnv) -> np.ndarray | None:
+    """(H, W, 3) frame of env 0 beside its reference, or None unless render_mode is rgb_array."""
+    if wrapper.render_mode != "rgb_array":
+        return None
+    if wrapper._renderer is None:
+        wrapper._renderer = _Renderer(wrapper.env)
+    return wrapper._renderer.render()
+
+
 class ImitateEnv(gymnasium.Env):
     """One character imitating a clip (a thin view of a 1-env :class:`ImitationEnv`)."""
 
@@ -95,11 +104,7 @@ class ImitateEnv(gymnasium.Env):
         return out_obs.numpy(), float(reward[0]), terminated, truncated, step_info
 
     def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array":
-            return None
-        if self._renderer is None:
-            self._renderer = _Renderer(self.env)
-        return self._renderer.render()
+        return _render(self)
 
     def close(self) -> None:
         if self._renderer is not None:
@@ -142,11 +147,7 @@ class ImitateVectorEnv(gymnasium.vector.VectorEnv):
         return obs.numpy(), reward.numpy(), terminated.numpy(), truncated.numpy(), out_info
 
     def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array":
-            return None
-        if self._renderer is None:
-            self._renderer = _Renderer(self.env)
-        return self._renderer.render()
+        return _render(self)
 
     def close_extras(self, **kwargs: Any) -> None:
         if self._renderer is not None:
