@@ -238,3 +238,26 @@ def test_rgb_array_render_shows_character_and_reference():
     assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
     assert frame.std() > 10  # not a blank image
     env.close()
+
+
+def test_body_terms_without_bodies_are_an_error(tmp_path):
+    from mimic.errors import MimicError
+
+    xml = tmp_path / "arm.xml"
+    xml.write_text("<mujoco><worldbody><geom type='plane' size='0 0 1'/><body name='base' pos='0 0 1'><freejoint/>"
+                   "<geom size='.1'/>"
+                   "<body name='arm'><joint type='hinge' stiffness='10' damping='1'/><geom size='.05' pos='0 0 -.2'/>"
+                   "</body></body></worldbody></mujoco>")
+    from mimic.character.model import load_character
+    from mimic.motion import Clip, LoopMode, save_clip
+
+    model = load_character(xml)
+    clip = Clip(name="swing", loop=LoopMode.WRAP, frame_dt=np.array([0.5, 0.0]),
+                root_pos=np.array([[0, 0, 1.0]] * 2), root_rot=np.array([[1.0, 0, 0, 0]] * 2),
+                joint_pos=np.array([[0.0], [0.5]]), body_names=model.body_names)
+    save_clip(clip, tmp_path / "swing.npz", model)
+    config = dict(character=str(xml), clips=[str(tmp_path / "swing.npz")])
+    with pytest.raises(MimicError, match=r"env.end_effectors: character 'arm' has none of the default bodies"):
+        ImitationEnv(EnvConfig(**config))
+    env = ImitationEnv(EnvConfig(**config, end_effectors=["arm"]))  # naming its bodies fixes it
+    assert env.reset().shape == (1, env.obs_dim)

@@ -60,8 +60,7 @@ def compile_engine_model(character: CharacterModel, config: EngineConfig, pd: PD
         if not passive_springs:
             j.stiffness = [0.0, 0.0, 0.0]
     model_tmp = spec.compile()  # joint ids -> DoF offsets, to set damping per DoF
-    for j in spec.joints:
-        jid = model_tmp.joint(j.name).id
+    for jid, j in enumerate(spec.joints):  # spec order is the compiled joint order (unnamed joints too)
         if model_tmp.jnt_type[jid] == mujoco.mjtJoint.mjJNT_FREE:
             continue
         body = model_tmp.jnt_bodyid[jid] - 1

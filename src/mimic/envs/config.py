@@ -36,6 +36,7 @@ class EnvConfig:
             training controller).
         tar_obs_steps: ``mimickit`` layout: control steps ahead for the reference frames.
         key_bodies: bodies in the MimicKit observation and key-body reward (default: head, hands, feet).
+        end_effectors: bodies of DeepMimic's end-effector reward (default: ankles and wrists).
         reward: ``deepmimic`` (pose, vel, end_eff, root, com) or ``mimickit`` (pose, vel, root_pose,
             root_vel, key_pos) terms.
         reward_weights / reward_scales: per-term overrides of the chosen reward's weights and error
@@ -65,6 +66,7 @@ class EnvConfig:
     world_root_rot_obs: bool = True
     tar_obs_steps: list[int] = field(default_factory=lambda: [1, 2, 3])
     key_bodies: list[str] | None = None
+    end_effectors: list[str] | None = None
     reward: Literal["deepmimic", "mimickit"] = "deepmimic"
     reward_weights: dict[str, float] = field(default_factory=dict)
     reward_scales: dict[str, float] = field(default_factory=dict)

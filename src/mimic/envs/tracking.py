@@ -72,9 +72,16 @@ class ImitationEnv:
         self.allowed_contact[model.body_indices(list(contact))] = True
         key = config.key_bodies if config.key_bodies is not None else [b for b in humanoid3d.KEY_BODIES if b in names]
         self.key_bodies = torch.as_tensor(model.body_indices(key), dtype=torch.long)
-        ee = [b for b in humanoid3d.END_EFFECTORS if b in names]
+        ee = config.end_effectors if config.end_effectors is not None else [
+            b for b in humanoid3d.END_EFFECTORS if b in names]
         self.end_effectors = torch.as_tensor(model.body_indices(ee), dtype=torch.long)
         self._init_reward_weights()
+        # A body-based term over no bodies would always be 1: a silent constant in the reward.
+        for term, bodies, key in (("end_eff", self.end_effectors, "end_effectors"),
+                                  ("key_pos", self.key_bodies, "key_bodies")):
+            if self.reward_weights.get(term, 0.0) != 0.0 and len(bodies) == 0:
+                raise MimicError(f"env.{key}: character {model.name!r} has none of the default bodies; list its "
+                                 f"bodies in env.{key} or set env.reward_weights.{term}=0")
         self.body_masses = torch.as_tensor(model.body_masses, dtype=torch.float32)
         self.body_com_offset = torch.as_tensor(model.body_com_offset, dtype=torch.float32)
 
