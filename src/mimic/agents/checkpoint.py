@@ -1,0 +1,87 @@
+"""Checkpoints: one ``.pt`` file with everything needed to resume or replay a PPO agent.
+
+Contents: a format tag, the agent config (a plain dict), the env sizes, the agent's state
+(networks, normalizer, optimizers, ``iteration`` and ``samples`` counters, its generator state),
+the env's generator state when an env is given, and any ``extra`` dict the caller adds (e.g. the
+env config). The file is written to a temporary file in the same folder and moved into place
+with ``os.replace``, so a crash mid-write never leaves a truncated checkpoint under the real name.
+It is read with ``torch.load(weights_only=True)``: only tensors and plain containers, no pickled code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mimic import config as config_lib
+from mimic.agents.ppo import PPOAgent, PPOConfig
+from mimic.errors import MimicError
+
+FORMAT = "mimic-ppo/1"
+
+
+def save_checkpoint(path: str | Path, agent: PPOAgent, env: Any = None, extra: dict | None = None) -> Path:
+    """Write ``agent`` (and ``env.generator``'s state, if given) to ``path`` atomically; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "format": FORMAT,
+        "config": dataclasses.asdict(agent.config),
+        "obs_dim": agent.obs_dim,
+        "action_dim": agent.action_dim,
+        "agent": agent.state_dict(),
+        "env_generator": env.generator.get_state() if env is not None else None,
+        "extra": extra or {},
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The raw checkpoint dict; a :class:`MimicError` names the file if it is missing or unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise MimicError(f"{path}: checkpoint not found")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # zip, pickle and EOF errors all mean the same thing to a user
+        raise MimicError(f"{path}: not a readable checkpoint (corrupt or truncated?): {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise MimicError(f"{path}: not a Mimic PPO checkpoint (expected format {FORMAT!r})")
+    return data
+
+
+def load_checkpoint(path: str | Path, agent: PPOAgent | None = None, env: Any = None,
+                    device: torch.device | str = "cpu") -> PPOAgent:
+    """Restore a checkpoint into ``agent`` (or a new agent built from the stored config) and return it.
+
+    With ``env``, its generator state is restored too (when the checkpoint holds one).
+    """
+    data = read_checkpoint(path)
+    if agent is None:
+        cfg = config_lib.build(PPOConfig, data["config"], source=f"{path} (config)")
+        agent = PPOAgent(int(data["obs_dim"]), int(data["action_dim"]), cfg, device=device)
+    elif (agent.obs_dim, agent.action_dim) != (data["obs_dim"], data["action_dim"]):
+        raise MimicError(f"{path}: checkpoint is for obs_dim {data['obs_dim']}, action_dim {data['action_dim']}; "
+                         f"the agent has {agent.obs_dim}, {agent.action_dim}")
+    try:
+        agent.load_state_dict(data["agent"])
+    except (KeyError, RuntimeError, ValueError) as exc:
+        raise MimicError(f"{path}: checkpoint does not fit the agent: {exc}") from None
+    if env is not None and data.get("env_generator") is not None:
+        env.generator.set_state(data["env_generator"])
+    return agent

@@ -1,0 +1,93 @@
+"""Actor and critic networks: separate MLPs on normalized observations.
+
+Both follow MimicKit's ``fc_2layers_1024units`` (ANCHORS 3.12): hidden layers with ReLU, PyTorch's
+default weight init and zero biases. The actor's mean head is initialized uniform in
+``+-init_output_scale`` (0.01) with zero bias, so the first policy outputs near-zero actions (the
+middle of every joint's action range); its log-std is fixed (DeepMimic/MimicKit) or learned.
+The critic's head is a plain linear layer with zero bias.
+
+Initialization draws from a ``torch.Generator`` passed in, never from the global RNG.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+def mlp(in_dim: int, hidden: Sequence[int]) -> nn.Sequential:
+    """Linear + ReLU layers of sizes ``hidden``; the output size is ``hidden[-1]`` (or ``in_dim``)."""
+    layers: list[nn.Module] = []
+    for size in hidden:
+        layers += [nn.Linear(in_dim, size), nn.ReLU()]
+        in_dim = size
+    return nn.Sequential(*layers)
+
+
+def init_linear_(layer: nn.Linear, generator: torch.Generator) -> None:
+    """PyTorch's default Linear weight init (Kaiming uniform, a = sqrt(5)) from ``generator``; bias 0."""
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    nn.init.zeros_(layer.bias)
+
+
+class Actor(nn.Module):
+    """Diagonal Gaussian policy over normalized actions.
+
+    Args:
+        obs_dim / action_dim: sizes D and A.
+        hidden: hidden layer sizes.
+        action_std: initial (and, with ``learn_std`` False, fixed) standard deviation.
+        learn_std: make the log-std a trainable vector (MimicKit's CONSTANT std type).
+        init_output_scale: half-width of the mean head's uniform weight init.
+        generator: source of the initial weights.
+    """
+
+    def __init__(self, obs_dim: int, action_dim: int, hidden: Sequence[int], action_std: float, learn_std: bool,
+                 init_output_scale: float, generator: torch.Generator) -> None:
+        super().__init__()
+        self.body = mlp(obs_dim, hidden)
+        self.mean_head = nn.Linear(hidden[-1] if hidden else obs_dim, action_dim)
+        for layer in self.body:
+            if isinstance(layer, nn.Linear):
+                init_linear_(layer, generator)
+        nn.init.uniform_(self.mean_head.weight, -init_output_scale, init_output_scale, generator=generator)
+        nn.init.zeros_(self.mean_head.bias)
+        log_std = torch.full((action_dim,), math.log(action_std))
+        if learn_std:
+            self.log_std = nn.Parameter(log_std)
+        else:  # a buffer: saved with the model, never touched by the optimizer
+            self.register_buffer("log_std", log_std)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Action mean (N, A) of normalized observations (N, D)."""
+        return self.mean_head(self.body(obs))
+
+    def log_prob(self, mean: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """(N,) log-density of ``action`` (N, A) under the Gaussian centred on ``mean`` (N, A)."""
+        log_std = self.log_std
+        z = (action - mean) * torch.exp(-log_std)
+        return (-0.5 * z.square() - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+    def sample(self, mean: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Actions (N, A) drawn around ``mean`` with ``generator``."""
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        return mean + noise * self.log_std.exp()
+
+
+class Critic(nn.Module):
+    """State-value function V(s) of normalized observations."""
+
+    def __init__(self, obs_dim: int, hidden: Sequence[int], generator: torch.Generator) -> None:
+        super().__init__()
+        self.body = mlp(obs_dim, hidden)
+        self.head = nn.Linear(hidden[-1] if hidden else obs_dim, 1)
+        for layer in [*self.body, self.head]:
+            if isinstance(layer, nn.Linear):
+                init_linear_(layer, generator)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Values (N,) of normalized observations (N, D)."""
+        return self.head(self.body(obs)).squeeze(-1)

@@ -1,0 +1,329 @@
+"""PPO for motion imitation, as DeepMimic and MimicKit run it (ANCHORS 1.10 and 3.12).
+
+Read top to bottom: :class:`PPOConfig` (every hyperparameter, with where its default comes from),
+then :class:`PPOAgent`: ``act`` (exploration), ``update`` (returns and advantages, critic epochs,
+actor epochs), and the small helpers they use.
+
+What differs from textbook PPO, on purpose:
+
+- the policy's std is fixed (0.05 in the normalized action space) instead of learned;
+- "exploration rate": each step samples from the Gaussian only with probability ``exp_prob`` and
+  otherwise takes the mean; only sampled steps (``rand_mask``) enter the surrogate loss and the
+  advantage statistics, since a mean action carries no exploration signal;
+- separate actor and critic networks with separate optimizers (SGD with momentum by default), and
+  the critic is trained first, on all valid samples, then the actor (MimicKit's order);
+- an action-bound loss pulls the mean back inside [-1, 1] instead of squashing it;
+- no entropy bonus and no value clipping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import nn
+
+from mimic.agents.networks import Actor, Critic
+from mimic.agents.normalizer import RunningNormalizer
+from mimic.agents.rollout import RolloutBuffer
+from mimic.errors import MimicError
+
+
+@dataclass
+class PPOConfig:
+    """PPO hyperparameters. Defaults are MimicKit's ``deepmimic_humanoid_ppo_agent.yaml`` except ``actor_lr``.
+
+    Attributes:
+        actor_hidden: actor MLP hidden sizes, ReLU (both sources: 1024 -> 512).
+        critic_hidden: critic MLP hidden sizes, ReLU (1024 -> 512).
+        actor_init_output_scale: the mean head's weights start uniform in +-this (both: 0.01).
+        action_std: std of the Gaussian in the normalized action space (both: 0.05, i.e. about
+            0.06-0.17 rad of PD target on the humanoid).
+        std_type: ``fixed`` (both sources) or ``learned`` (a trainable log-std vector, starting at
+            ``action_std``; MimicKit's CONSTANT).
+        actor_optimizer / critic_optimizer: ``sgd`` (momentum ``momentum``; both sources) or ``adam``
+            (AdamW, as MimicKit's "Adam"; its weight decay is decoupled).
+        actor_lr / critic_lr: learning rates. MimicKit uses 1e-4 / 1e-4 with 4096 envs (actor
+            minibatches of 16384 samples); DeepMimic 2e-6 / 5e-4 (256-sample minibatches). With the
+            fixed std of 0.05 over 28 DoF, a mean shift of 0.01 already moves most importance ratios
+            outside 1 +- 0.2, so the actor's rate must shrink with the minibatch's gradient noise:
+            measured on the humanoid walk with 256 envs (minibatches of 1024), 1e-4 clips 36-52% of
+            the samples per update, 2.5e-5 clips 12-19%. The default actor rate is therefore 2.5e-5
+            (about 1e-4 x sqrt(256 / 4096)); use 1e-4 at MimicKit's scale.
+        momentum: SGD momentum (both: 0.9).
+        actor_weight_decay / critic_weight_decay: weight decay (MimicKit 0 / 0; DeepMimic's actor 5e-4).
+            With SGD it equals DeepMimic's ``wd * l2_loss(w)`` term (gradient ``wd * w``), applied
+            here to biases too.
+        discount: gamma (MimicKit 0.99; DeepMimic 0.95).
+        td_lambda: lambda of the TD(lambda) returns (both: 0.95).
+        steps_per_iter: env steps per env per iteration, T (MimicKit: 32).
+        critic_epochs / actor_epochs: passes over the rollout per iteration (MimicKit: 2 / 5).
+        critic_batch_size / actor_batch_size: minibatch size in units of ``num_envs`` samples
+            (MimicKit's convention: 2 / 4, i.e. 16 and 8 minibatches per epoch at T = 32).
+        ppo_clip_ratio: epsilon of the clipped surrogate (both: 0.2).
+        norm_adv_clip: standardized advantages are clipped to +-this (both: 4).
+        action_bound_weight: weight of the squared excess of the action mean beyond +-1 (both: 10).
+        exp_prob_begin / exp_prob_end: probability that a step samples an action instead of taking
+            the mean, annealed linearly from begin to end over ``exp_anneal_samples`` samples
+            (MimicKit: 1 / 1, always sample; DeepMimic: 1 / 0.2 over 64M samples).
+        exp_anneal_samples: samples over which the exploration probability is annealed.
+        grad_clip: max global gradient norm per network; 0 turns clipping off (MimicKit's default).
+        normalizer_samples: the observation normalizer stops updating after this many samples
+            (MimicKit: 1e8; DeepMimic: 1e6).
+        normalizer_clip: normalized observations are clipped to +-this (both: 10).
+        seed: seed of the agent's generator (weights, exploration, minibatch order).
+    """
+
+    actor_hidden: list[int] = field(default_factory=lambda: [1024, 512])
+    critic_hidden: list[int] = field(default_factory=lambda: [1024, 512])
+    actor_init_output_scale: float = 0.01
+    action_std: float = 0.05
+    std_type: Literal["fixed", "learned"] = "fixed"
+    actor_optimizer: Literal["sgd", "adam"] = "sgd"
+    critic_optimizer: Literal["sgd", "adam"] = "sgd"
+    actor_lr: float = 2.5e-5
+    critic_lr: float = 1e-4
+    momentum: float = 0.9
+    actor_weight_decay: float = 0.0
+    critic_weight_decay: float = 0.0
+    discount: float = 0.99
+    td_lambda: float = 0.95
+    steps_per_iter: int = 32
+    critic_epochs: int = 2
+    critic_batch_size: int = 2
+    actor_epochs: int = 5
+    actor_batch_size: int = 4
+    ppo_clip_ratio: float = 0.2
+    norm_adv_clip: float = 4.0
+    action_bound_weight: float = 10.0
+    exp_prob_begin: float = 1.0
+    exp_prob_end: float = 1.0
+    exp_anneal_samples: int = 64_000_000
+    grad_clip: float = 0.0
+    normalizer_samples: int = 100_000_000
+    normalizer_clip: float = 10.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "action_std": self.action_std > 0, "actor_lr": self.actor_lr > 0, "critic_lr": self.critic_lr > 0,
+            "discount": 0 <= self.discount <= 1, "td_lambda": 0 <= self.td_lambda <= 1,
+            "steps_per_iter": self.steps_per_iter > 0, "critic_epochs": self.critic_epochs >= 0,
+            "actor_epochs": self.actor_epochs >= 0, "critic_batch_size": self.critic_batch_size > 0,
+            "actor_batch_size": self.actor_batch_size > 0, "ppo_clip_ratio": self.ppo_clip_ratio > 0,
+            "norm_adv_clip": self.norm_adv_clip > 0, "grad_clip": self.grad_clip >= 0,
+            "exp_prob_begin": 0 <= self.exp_prob_begin <= 1, "exp_prob_end": 0 <= self.exp_prob_end <= 1,
+            "exp_anneal_samples": self.exp_anneal_samples >= 0, "normalizer_samples": self.normalizer_samples >= 0,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise MimicError(f"agent: out-of-range value for {', '.join(bad)}")
+
+
+@dataclass
+class ActOutput:
+    """What :meth:`PPOAgent.act` returns for a batch of N observations.
+
+    Attributes:
+        env_action: (N, A) the action clipped to [-1, 1], for the env.
+        action: (N, A) the unclipped sample (or the mean where ``rand_mask`` is False).
+        log_prob: (N,) log-density of ``action`` under the policy.
+        value: (N,) critic value.
+        rand_mask: (N,) bool, the action was sampled (an exploration step).
+    """
+
+    env_action: torch.Tensor
+    action: torch.Tensor
+    log_prob: torch.Tensor
+    value: torch.Tensor
+    rand_mask: torch.Tensor
+
+
+def make_optimizer(kind: str, params: list[nn.Parameter], lr: float, momentum: float,
+                   weight_decay: float) -> torch.optim.Optimizer:
+    """SGD with momentum or AdamW."""
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``x`` over ``mask``; 0 when the mask is empty."""
+    return (x * mask).sum() / mask.sum().clamp_min(1)
+
+
+class PPOAgent:
+    """Actor, critic, observation normalizer, optimizers and counters.
+
+    Args:
+        obs_dim / action_dim: env sizes D and A.
+        config: :class:`PPOConfig`.
+        device: where the networks live.
+
+    Attributes:
+        iteration: updates done; samples: env samples collected (both restored by checkpoints).
+        generator: the agent's only random source (initial weights, exploration, minibatch order).
+    """
+
+    def __init__(self, obs_dim: int, action_dim: int, config: PPOConfig | None = None,
+                 device: torch.device | str = "cpu") -> None:
+        self.config = cfg = config or PPOConfig()
+        self.obs_dim, self.action_dim = obs_dim, action_dim
+        self.device = torch.device(device)
+        self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        # nn.Linear draws its default init from the global RNG when built; fork it so building an
+        # agent leaves the global state untouched. The weights themselves come from self.generator.
+        with torch.random.fork_rng(devices=[]):
+            self.actor = Actor(obs_dim, action_dim, cfg.actor_hidden, cfg.action_std, cfg.std_type == "learned",
+                               cfg.actor_init_output_scale, self.generator).to(self.device)
+            self.critic = Critic(obs_dim, cfg.critic_hidden, self.generator).to(self.device)
+        self.obs_norm = RunningNormalizer(obs_dim, cfg.normalizer_samples, cfg.normalizer_clip).to(self.device)
+        self.actor_optimizer = make_optimizer(cfg.actor_optimizer, list(self.actor.parameters()), cfg.actor_lr,
+                                              cfg.momentum, cfg.actor_weight_decay)
+        self.critic_optimizer = make_optimizer(cfg.critic_optimizer, list(self.critic.parameters()), cfg.critic_lr,
+                                               cfg.momentum, cfg.critic_weight_decay)
+        self.iteration = 0
+        self.samples = 0
+
+    # ------------------------------------------------------------------------------------ acting
+    @property
+    def exp_prob(self) -> float:
+        """Current probability that a step samples its action (linear anneal over samples)."""
+        cfg = self.config
+        frac = min(self.samples / cfg.exp_anneal_samples, 1.0) if cfg.exp_anneal_samples > 0 else 1.0
+        return cfg.exp_prob_begin + (cfg.exp_prob_end - cfg.exp_prob_begin) * frac
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, deterministic: bool = False) -> ActOutput:
+        """Actions for raw observations ``obs`` (N, D); ``deterministic`` takes the mean (test mode)."""
+        obs = obs.to(self.device, torch.float32)
+        norm_obs = self.obs_norm(obs)
+        mean = self.actor(norm_obs)
+        n = obs.shape[0]
+        if deterministic:
+            action, rand_mask = mean, torch.zeros(n, dtype=torch.bool, device=self.device)
+        else:
+            sample = self.actor.sample(mean, self.generator)
+            rand_mask = torch.rand(n, generator=self.generator, device=self.device) < self.exp_prob
+            action = torch.where(rand_mask[:, None], sample, mean)
+        return ActOutput(env_action=action.clamp(-1.0, 1.0), action=action,
+                         log_prob=self.actor.log_prob(mean, action), value=self.critic(norm_obs),
+                         rand_mask=rand_mask)
+
+    @torch.no_grad()
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        """Critic values (N,) of raw observations (N, D)."""
+        return self.critic(self.obs_norm(obs.to(self.device, torch.float32)))
+
+    # ------------------------------------------------------------------------------------ learning
+    def update(self, buffer: RolloutBuffer) -> dict[str, float]:
+        """One PPO update on a full rollout: critic epochs, then actor epochs, then the normalizer.
+
+        Returns metrics: ``critic_loss``, ``actor_loss`` (surrogate + bound loss), ``action_bound_loss``,
+        ``clip_frac`` and ``imp_ratio`` (over sampled steps), ``adv_mean`` and ``adv_std`` (before
+        standardization, over sampled steps), ``exp_prob``, ``return_mean``, ``value_mean``.
+        """
+        cfg = self.config
+        returns = buffer.returns(cfg.discount, cfg.td_lambda)
+        advantages = returns - buffer.values
+
+        # Flatten (T, N, ...) to (T*N, ...): the minibatches mix steps and envs.
+        obs = buffer.obs.flatten(0, 1)
+        actions = buffer.actions.flatten(0, 1)
+        old_log_probs = buffer.log_probs.flatten(0, 1)
+        returns, advantages = returns.flatten(), advantages.flatten()
+        valid = buffer.valid.flatten()
+        explore = buffer.rand_mask.flatten() & valid
+        norm_obs = self.obs_norm(obs)  # same statistics as during the rollout: merged below
+
+        # Advantage statistics over the exploring samples only (a mean action explores nothing).
+        adv_explore = advantages[explore]
+        adv_mean = adv_explore.mean() if len(adv_explore) else advantages.new_zeros(())
+        adv_std = adv_explore.std(unbiased=False) if len(adv_explore) > 1 else advantages.new_ones(())
+        norm_adv = ((advantages - adv_mean) / (adv_std + 1e-5)).clamp(-cfg.norm_adv_clip, cfg.norm_adv_clip)
+
+        num_samples = obs.shape[0]
+        critic_metrics = self._epochs(cfg.critic_epochs, cfg.critic_batch_size * buffer.num_envs, num_samples,
+                                      lambda idx: self._critic_step(norm_obs[idx], returns[idx], valid[idx]))
+        actor_metrics = self._epochs(cfg.actor_epochs, cfg.actor_batch_size * buffer.num_envs, num_samples,
+                                     lambda idx: self._actor_step(norm_obs[idx], actions[idx], old_log_probs[idx],
+                                                                  norm_adv[idx], explore[idx], valid[idx]))
+        self.obs_norm.update()
+        self.iteration += 1
+        return {**critic_metrics, **actor_metrics, "adv_mean": float(adv_mean), "adv_std": float(adv_std),
+                "exp_prob": self.exp_prob, "return_mean": float(returns[valid].mean()),
+                "value_mean": float(buffer.values.flatten()[valid].mean())}
+
+    def _epochs(self, epochs: int, batch_size: int, num_samples: int,
+                step: Callable[[torch.Tensor], dict[str, float]]) -> dict[str, float]:
+        """Run ``step(indices)`` over ``epochs`` shuffled passes; average the metrics it returns."""
+        totals: dict[str, float] = {}
+        count = 0
+        for _ in range(epochs):
+            perm = torch.randperm(num_samples, generator=self.generator, device=self.device)
+            for start in range(0, num_samples, batch_size):
+                for key, val in step(perm[start:start + batch_size]).items():
+                    totals[key] = totals.get(key, 0.0) + val
+                count += 1
+        return {k: v / max(count, 1) for k, v in totals.items()}
+
+    def _critic_step(self, norm_obs: torch.Tensor, returns: torch.Tensor, valid: torch.Tensor) -> dict[str, float]:
+        """One critic minibatch: mean squared error to the TD(lambda) returns (MimicKit: no 1/2)."""
+        loss = masked_mean((self.critic(norm_obs) - returns).square(), valid)
+        self._step(self.critic_optimizer, self.critic, loss)
+        return {"critic_loss": loss.item()}
+
+    def _actor_step(self, norm_obs: torch.Tensor, actions: torch.Tensor, old_log_probs: torch.Tensor,
+                    norm_adv: torch.Tensor, explore: torch.Tensor, valid: torch.Tensor) -> dict[str, float]:
+        """One actor minibatch: clipped surrogate on exploring samples plus the action-bound loss."""
+        cfg = self.config
+        mean = self.actor(norm_obs)
+        ratio = torch.exp(self.actor.log_prob(mean, actions) - old_log_probs)
+        surrogate = torch.minimum(ratio * norm_adv,
+                                  ratio.clamp(1.0 - cfg.ppo_clip_ratio, 1.0 + cfg.ppo_clip_ratio) * norm_adv)
+        policy_loss = -masked_mean(surrogate, explore)
+        bound_loss = masked_mean(action_bound_violation(mean), valid)
+        loss = policy_loss + cfg.action_bound_weight * bound_loss
+        self._step(self.actor_optimizer, self.actor, loss)
+        with torch.no_grad():
+            clipped = ((ratio - 1.0).abs() > cfg.ppo_clip_ratio).float()
+            return {"actor_loss": loss.item(), "action_bound_loss": bound_loss.item(),
+                    "clip_frac": masked_mean(clipped, explore).item(), "imp_ratio": masked_mean(ratio, explore).item()}
+
+    def _step(self, optimizer: torch.optim.Optimizer, net: nn.Module, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(net.parameters(), self.config.grad_clip)
+        optimizer.step()
+
+    # ------------------------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """Everything needed to resume: networks, normalizer, optimizers, counters, generator state."""
+        return {
+            "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
+            "obs_norm": self.obs_norm.state_dict(),
+            "actor_optimizer": self.actor_optimizer.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
+            "iteration": self.iteration, "samples": self.samples,
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` output (shapes must match this agent's config)."""
+        self.actor.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])
+        self.obs_norm.load_state_dict(state["obs_norm"])
+        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        self.iteration, self.samples = int(state["iteration"]), int(state["samples"])
+        self.generator.set_state(state["generator"])
+
+
+def action_bound_violation(mean: torch.Tensor, bound: float = 1.0) -> torch.Tensor:
+    """(N,) sum over action dims of the squared excess of ``mean`` (N, A) beyond ``+-bound``."""
+    below = (mean + bound).clamp_max(0.0)
+    above = (mean - bound).clamp_min(0.0)
+    return below.square().sum(-1) + above.square().sum(-1)

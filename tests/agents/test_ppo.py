@@ -1,0 +1,181 @@
+"""The PPO agent: config loading, acting, exploration, collection, update metrics, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mimic import config as config_lib
+from mimic.agents import PPOAgent, PPOConfig, RolloutBuffer, action_bound_violation, collect
+from mimic.envs.terminations import DoneReason
+from mimic.envs.tracking import ImitationEnv
+from mimic.errors import MimicError
+
+torch.set_num_threads(1)
+SMALL = dict(actor_hidden=[32, 32], critic_hidden=[32, 32], steps_per_iter=8)
+
+
+def small_agent(obs_dim: int = 3, action_dim: int = 2, **kw) -> PPOAgent:
+    return PPOAgent(obs_dim, action_dim, PPOConfig(**{**SMALL, **kw}))
+
+
+def test_config_builds_from_a_dict_and_rejects_bad_values():
+    cfg = config_lib.build(PPOConfig, {"actor_optimizer": "adam", "actor_hidden": [64], "actor_lr": 3e-4},
+                           source="agent.yaml")
+    assert cfg.actor_optimizer == "adam" and cfg.actor_hidden == [64] and cfg.critic_hidden == [1024, 512]
+    with pytest.raises(MimicError, match="agent.yaml: std_type"):
+        config_lib.build(PPOConfig, {"std_type": "variable"}, source="agent.yaml")
+    with pytest.raises(MimicError, match="discount"):
+        config_lib.build(PPOConfig, {"discount": 1.5}, source="agent.yaml")
+
+
+def test_defaults_are_mimickit_ppo():
+    cfg = PPOConfig()
+    assert (cfg.actor_hidden, cfg.action_std, cfg.std_type, cfg.actor_optimizer) == ([1024, 512], 0.05, "fixed", "sgd")
+    assert (cfg.actor_lr, cfg.critic_lr, cfg.discount, cfg.td_lambda) == (2.5e-5, 1e-4, 0.99, 0.95)
+    assert cfg.steps_per_iter == 32
+    assert (cfg.critic_epochs, cfg.critic_batch_size, cfg.actor_epochs, cfg.actor_batch_size) == (2, 2, 5, 4)
+    assert (cfg.ppo_clip_ratio, cfg.norm_adv_clip, cfg.action_bound_weight) == (0.2, 4.0, 10.0)
+
+
+def test_networks_start_near_zero_actions_with_a_fixed_std():
+    agent = small_agent()
+    head = agent.actor.mean_head
+    assert head.weight.abs().max() <= 0.01 and torch.all(head.bias == 0)
+    assert torch.all(agent.critic.head.bias == 0)
+    assert torch.allclose(agent.actor.log_std, torch.full((2,), math.log(0.05)))
+    optimized = {id(p) for g in agent.actor_optimizer.param_groups for p in g["params"]}
+    assert id(agent.actor.log_std) not in optimized
+    learned = small_agent(std_type="learned")
+    assert isinstance(learned.actor.log_std, torch.nn.Parameter)
+    assert id(learned.actor.log_std) in {id(p) for g in learned.actor_optimizer.param_groups for p in g["params"]}
+
+
+def test_act_shapes_clipping_and_log_probs():
+    agent = small_agent(action_std=2.0)  # wide noise so some samples leave [-1, 1]
+    obs = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    out = agent.act(obs)
+    assert out.action.shape == out.env_action.shape == (64, 2)
+    assert out.log_prob.shape == out.value.shape == out.rand_mask.shape == (64,)
+    assert out.rand_mask.all()  # default exploration probability 1
+    assert (out.action.abs() > 1).any() and out.env_action.abs().max() <= 1
+    mean = agent.actor(agent.obs_norm(obs))
+    expected = torch.distributions.Normal(mean, 2.0).log_prob(out.action).sum(-1)
+    assert torch.allclose(out.log_prob, expected, atol=1e-5)
+    det = agent.act(obs, deterministic=True)
+    assert torch.equal(det.action, mean.detach()) and not det.rand_mask.any()
+
+
+def test_exploration_probability_anneals_and_masks_steps():
+    agent = small_agent(exp_prob_begin=1.0, exp_prob_end=0.2, exp_anneal_samples=1000)
+    assert agent.exp_prob == 1.0
+    agent.samples = 500
+    assert agent.exp_prob == pytest.approx(0.6)
+    agent.samples = 5000
+    assert agent.exp_prob == pytest.approx(0.2)
+    out = agent.act(torch.zeros(4000, 3))
+    assert 0.15 < out.rand_mask.float().mean() < 0.25
+    mean = agent.actor(agent.obs_norm(torch.zeros(1, 3)))
+    assert torch.equal(out.action[~out.rand_mask], mean.detach().expand(int((~out.rand_mask).sum()), 2))
+
+
+def test_action_bound_violation():
+    mean = torch.tensor([[0.5, -0.9], [1.5, -3.0]])
+    assert torch.allclose(action_bound_violation(mean), torch.tensor([0.0, 0.25 + 4.0]))
+
+
+def test_collect_bootstraps_timeouts_from_the_terminal_obs(scripted_env):
+    n, t = 4, 6
+    d = DoneReason
+    schedule = torch.tensor([[d.NONE, d.TIMEOUT, d.FAIL, d.NONE], [d.NONE, d.NONE, d.NONE, d.SUCCESS],
+                             [d.TIMEOUT, d.NONE, d.INVALID, d.NONE]])
+    env, agent = scripted_env(n, schedule), small_agent(steps_per_iter=t)
+    recorded: list[torch.Tensor] = []
+    step = env.step
+
+    def spy(action):  # keep every terminal obs to check the bootstrap values against
+        out = step(action)
+        recorded.append(out[3]["terminal_obs"])
+        return out
+
+    env.step = spy
+    buf = RolloutBuffer(t, n, env.obs_dim, env.action_dim)
+    stats = collect(env, agent, buf)
+    assert agent.samples == t * n and buf.next_obs is not None
+    dones = schedule.repeat(2, 1)
+    assert torch.equal(buf.dones, dones)
+    timeout = dones == d.TIMEOUT
+    expected = agent.value(torch.stack(recorded)[timeout])
+    assert torch.allclose(buf.bootstrap_values[timeout], expected)
+    assert torch.all(buf.bootstrap_values[~timeout] == 0)
+    assert torch.allclose(buf.last_values, agent.value(buf.next_obs))
+    assert stats["num_episodes"] == int((dones != 0).sum())
+    assert torch.allclose(buf.rewards, 1 - buf.actions.clamp(-1, 1).square().mean(-1))
+
+
+def test_update_metrics_and_advantage_statistics_over_exploring_samples(scripted_env):
+    n, t = 8, 8
+    schedule = torch.zeros(5, n, dtype=torch.long)
+    schedule[4, :3] = torch.tensor([DoneReason.FAIL, DoneReason.TIMEOUT, DoneReason.INVALID])
+    env, agent = scripted_env(n, schedule), small_agent(steps_per_iter=t, exp_prob_begin=0.5, exp_prob_end=0.5)
+    buf = RolloutBuffer(t, n, env.obs_dim, env.action_dim)
+    collect(env, agent, buf)
+    adv = (buf.returns(agent.config.discount, agent.config.td_lambda) - buf.values)
+    explore = buf.rand_mask & buf.valid
+    assert 0 < explore.sum() < explore.numel() and not buf.valid.all()
+    metrics = agent.update(buf)
+    expected_keys = {"actor_loss", "critic_loss", "clip_frac", "imp_ratio", "action_bound_loss", "adv_mean", "adv_std",
+                     "exp_prob"}
+    assert expected_keys <= set(metrics) and all(math.isfinite(v) for v in metrics.values())
+    assert metrics["adv_mean"] == pytest.approx(float(adv[explore].mean()), rel=1e-5)
+    assert metrics["adv_std"] == pytest.approx(float(adv[explore].std(unbiased=False)), rel=1e-5)
+    assert metrics["exp_prob"] == 0.5 and agent.iteration == 1
+    assert int(agent.obs_norm.count) == n * t  # the rollout's observations, merged after the update
+
+
+def test_agent_leaves_the_global_rng_alone(scripted_env):
+    state = torch.get_rng_state()
+    env = scripted_env(4)
+    agent = small_agent()
+    buf = RolloutBuffer(8, 4, env.obs_dim, env.action_dim)
+    collect(env, agent, buf)
+    agent.update(buf)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def train(env_config, seed: int, iterations: int = 3) -> PPOAgent:
+    env = ImitationEnv(env_config, num_envs=4, seed=seed)
+    agent = PPOAgent(env.obs_dim, env.action_dim, PPOConfig(**SMALL, actor_optimizer="adam", seed=seed))
+    buf = RolloutBuffer(agent.config.steps_per_iter, env.num_envs, env.obs_dim, env.action_dim)
+    for _ in range(iterations):
+        collect(env, agent, buf)
+        agent.update(buf)
+    env.close()
+    return agent
+
+
+def test_seeded_runs_are_bit_identical(pendulum_config):
+    a, b, c = train(pendulum_config, 0), train(pendulum_config, 0), train(pendulum_config, 1)
+    for name, net in (("actor", "actor"), ("critic", "critic")):
+        wa, wb, wc = (getattr(x, net).state_dict() for x in (a, b, c))
+        assert all(torch.equal(wa[k], wb[k]) for k in wa), name
+        assert not all(torch.equal(wa[k], wc[k]) for k in wa), name
+    assert torch.equal(a.obs_norm.mean, b.obs_norm.mean) and a.samples == b.samples
+
+
+def test_stored_log_probs_and_values_match_a_recomputation(pendulum_config):
+    """What the rollout stored is what the update recomputes before its first step (ratio exactly 1)."""
+    env = ImitationEnv(pendulum_config, num_envs=4, seed=0)
+    agent = PPOAgent(env.obs_dim, env.action_dim, PPOConfig(**SMALL))
+    buf = RolloutBuffer(agent.config.steps_per_iter, env.num_envs, env.obs_dim, env.action_dim)
+    for _ in range(2):  # the second rollout runs with a non-trivial normalizer
+        collect(env, agent, buf)
+        with torch.no_grad():
+            norm_obs = agent.obs_norm(buf.obs)
+            mean = agent.actor(norm_obs)
+            assert torch.allclose(agent.actor.log_prob(mean, buf.actions), buf.log_probs, atol=1e-5)
+            assert torch.allclose(agent.critic(norm_obs), buf.values, atol=1e-6)
+        agent.update(buf)
+    env.close()
