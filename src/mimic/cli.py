@@ -1,4 +1,4 @@
-"""The ``mimic`` command line: ``mimic clips | view | convert | bench``.
+"""The ``mimic`` command line: ``mimic clips | view | convert | bench | train | eval | play | plot``.
 
 User errors (missing files, malformed clips, bad options) print one ``mimic: error: ...`` line and
 exit with status 2; no traceback.
@@ -179,14 +179,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Later subcommands (bench, train, ...) register themselves here.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+def _register_training(sub: argparse._SubParsersAction) -> None:
+    from mimic.training.commands import register
+
+    register(sub)
+
+
+# Command groups kept in their own modules.
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_register_training]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # KEY=VALUE overrides may follow options; argparse leaves them over
+        if hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+            args.overrides = [*(args.overrides or []), *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except MimicError as exc:

@@ -74,12 +74,12 @@ class RunLogger:
             self._print(row)
 
     def _print(self, row: dict[str, float]) -> None:
-        cols = [k for k in TABLE_COLUMNS if k in row]
+        cols = list(TABLE_COLUMNS)
         if self._rows_printed % 20 == 0:
             print("  ".join(TABLE_COLUMNS[k][0].rjust(len(TABLE_COLUMNS[k][1].format(0))) for k in cols))
         values = []
         for k in cols:
-            v = row[k]
+            v = row.get(k, math.nan)
             values.append(TABLE_COLUMNS[k][1].format(v) if math.isfinite(v) else "-".rjust(len(TABLE_COLUMNS[k][1]
                                                                                                .format(0))))
         print("  ".join(values), flush=True)

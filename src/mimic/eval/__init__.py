@@ -1,0 +1,1 @@
+"""Evaluation of trained policies: tracking metrics over deterministic test episodes."""

@@ -1,0 +1,178 @@
+"""``mimic train | play | eval | plot``: argument parsing and the command bodies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from mimic.errors import MimicError
+
+POLICIES_DIR = Path(__file__).resolve().parents[1] / "policies"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the training commands to the ``mimic`` parser."""
+    from mimic.cli import _positive_float, _positive_int
+
+    p = sub.add_parser("train", help="train a policy with PPO",
+                       description="Train a policy that imitates a clip with PPO. Writes config.yaml, log.csv, "
+                                   "TensorBoard events (tb/), latest.pt and best.pt into the run directory.")
+    p.add_argument("clip", nargs="?", default=None, help="bundled clip name or clip path (default: the config's)")
+    p.add_argument("--config", default=None,
+                   help="preset name (deepmimic_humanoid, mimickit_humanoid) or YAML path "
+                        "(default deepmimic_humanoid)")
+    p.add_argument("--out", default=None, help="run directory (default runs/CLIP-DATE-TIME)")
+    p.add_argument("--num-envs", type=_positive_int, default=None, help="characters simulated together")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--max-samples", type=_positive_int, default=None, help="stop after this many samples")
+    budget.add_argument("--max-time", type=_positive_float, default=None, metavar="MIN",
+                        help="stop after this many minutes of wall time")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default the config's, 0)")
+    p.add_argument("--device", default=None, help="device of the networks: cpu or cuda (default cpu)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest.pt")
+    p.add_argument("--no-progress", action="store_true", help="print a table line per iteration, no progress bar")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="config overrides, e.g. agent.actor_lr=5e-5 env.episode_seconds=10")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a trained policy",
+                       description="Deterministic test episodes of a policy: normalized return (mean reward per "
+                                   "step), body and root tracking errors (m), fall rate, episode length.")
+    p.add_argument("policy", help="run directory (uses best.pt, else latest.pt) or checkpoint file")
+    p.add_argument("--episodes", type=_positive_int, default=32, help="test episodes (default 32)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: normalized_return, body_pos_error_m, root_pos_error_m, fall_rate, "
+                        "mean_episode_seconds, episodes")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("play", help="render a trained policy beside its reference",
+                       description="Run a policy (mean action) and write a video of the simulated character beside "
+                                   "its translucent reference.")
+    p.add_argument("policy", help="run directory or checkpoint file")
+    p.add_argument("--out", default=None, help="mp4 path (default play.mp4 in the run directory)")
+    p.add_argument("--seconds", type=_positive_float, default=8.0, help="length of the video (default 8)")
+    p.set_defaults(func=cmd_play)
+
+    p = sub.add_parser("plot", help="plot a run's learning curves",
+                       description="Test/train return, episode length and tracking error against samples and wall "
+                                   "time, from the run's log.csv.")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--out", default=None, help="PNG path (default curves.png in the run directory)")
+    p.set_defaults(func=cmd_plot)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from mimic.training.config import load_train_config
+    from mimic.training.runner import Trainer
+
+    if args.clip and "=" in args.clip:  # `mimic train key=value ...` with no clip
+        args.overrides, args.clip = [args.clip, *args.overrides], None
+    out = Path(args.out) if args.out else None
+    if args.resume:
+        if out is None:
+            raise MimicError("--resume needs --out RUN_DIR")
+        cfg = load_train_config(out / "config.yaml", args.overrides)
+    else:
+        cfg = load_train_config(args.config, args.overrides)
+    if args.clip:
+        cfg.env.clips = [args.clip]
+    run = cfg.run
+    run.num_envs = args.num_envs or run.num_envs
+    if args.max_samples:
+        run.max_samples, run.max_minutes = args.max_samples, 0.0
+    if args.max_time:
+        run.max_minutes, run.max_samples = args.max_time, 0
+    run.seed = run.seed if args.seed is None else args.seed
+    run.device = args.device or run.device
+    if out is None:
+        name = Path(cfg.env.clips[0]).stem.removeprefix("humanoid3d_")
+        out = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    trainer = Trainer(cfg, out, resume=args.resume, progress=not args.no_progress)
+    print(f"run directory: {out}")
+    last = trainer.train()
+    if last:
+        best = trainer.best_test_return
+        print(f"trained {int(last['samples']):,} samples in {last['wall_time_min']:.1f} min; "
+              f"best test return {best:.3f}" if math.isfinite(best) else "")
+    return 0
+
+
+def resolve_checkpoint(policy: str) -> Path:
+    """The checkpoint file of a run directory (best.pt, else latest.pt), a .pt path or a bundled clip name."""
+    path = Path(policy)
+    if path.is_dir():
+        for name in ("best.pt", "latest.pt"):
+            if (path / name).is_file():
+                return path / name
+        raise MimicError(f"{path}: no best.pt or latest.pt in this run directory")
+    if path.is_file():
+        return path
+    shipped = POLICIES_DIR / f"{policy}.pt"
+    if shipped.is_file():
+        return shipped
+    raise MimicError(f"{policy}: no such run directory or checkpoint (and no policy is shipped under that name)")
+
+
+def load_policy(policy: str, num_envs: int):
+    """(agent, env) for a checkpoint, the env rebuilt from the run's stored configuration."""
+    from mimic import config as config_lib
+    from mimic.agents.checkpoint import load_checkpoint, read_checkpoint
+    from mimic.envs.tracking import ImitationEnv
+    from mimic.training.config import TrainConfig
+
+    ckpt = resolve_checkpoint(policy)
+    stored = read_checkpoint(ckpt).get("extra", {}).get("train_config")
+    if stored is None:
+        raise MimicError(f"{ckpt}: the checkpoint holds no run configuration")
+    cfg = config_lib.build(TrainConfig, stored, source=f"{ckpt} (train_config)")
+    torch.set_num_threads(1)
+    env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 20_000)
+    agent = load_checkpoint(ckpt)
+    return agent, env, ckpt
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from mimic.eval.evaluator import evaluate
+
+    agent, env, ckpt = load_policy(args.policy, num_envs=min(args.episodes, 16))
+    result = evaluate(env, lambda obs: agent.act(obs, deterministic=True).env_action, episodes=args.episodes)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{ckpt}: {result['episodes']} episodes")
+        for key, value in result.items():
+            print(f"  {key:22s} {value}")
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from mimic.render.scene import CharacterRenderer
+    from mimic.render.video import write_video
+
+    agent, env, ckpt = load_policy(args.policy, num_envs=1)
+    out = Path(args.out) if args.out else (ckpt.parent / "play.mp4")
+    env.config.episode_seconds = max(env.config.episode_seconds, args.seconds + 1.0)
+    obs = env.reset()
+    frames = []
+    with CharacterRenderer(env.model.mjcf_path) as renderer:
+        for _ in range(round(args.seconds / env.dt)):
+            e, ref = env.engine, env.ref
+            qpos = torch.cat((e.root_pos[0], e.root_rot[0], e.joint_pos[0])).double().numpy()
+            ref_qpos = torch.cat((ref.root_pos[0], ref.root_rot[0], ref.joint_pos[0])).double().numpy()
+            frames.append(renderer.render(qpos, ref_qpos=ref_qpos))
+            obs, _, _, _ = env.step(agent.act(obs, deterministic=True).env_action)
+    write_video(frames, out, fps=round(1.0 / env.dt))
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from mimic.render.plots import plot_run
+
+    print(f"wrote {plot_run(args.run, args.out)}")
+    return 0

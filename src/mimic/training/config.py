@@ -1,0 +1,73 @@
+"""The configuration of a training run: run settings, environment and agent, from YAML presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mimic import config as config_lib
+from mimic.agents.ppo import PPOConfig
+from mimic.envs.config import EnvConfig
+from mimic.errors import MimicError
+
+PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+@dataclass
+class RunConfig:
+    """How long and how a run trains.
+
+    Attributes:
+        num_envs: characters simulated together.
+        max_samples: stop after this many environment samples (0: no limit).
+        max_minutes: stop after this much wall time (0: no limit).
+        seed: seed of the env and agent random generators.
+        device: where the networks run (``cpu`` or ``cuda``).
+        test_every: iterations between deterministic test rounds.
+        test_episodes: episodes per test round.
+        test_envs: characters of the test environment.
+        checkpoint_every: iterations between checkpoints (a run loses at most this much).
+    """
+
+    num_envs: int = 256
+    max_samples: int = 10_000_000
+    max_minutes: float = 0.0
+    seed: int = 0
+    device: str = "cpu"
+    test_every: int = 10
+    test_episodes: int = 16
+    test_envs: int = 16
+    checkpoint_every: int = 5
+
+    def __post_init__(self) -> None:
+        for name in ("num_envs", "test_every", "test_episodes", "test_envs", "checkpoint_every"):
+            if getattr(self, name) <= 0:
+                raise MimicError(f"run.{name}: must be positive, got {getattr(self, name)}")
+        if self.max_samples < 0 or self.max_minutes < 0:
+            raise MimicError("run.max_samples and run.max_minutes must be >= 0")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; saved as ``config.yaml`` in every run directory."""
+
+    run: RunConfig = field(default_factory=RunConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+    agent: PPOConfig = field(default_factory=PPOConfig)
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def load_train_config(config: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    """A :class:`TrainConfig` from a preset name or YAML path (default ``deepmimic_humanoid``) plus
+    dotted ``key=value`` overrides."""
+    name = str(config or "deepmimic_humanoid")
+    path = Path(name)
+    if not path.suffix:
+        path = PRESETS_DIR / f"{name}.yaml"
+        if not path.is_file():
+            raise MimicError(f"{name}: unknown config preset; presets are {', '.join(preset_names())}")
+    data = config_lib.apply_overrides(config_lib.load_yaml(path), overrides or [])
+    return config_lib.build(TrainConfig, data, source=path)

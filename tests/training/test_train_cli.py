@@ -1,0 +1,93 @@
+"""Training runs end to end through the CLI: files, resume, Ctrl-C, eval, play, plot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mimic.cli import main
+from mimic.errors import MimicError
+from mimic.training.config import load_train_config
+from mimic.training.logger import read_csv
+
+SMALL = ["--num-envs", "8", "--no-progress", "run.test_every=2", "run.test_episodes=2", "run.test_envs=2",
+         "run.checkpoint_every=1", "agent.steps_per_iter=8", "agent.actor_hidden=[64, 32]",
+         "agent.critic_hidden=[64, 32]"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "walk"
+    assert main(["train", "walk", "--out", str(out), "--max-samples", "192", *SMALL]) == 0
+    return out
+
+
+def test_train_writes_run_files(run_dir):
+    for name in ("config.yaml", "log.csv", "latest.pt", "best.pt"):
+        assert (run_dir / name).is_file(), name
+    assert any((run_dir / "tb").iterdir())
+    columns, rows = read_csv(run_dir / "log.csv")
+    assert [r["iteration"] for r in rows] == [1.0, 2.0, 3.0]
+    assert rows[-1]["samples"] == 192
+    assert "charts/test_return" in columns and "losses/critic" in columns
+    cfg = load_train_config(run_dir / "config.yaml")
+    assert cfg.env.clips == ["walk"] and cfg.run.num_envs == 8 and cfg.agent.actor_hidden == [64, 32]
+
+
+def test_resume_continues_counters(run_dir):
+    assert main(["train", "--out", str(run_dir), "--resume", "--max-samples", "256", "--no-progress"]) == 0
+    rows = read_csv(run_dir / "log.csv")[1]
+    assert [r["iteration"] for r in rows] == [1.0, 2.0, 3.0, 4.0]
+    assert rows[-1]["samples"] == 256
+
+
+def test_existing_run_is_not_overwritten(run_dir, capsys):
+    assert main(["train", "walk", "--out", str(run_dir), "--max-samples", "64", *SMALL]) == 2
+    assert "holds a run already" in capsys.readouterr().err
+
+
+def test_interrupt_saves_latest(tmp_path, monkeypatch):
+    from mimic.training import runner
+
+    calls = {"n": 0}
+    real = runner.collect
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "collect", interrupted)
+    out = tmp_path / "run"
+    assert main(["train", "walk", "--out", str(out), "--max-samples", "100000", *SMALL,
+                 "run.checkpoint_every=100"]) == 0
+    from mimic.agents.checkpoint import load_checkpoint
+
+    agent = load_checkpoint(out / "latest.pt")
+    assert agent.iteration == 2 and agent.samples == 128
+
+
+def test_eval_json_play_and_plot(run_dir, capsys):
+    assert main(["eval", str(run_dir), "--episodes", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"normalized_return", "body_pos_error_m", "root_pos_error_m", "fall_rate",
+                           "mean_episode_seconds", "episodes"}
+    assert result["episodes"] == 2 and 0.0 <= result["normalized_return"] <= 1.0
+    assert main(["plot", str(run_dir)]) == 0
+    assert (run_dir / "curves.png").stat().st_size > 10_000
+    from mimic.render import rendering_available
+
+    if rendering_available():
+        assert main(["play", str(run_dir), "--seconds", "0.5", "--out", str(run_dir / "p.mp4")]) == 0
+        assert (run_dir / "p.mp4").stat().st_size > 0
+
+
+def test_bad_policy_and_preset(capsys):
+    assert main(["eval", "no/such/run"]) == 2
+    assert "no such run directory or checkpoint" in capsys.readouterr().err
+    with pytest.raises(MimicError, match="unknown config preset; presets are deepmimic_humanoid"):
+        load_train_config("nope")
+    with pytest.raises(MimicError, match="agent.actor_lrr: unknown key"):
+        load_train_config(None, ["agent.actor_lrr=1"])
