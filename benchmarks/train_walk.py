@@ -1,0 +1,59 @@
+"""Time-to-quality on the walk clip: train for a fixed wall-clock budget and report the curve.
+
+Trains ``mimic train walk`` with a preset for ``--minutes`` and prints, at each checkpoint time
+(e.g. 30 min, 1 h, 2 h), the best deterministic test normalized return and the body-position
+tracking error reached by then, plus the full-loop samples/s (environment stepping, inference
+and PPO updates together).
+
+Run: ``python benchmarks/train_walk.py --minutes 120 --config fast --out runs/bench-walk``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from mimic.training.config import load_train_config
+from mimic.training.logger import read_csv
+from mimic.training.runner import Trainer
+
+
+def summarize(run_dir: Path, marks: list[float]) -> list[dict[str, float]]:
+    """Best test return and the error at that test, up to each wall-time mark (minutes)."""
+    _, rows = read_csv(run_dir / "log.csv")
+    out = []
+    for mark in marks:
+        tested = [r for r in rows if r["wall_time_min"] <= mark and math.isfinite(r.get("charts/test_return", math.nan))]
+        if not tested:
+            continue
+        best = max(tested, key=lambda r: r["charts/test_return"])
+        within = [r for r in rows if r["wall_time_min"] <= mark]
+        out.append({"minutes": mark, "samples": within[-1]["samples"], "best_test_return": best["charts/test_return"],
+                    "body_pos_error_m": best.get("charts/body_pos_error_m", math.nan),
+                    "samples_per_s": sum(r["charts/samples_per_s"] for r in within) / len(within)})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget (default 30)")
+    parser.add_argument("--config", default="fast", help="preset or YAML (default fast)")
+    parser.add_argument("--out", default="runs/bench-walk", help="run directory (default runs/bench-walk)")
+    parser.add_argument("--summarize-only", action="store_true", help="only print the table of an existing run")
+    args = parser.parse_args()
+    out = Path(args.out)
+    if not args.summarize_only:
+        cfg = load_train_config(args.config)
+        cfg.env.clips = ["walk"]
+        cfg.run.max_samples, cfg.run.max_minutes = 0, args.minutes
+        Trainer(cfg, out, progress=False).train()
+    marks = [m for m in (5, 10, 15, 30, 60, 90, 120, 180) if m <= args.minutes * 1.01] or [args.minutes]
+    print(f"{'minutes':>8} {'samples':>12} {'best test return':>17} {'body err (m)':>13} {'samples/s':>10}")
+    for row in summarize(out, marks):
+        print(f"{row['minutes']:>8.0f} {row['samples']:>12,.0f} {row['best_test_return']:>17.3f} "
+              f"{row['body_pos_error_m']:>13.3f} {row['samples_per_s']:>10.0f}")
+
+
+if __name__ == "__main__":
+    main()
