@@ -24,11 +24,11 @@ def summarize(run_dir: Path, marks: list[float]) -> list[dict[str, float]]:
     _, rows = read_csv(run_dir / "log.csv")
     out = []
     for mark in marks:
-        tested = [r for r in rows if r["wall_time_min"] <= mark and math.isfinite(r.get("charts/test_return", math.nan))]
+        within = [r for r in rows if r["wall_time_min"] <= mark]
+        tested = [r for r in within if math.isfinite(r.get("charts/test_return", math.nan))]
         if not tested:
             continue
         best = max(tested, key=lambda r: r["charts/test_return"])
-        within = [r for r in rows if r["wall_time_min"] <= mark]
         out.append({"minutes": mark, "samples": within[-1]["samples"], "best_test_return": best["charts/test_return"],
                     "body_pos_error_m": best.get("charts/body_pos_error_m", math.nan),
                     "samples_per_s": sum(r["charts/samples_per_s"] for r in within) / len(within)})
