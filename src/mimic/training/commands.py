@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None,
                    help="preset name (deepmimic_humanoid, mimickit_humanoid) or YAML path "
                         "(default deepmimic_humanoid)")
+    p.add_argument("--arg-file", default=None, metavar="F",
+                   help="a DeepMimic train_humanoid3d_*_args.txt: maps the motion file, fall contact bodies, "
+                        "contact termination and time limit, and warns about the rest")
     p.add_argument("--out", default=None, help="run directory (default runs/CLIP-DATE-TIME)")
     p.add_argument("--num-envs", type=_positive_int, default=None, help="characters simulated together")
     budget = p.add_mutually_exclusive_group()
@@ -79,6 +82,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = load_train_config(out / "config.yaml", args.overrides)
     else:
         cfg = load_train_config(args.config, args.overrides)
+    if args.arg_file:
+        from mimic.training.argfile import apply_arg_file
+
+        for warning in apply_arg_file(cfg, args.arg_file):
+            print(f"mimic: warning: {warning}")
     if args.clip:
         cfg.env.clips = [args.clip]
     run = cfg.run
