@@ -54,10 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("play", help="render a trained policy beside its reference",
-                       description="Run a policy (mean action) and write a video of the simulated character beside "
-                                   "its translucent reference.")
+                       description="Run a policy (mean action): MuJoCo's viewer when a display exists, otherwise "
+                                   "(or with --out) a video of the simulated character beside its translucent "
+                                   "reference.")
     p.add_argument("policy", help="run directory or checkpoint file")
-    p.add_argument("--out", default=None, help="mp4 path (default play.mp4 in the run directory)")
+    p.add_argument("--out", default=None,
+                   help="mp4 path; without it, the MuJoCo viewer when a display exists, else play.mp4 in the run "
+                        "directory")
     p.add_argument("--seconds", type=_positive_float, default=8.0, help="length of the video (default 8)")
     p.set_defaults(func=cmd_play)
 
@@ -159,12 +162,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
+    from mimic.render.gl import has_display
     from mimic.render.scene import CharacterRenderer
     from mimic.render.video import write_video
 
     agent, env, ckpt = load_policy(args.policy, num_envs=1)
-    out = Path(args.out) if args.out else (ckpt.parent / "play.mp4")
     env.config.episode_seconds = max(env.config.episode_seconds, args.seconds + 1.0)
+    if args.out is None and has_display():
+        _play_interactive(agent, env)
+        return 0
+    out = Path(args.out) if args.out else (ckpt.parent / "play.mp4")
     obs = env.reset()
     frames = []
     with CharacterRenderer(env.model.mjcf_path) as renderer:
@@ -177,6 +184,30 @@ def cmd_play(args: argparse.Namespace) -> int:
     write_video(frames, out, fps=round(1.0 / env.dt))
     print(f"wrote {out}")
     return 0
+
+
+def _play_interactive(agent, env) -> None:
+    """MuJoCo's passive viewer showing env 0 under the policy in real time, until the window closes."""
+    import mujoco
+    import mujoco.viewer
+
+    model = mujoco.MjModel.from_xml_path(str(env.model.mjcf_path))
+    data = mujoco.MjData(model)
+    try:
+        viewer = mujoco.viewer.launch_passive(model, data)
+    except Exception as exc:  # no usable display after all
+        raise MimicError(f"cannot open the MuJoCo viewer ({exc}); use --out to render an mp4 instead") from None
+    obs = env.reset()
+    with viewer:
+        while viewer.is_running():
+            start = time.perf_counter()
+            obs, _, _, _ = env.step(agent.act(obs, deterministic=True).env_action)
+            e = env.engine
+            with viewer.lock():
+                data.qpos[:] = torch.cat((e.root_pos[0], e.root_rot[0], e.joint_pos[0])).double().numpy()
+                mujoco.mj_kinematics(model, data)
+            viewer.sync()
+            time.sleep(max(0.0, env.dt - (time.perf_counter() - start)))
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
