@@ -9,6 +9,7 @@ import torch
 from mimic.character import rotations as rot
 from mimic.character.humanoid3d import MJCF_PATH
 from mimic.engine import EngineConfig, MujocoCpuEngine
+from mimic.engine.bench import track_clip_welded
 from mimic.engine.pd import PDController, pd_torque
 
 
@@ -141,29 +142,7 @@ def test_walk_clip_tracking_with_the_root_welded():
     - kd * w = kp * (q* - q) + kd * (w* - w)), i.e. PD with a target velocity. Without it, a PD with
     DeepMimic's gains (kd = kp / 10) lags its target by about 0.1 s: ~0.11 rad RMS on this clip.
     """
-    from mimic.motion import MotionLibrary, default_character, load_clip
-
-    ch = default_character()
-    clip = load_clip("walk", ch)
-    lib = MotionLibrary([clip], ch, dtype=torch.float64)
-    e = air_engine(1, gravity=True)
-    cid = torch.zeros(1, dtype=torch.long)
-    start = lib.state(cid, torch.zeros(1, dtype=torch.float64))
-    state = e.rest_state()
-    state["root_pos"][:, 2] = 1.5
-    state["joint_pos"], state["dof_vel"] = start.joint_pos.float(), start.dof_vel.float()
-    e.set_state(None, **state)
-    lead = float(ch.dof_kd[0] / ch.dof_kp[0])
-    moving = [b - 1 for b in list(ch.ball_bodies) + list(ch.hinge_bodies)]
-    errors = []
-    for k in range(int(round(clip.duration / e.control_dt))):
-        ref = lib.state(cid, torch.tensor([(k + 1) * e.control_dt], dtype=torch.float64))
-        ang_vel = ch.dof_vel_to_joint_ang_vel(ref.dof_vel)
-        targets = ch.joint_rot_to_pos(rot.quat_mul(ref.joint_rot, rot.exp_map_to_quat(lead * ang_vel)))
-        e.set_pd_targets(targets.float())
-        e.step()
-        errors.append(joint_errors(e, ref.joint_pos)[0, moving])
-    rms = float(torch.stack(errors).pow(2).mean().sqrt())
+    rms = track_clip_welded("walk", EngineConfig(), feed_forward=True)["joint_angle_rms"]
     assert rms < 0.1, rms
 
 
@@ -171,24 +150,5 @@ def test_walk_clip_plain_targets_per_dof_rms():
     """Issue #3 sanity run with plain targets: the clip's joint angles at the end of each control
     step, no velocity term. RMS over the 28 DoF of the joint errors (exp-map components, hinge
     angles) stays under 0.1 rad; the joint rotation angle RMS is ~0.13 rad, the lag of kd/kp = 0.1 s."""
-    from mimic.motion import MotionLibrary, default_character, load_clip
-
-    ch = default_character()
-    clip = load_clip("walk", ch)
-    lib = MotionLibrary([clip], ch, dtype=torch.float64)
-    e = air_engine(1, gravity=True)
-    cid = torch.zeros(1, dtype=torch.long)
-    start = lib.state(cid, torch.zeros(1, dtype=torch.float64))
-    state = e.rest_state()
-    state["root_pos"][:, 2] = 1.5
-    state["joint_pos"], state["dof_vel"] = start.joint_pos.float(), start.dof_vel.float()
-    e.set_state(None, **state)
-    errors = []
-    for k in range(int(round(clip.duration / e.control_dt))):
-        target = lib.state(cid, torch.tensor([(k + 1) * e.control_dt], dtype=torch.float64))
-        e.set_pd_targets(target.joint_pos)
-        e.step()
-        joint_rot = ch.joint_pos_to_rot(e.joint_pos.double())
-        errors.append(ch.joint_rot_to_dof_exp(rot.quat_mul(rot.quat_conj(target.joint_rot), joint_rot))[0])
-    rms = float(torch.stack(errors).square().mean().sqrt())
+    rms = track_clip_welded("walk", EngineConfig())["dof_rms"]
     assert rms < 0.1, rms

@@ -156,3 +156,59 @@ def standing_min_height(engine: Engine, seconds: float = 5.0) -> float:
         engine.step()
         low = min(low, float(engine.root_pos[:, 2].min()))
     return low if not bool(engine.invalid.any()) else float(np.nan)
+
+
+def track_clip_welded(clip: str = "walk", config: EngineConfig | None = None, cycles: float = 1.0,
+                      lead_steps: int = 1, feed_forward: bool = False) -> dict[str, float]:
+    """PD toward a clip's joint angles with the root welded 1.5 m up; errors against the clip, rad.
+
+    Args:
+        clip: bundled clip name or path (DeepMimic's humanoid).
+        config: engine settings (``fix_root`` is forced on).
+        cycles: clip durations to run.
+        lead_steps: the target of control step k is the clip at ``(k + lead_steps) * dt`` (1: where
+            the joints should be at the end of the step).
+        feed_forward: add the reference velocity as a lead of kd/kp seconds (PD with a target velocity).
+
+    Returns ``joint_angle_rms`` and ``joint_angle_max`` (rotation angle of each moving joint's error)
+    and ``dof_rms`` (RMS over the DoF: exp-map components of each joint's error, hinge angles).
+    """
+    from dataclasses import replace
+
+    from mimic.character import rotations as rot
+    from mimic.character.humanoid3d import MJCF_PATH
+    from mimic.engine.mujoco_cpu import MujocoCpuEngine
+    from mimic.motion import MotionLibrary, default_character, load_clip
+
+    ch = default_character()
+    motion = load_clip(clip, ch)
+    lib = MotionLibrary([motion], ch, dtype=torch.float64)
+    engine = MujocoCpuEngine(MJCF_PATH, 1, replace(config or EngineConfig(), fix_root=True, num_threads=1))
+    cid = torch.zeros(1, dtype=torch.long)
+
+    def ref_at(step: int):
+        return lib.state(cid, torch.tensor([step * engine.control_dt], dtype=torch.float64))
+
+    start = ref_at(0)
+    state = engine.rest_state()
+    state["root_pos"][:, 2] = 1.5
+    state["joint_pos"], state["dof_vel"] = start.joint_pos.float(), start.dof_vel.float()
+    engine.set_state(None, **state)
+    lead = float(ch.dof_kd[0] / ch.dof_kp[0])
+    moving = [b - 1 for b in list(ch.ball_bodies) + list(ch.hinge_bodies)]
+    angles, dof_errors = [], []
+    for k in range(int(round(cycles * motion.duration / engine.control_dt))):
+        target = ref_at(k + lead_steps)
+        target_rot = target.joint_rot
+        if feed_forward:
+            ang_vel = ch.dof_vel_to_joint_ang_vel(target.dof_vel)
+            target_rot = rot.quat_mul(target_rot, rot.exp_map_to_quat(lead * ang_vel))
+        engine.set_pd_targets(ch.joint_rot_to_pos(target_rot))
+        engine.step()
+        ref = ref_at(k + 1)
+        joint_rot = ch.joint_pos_to_rot(engine.joint_pos.double())
+        angles.append(rot.quat_diff_angle(joint_rot, ref.joint_rot)[0, moving])
+        dof_errors.append(ch.joint_rot_to_dof_exp(rot.quat_mul(rot.quat_conj(ref.joint_rot), joint_rot))[0])
+    angle, dof = torch.stack(angles), torch.stack(dof_errors)
+    return {"joint_angle_rms": float(angle.square().mean().sqrt()), "joint_angle_max": float(angle.max()),
+            "dof_rms": float(dof.square().mean().sqrt())}

@@ -171,11 +171,6 @@ class ImitationEnv:
             obs[ended] = self._observe(ended)
         return obs, reward, done, info
 
-    def action_to_targets(self, action: torch.Tensor) -> torch.Tensor:
-        """PD targets (N, num_joint_pos) of normalized actions (N, num_dofs), clipped to the bounds."""
-        dof = self.action_mean + self.action_scale * action.clamp(-1.0, 1.0)
-        return self.model.dof_exp_to_joint_pos(dof)
-
     def targets_to_action(self, joint_pos: torch.Tensor) -> torch.Tensor:
         """Normalized actions (N, num_dofs) whose PD targets are ``joint_pos`` (N, num_joint_pos)."""
         dof = self.model.joint_rot_to_dof_exp(self.model.joint_pos_to_rot(joint_pos))
