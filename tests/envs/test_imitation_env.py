@@ -261,3 +261,28 @@ def test_body_terms_without_bodies_are_an_error(tmp_path):
         ImitationEnv(EnvConfig(**config))
     env = ImitationEnv(EnvConfig(**config, end_effectors=["arm"]))  # naming its bodies fixes it
     assert env.reset().shape == (1, env.obs_dim)
+
+
+def test_residual_zero_action_tracks_the_reference_like_absolute_targets():
+    """A residual action of 0 sets the PD targets to the next reference pose: the same physics as
+    the absolute action that names that pose, and clearly better tracking than an absolute 0."""
+    ret = {}
+    for mode in ("absolute", "residual", "absolute_zero"):
+        env = make(num_envs=4, seed=3, action_mode="residual" if mode == "residual" else "absolute")
+        env.reset()
+        total = torch.zeros(4)
+        for _ in range(20):
+            if mode == "absolute":
+                ref = env.motion.state(env.clip_ids, env.motion_time + env.dt)
+                action = env.targets_to_action(ref.joint_pos)
+            else:
+                action = torch.zeros(4, env.action_dim)
+            total += env.step(action)[1]
+        ret[mode] = total / 20
+    assert torch.allclose(ret["absolute"], ret["residual"], atol=1e-4)
+    print({k: round(float(v.mean()), 3) for k, v in ret.items()})
+    assert float(ret["residual"].mean()) > float(ret["absolute_zero"].mean()) + 0.1
+    env = make(num_envs=2, action_mode="residual")
+    env.reset()
+    ref = env.motion.state(env.clip_ids, env.motion_time + env.dt)
+    assert torch.allclose(env.targets_to_action(ref.joint_pos), torch.zeros(2, 28), atol=1e-5)

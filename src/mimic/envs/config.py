@@ -53,6 +53,13 @@ class EnvConfig:
         sync_root_pos: at each new cycle of a cyclic clip, move the reference root horizontally onto
             the simulated root (DeepMimic's sync_char_root_pos).
         reward_fail_zero: the reward of a step that ends in a fall is 0 (DeepMimic).
+        action_mode: ``absolute``: an action of 0 is the middle of each DoF's bounds (DeepMimic and
+            MimicKit; the knees then start bent at -1.57 rad). ``residual``: an action of 0 is the
+            reference pose at the end of the control step, and the action adds ``action_scale``
+            times the same per-DoF scale as ``absolute`` (exp-map components and hinge angles); the
+            untrained policy then already follows the clip and learns only the corrections that
+            keep it balanced (Mimic's ``fast`` preset; not DeepMimic's method).
+        residual_scale: multiplies the per-DoF action scale in ``residual`` mode.
         engine: physics settings.
     """
 
@@ -78,6 +85,8 @@ class EnvConfig:
     rand_reset: bool = True
     sync_root_pos: bool = True
     reward_fail_zero: bool = True
+    action_mode: Literal["absolute", "residual"] = "absolute"
+    residual_scale: float = 1.0
     engine: EngineConfig = field(default_factory=EngineConfig)
 
     def __post_init__(self) -> None:
@@ -91,6 +100,8 @@ class EnvConfig:
                 if key not in terms:
                     raise MimicError(f"env.{table}.{key}: unknown {self.reward} reward term; terms are "
                                      f"{', '.join(terms)}")
+        if self.residual_scale <= 0:
+            raise MimicError(f"env.residual_scale: must be positive, got {self.residual_scale}")
         if any(k <= 0 for k in self.tar_obs_steps):
             raise MimicError(f"env.tar_obs_steps: steps must be positive, got {self.tar_obs_steps}")
 

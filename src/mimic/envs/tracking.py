@@ -4,7 +4,8 @@
 
 - ``action`` (N, num_dofs) in [-1, 1]: normalized PD targets, an exp map per ball joint and an
   angle per hinge, mapped linearly onto bounds from the joint ranges (MimicKit's rule: ball
-  +-1.2 x its range, hinge its range widened 1.4x about the middle) and clipped there.
+  +-1.2 x its range, hinge its range widened 1.4x about the middle) and clipped there. With
+  ``action_mode="residual"`` the same scale is added to the reference pose at the end of the step.
 - ``done`` (N,) long :class:`~mimic.envs.terminations.DoneReason`; envs that end are reset at once
   and ``obs`` holds their first observation; ``info["terminal_obs"]`` holds every env's observation
   before any reset (for bootstrapping time-outs).
@@ -135,14 +136,21 @@ class ImitationEnv:
         """Apply normalized actions (N, num_dofs) for one control step; see the module docstring."""
         if self.ref is None:
             raise MimicError("call reset() before step()")
-        action = torch.as_tensor(action, dtype=torch.float32)
+        action = torch.as_tensor(action, dtype=torch.float32, device="cpu")  # a policy on the GPU: one copy
         if action.shape != (self.num_envs, self.action_dim):
             raise MimicError(f"action must have shape ({self.num_envs}, {self.action_dim}), got {tuple(action.shape)}")
-        self.engine.set_pd_targets_exp(self.action_mean + self.action_scale * action.clamp(-1.0, 1.0))
+        # the reference at the end of this step: the residual mode's PD offset, then the reward's target
+        ref = self.motion.state(self.clip_ids, self.motion_time + self.dt)
+        action = action.clamp(-1.0, 1.0)
+        if self.config.action_mode == "residual":
+            ref_dof = self.model.joint_rot_to_dof_exp(ref.joint_rot)
+            self.engine.set_pd_targets_exp(ref_dof + self.config.residual_scale * self.action_scale * action)
+        else:
+            self.engine.set_pd_targets_exp(self.action_mean + self.action_scale * action)
         self.engine.step()
         self.motion_time += self.dt
         self.episode_time += self.dt
-        self.ref = ref = self._reference(self.clip_ids, self.motion_time, sync=True)
+        self.ref = ref = self._offset_reference(ref, self.clip_ids, self.motion_time, sync=True)
         sim = self._sim_track_state()
 
         reward, terms = self._reward(sim, ref)
@@ -174,6 +182,10 @@ class ImitationEnv:
     def targets_to_action(self, joint_pos: torch.Tensor) -> torch.Tensor:
         """Normalized actions (N, num_dofs) whose PD targets are ``joint_pos`` (N, num_joint_pos)."""
         dof = self.model.joint_rot_to_dof_exp(self.model.joint_pos_to_rot(joint_pos))
+        if self.config.action_mode == "residual":
+            ref = self.motion.state(self.clip_ids, self.motion_time + self.dt)
+            offset = self.model.joint_rot_to_dof_exp(ref.joint_rot)
+            return (dof - offset) / (self.config.residual_scale * self.action_scale)
         return (dof - self.action_mean) / self.action_scale
 
     def close(self) -> None:
@@ -203,7 +215,11 @@ class ImitationEnv:
         With ``sync`` (after a step), envs whose clip started a new cycle first move the reference
         root onto the simulated root horizontally (DeepMimic's sync_char_root_pos).
         """
-        s = self.motion.state(clip_ids, times)
+        return self._offset_reference(self.motion.state(clip_ids, times), clip_ids, times, sync)
+
+    def _offset_reference(self, s: MotionState, clip_ids: torch.Tensor, times: torch.Tensor,
+                          sync: bool = False) -> MotionState:
+        """Apply the horizontal root offset (and the cycle sync, see ``_reference``) to ``s``."""
         if sync:
             cycle = self.motion.cycle_count(clip_ids, times)
             new = cycle != self.cycle
