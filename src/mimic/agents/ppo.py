@@ -14,6 +14,12 @@ What differs from textbook PPO, on purpose:
   the critic is trained first, on all valid samples, then the actor (MimicKit's order);
 - an action-bound loss pulls the mean back inside [-1, 1] instead of squashing it;
 - no entropy bonus and no value clipping.
+
+Data parallel (``dist`` with several ranks, :mod:`mimic.distributed`): rank 0's weights are
+broadcast at the start; every minibatch loss is a masked mean whose denominator is the count over
+all ranks, and gradients are averaged over ranks, so one update on R ranks' rollouts equals one
+update on their concatenation; advantage statistics and the normalizer's new sums are reduced
+before use, and the sample counter counts every rank's samples.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from torch import nn
 from mimic.agents.networks import Actor, Critic
 from mimic.agents.normalizer import RunningNormalizer
 from mimic.agents.rollout import RolloutBuffer
+from mimic.distributed import DistContext
 from mimic.errors import MimicError
 
 
@@ -161,6 +168,8 @@ class PPOAgent:
         obs_dim / action_dim: env sizes D and A.
         config: :class:`PPOConfig`.
         device: where the networks live.
+        dist: the process group (default: a single process). Ranks other than 0 explore with their
+            own random stream.
 
     Attributes:
         iteration: updates done; samples: env samples collected (both restored by checkpoints).
@@ -168,10 +177,11 @@ class PPOAgent:
     """
 
     def __init__(self, obs_dim: int, action_dim: int, config: PPOConfig | None = None,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", dist: DistContext | None = None) -> None:
         self.config = cfg = config or PPOConfig()
         self.obs_dim, self.action_dim = obs_dim, action_dim
         self.device = torch.device(device)
+        self.dist = dist or DistContext(device=self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         # nn.Linear draws its default init from the global RNG when built; fork it so building an
         # agent leaves the global state untouched. The weights themselves come from self.generator.
@@ -186,6 +196,11 @@ class PPOAgent:
                                                cfg.momentum, cfg.critic_weight_decay)
         self.iteration = 0
         self.samples = 0
+        if self.dist.enabled:
+            self.dist.broadcast_module(self.actor)
+            self.dist.broadcast_module(self.critic)
+            if self.dist.rank > 0:
+                self.generator.manual_seed(cfg.seed + 1_000_003 * self.dist.rank)
 
     # ------------------------------------------------------------------------------------ acting
     @property
@@ -238,10 +253,15 @@ class PPOAgent:
         explore = buffer.rand_mask.flatten() & valid
         norm_obs = self.obs_norm(obs)  # same statistics as during the rollout: merged below
 
-        # Advantage statistics over the exploring samples only (a mean action explores nothing).
-        adv_explore = advantages[explore]
-        adv_mean = adv_explore.mean() if len(adv_explore) else advantages.new_zeros(())
-        adv_std = adv_explore.std(unbiased=False) if len(adv_explore) > 1 else advantages.new_ones(())
+        # Advantage statistics over the exploring samples only (a mean action explores nothing),
+        # summed over ranks.
+        adv_explore = advantages[explore].double()
+        sums = self.dist.sum_(torch.stack((adv_explore.new_tensor(float(len(adv_explore))), adv_explore.sum(),
+                                           adv_explore.square().sum())))
+        count = sums[0]
+        adv_mean = (sums[1] / count).float() if count > 0 else advantages.new_zeros(())
+        adv_var = (sums[2] / count - (sums[1] / count) ** 2).clamp_min(0.0) if count > 1 else None
+        adv_std = adv_var.sqrt().float() if adv_var is not None else advantages.new_ones(())
         norm_adv = ((advantages - adv_mean) / (adv_std + 1e-5)).clamp(-cfg.norm_adv_clip, cfg.norm_adv_clip)
 
         num_samples = obs.shape[0]
@@ -250,11 +270,20 @@ class PPOAgent:
         actor_metrics = self._epochs(cfg.actor_epochs, cfg.actor_batch_size * buffer.num_envs, num_samples,
                                      lambda idx: self._actor_step(norm_obs[idx], actions[idx], old_log_probs[idx],
                                                                   norm_adv[idx], explore[idx], valid[idx]))
-        self.obs_norm.update()
+        norm = self.obs_norm
+        if self.dist.enabled and not norm.frozen:
+            pending = self.dist.sum_(torch.cat((norm.new_count[None], norm.new_sum, norm.new_sum_sq)))
+            norm.new_count.copy_(pending[0])
+            norm.new_sum.copy_(pending[1:1 + norm.size])
+            norm.new_sum_sq.copy_(pending[1 + norm.size:])
+        norm.update()
         self.iteration += 1
-        return {**critic_metrics, **actor_metrics, "adv_mean": float(adv_mean), "adv_std": float(adv_std),
-                "exp_prob": self.exp_prob, "return_mean": float(returns[valid].mean()),
-                "value_mean": float(buffer.values.flatten()[valid].mean())}
+        metrics = {**critic_metrics, **actor_metrics, "return_mean": float(returns[valid].mean()),
+                   "value_mean": float(buffer.values.flatten()[valid].mean())}
+        if self.dist.enabled:  # the logged losses and means: averages over ranks
+            vec = self.dist.mean_(torch.tensor(list(metrics.values()), dtype=torch.float64))
+            metrics = dict(zip(metrics, vec.tolist(), strict=True))
+        return {**metrics, "adv_mean": float(adv_mean), "adv_std": float(adv_std), "exp_prob": self.exp_prob}
 
     def _epochs(self, epochs: int, batch_size: int, num_samples: int,
                 step: Callable[[torch.Tensor], dict[str, float]]) -> dict[str, float]:
@@ -271,7 +300,7 @@ class PPOAgent:
 
     def _critic_step(self, norm_obs: torch.Tensor, returns: torch.Tensor, valid: torch.Tensor) -> dict[str, float]:
         """One critic minibatch: mean squared error to the TD(lambda) returns (MimicKit: no 1/2)."""
-        loss = masked_mean((self.critic(norm_obs) - returns).square(), valid)
+        loss = self._global_masked_mean((self.critic(norm_obs) - returns).square(), valid)
         self._step(self.critic_optimizer, self.critic, loss)
         return {"critic_loss": loss.item()}
 
@@ -283,8 +312,9 @@ class PPOAgent:
         ratio = torch.exp(self.actor.log_prob(mean, actions) - old_log_probs)
         surrogate = torch.minimum(ratio * norm_adv,
                                   ratio.clamp(1.0 - cfg.ppo_clip_ratio, 1.0 + cfg.ppo_clip_ratio) * norm_adv)
-        policy_loss = -masked_mean(surrogate, explore)
-        bound_loss = masked_mean(action_bound_violation(mean), valid)
+        counts = self._global_counts(explore, valid)
+        policy_loss = -self._global_masked_mean(surrogate, explore, counts[0])
+        bound_loss = self._global_masked_mean(action_bound_violation(mean), valid, counts[1])
         loss = policy_loss + cfg.action_bound_weight * bound_loss
         self._step(self.actor_optimizer, self.actor, loss)
         with torch.no_grad():
@@ -292,9 +322,23 @@ class PPOAgent:
             return {"actor_loss": loss.item(), "action_bound_loss": bound_loss.item(),
                     "clip_frac": masked_mean(clipped, explore).item(), "imp_ratio": masked_mean(ratio, explore).item()}
 
+    def _global_counts(self, *masks: torch.Tensor) -> torch.Tensor:
+        """(len(masks),) number of True entries of each mask, summed over ranks."""
+        return self.dist.sum_(torch.stack([m.sum() for m in masks]).double())
+
+    def _global_masked_mean(self, x: torch.Tensor, mask: torch.Tensor,
+                            count: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean of ``x`` over ``mask`` on all ranks, as this rank's share: its masked sum over the global
+        count, times the number of ranks (the gradient average divides that back out). With one
+        process this is :func:`masked_mean`."""
+        count = self._global_counts(mask)[0] if count is None else count
+        scale = self.dist.world_size / float(count.clamp_min(1))
+        return (x * mask).sum() * scale
+
     def _step(self, optimizer: torch.optim.Optimizer, net: nn.Module, loss: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self.dist.average_gradients(net.parameters())
         if self.config.grad_clip > 0:
             nn.utils.clip_grad_norm_(net.parameters(), self.config.grad_clip)
         optimizer.step()
@@ -312,14 +356,21 @@ class PPOAgent:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict` output (shapes must match this agent's config)."""
+        """Restore :meth:`state_dict` output (shapes must match this agent's config).
+
+        A policy-only state (no ``critic`` or optimizer entries, see
+        :func:`~mimic.agents.checkpoint.export_policy`) restores the actor and normalizer only:
+        enough to act, not to resume training.
+        """
         self.actor.load_state_dict(state["actor"])
-        self.critic.load_state_dict(state["critic"])
         self.obs_norm.load_state_dict(state["obs_norm"])
-        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
-        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        if "critic" in state:
+            self.critic.load_state_dict(state["critic"])
+            self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+            self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.iteration, self.samples = int(state["iteration"]), int(state["samples"])
-        self.generator.set_state(state["generator"])
+        if "generator" in state:
+            self.generator.set_state(state["generator"])
 
 
 def action_bound_violation(mean: torch.Tensor, bound: float = 1.0) -> torch.Tensor:

@@ -117,7 +117,7 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
     :meth:`PPOAgent.update`, so the first rollout sees raw observations (the normalizer starts as
     the identity, as in MimicKit; seeding it from the reset batch alone underestimates the spread of
     features that barely vary at reset and made the first update unstable on the humanoid). The
-    agent's sample counter advances by T x N.
+    agent's sample counter advances by T x N on every rank (T x N x ranks: it counts the group's samples).
 
     Returns statistics of the episodes that ended in this rollout: ``train_return`` (mean
     undiscounted return), ``train_episode_length`` (mean steps), ``num_episodes``, and
@@ -163,7 +163,7 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
 
     buffer.last_values = agent.value(obs)
     buffer.next_obs = obs
-    agent.samples += buffer.num_steps * buffer.num_envs
+    agent.samples += buffer.num_steps * buffer.num_envs * agent.dist.world_size  # every rank collected as many
     stats = {"num_episodes": 0.0, "reward_mean": float(buffer.rewards.mean())}
     if ended_returns:
         rets, lens = torch.cat(ended_returns), torch.cat(ended_lengths)

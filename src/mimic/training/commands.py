@@ -36,7 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     budget.add_argument("--max-time", type=_positive_float, default=None, metavar="MIN",
                         help="stop after this many minutes of wall time")
     p.add_argument("--seed", type=int, default=None, help="random seed (default the config's, 0)")
-    p.add_argument("--device", default=None, help="device of the networks: cpu or cuda (default cpu)")
+    p.add_argument("--device", default=None,
+                   help="device of the networks: cpu, cuda (each rank takes cuda:LOCAL_RANK) or cuda:K; MuJoCo "
+                        "stays on the CPU (default cpu)")
+    p.add_argument("--nproc", type=_positive_int, default=1,
+                   help="worker processes on this machine, data-parallel over torch.distributed (gloo on CPU, "
+                        "NCCL on CUDA); each runs --num-envs characters. Under torchrun this is ignored and "
+                        "torchrun's ranks are used (default 1)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest.pt")
     p.add_argument("--no-progress", action="store_true", help="print a table line per iteration, no progress bar")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
@@ -74,7 +80,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from mimic.training.config import load_train_config
-    from mimic.training.runner import Trainer
 
     if args.clip and "=" in args.clip:  # `mimic train key=value ...` with no clip
         args.overrides, args.clip = [args.clip, *args.overrides], None
@@ -103,14 +108,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out is None:
         name = Path(cfg.env.clips[0]).stem.removeprefix("humanoid3d_")
         out = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    trainer = Trainer(cfg, out, resume=args.resume, progress=not args.no_progress)
-    print(f"run directory: {out}")
+    if not args.resume and (out / "latest.pt").is_file():  # before starting any worker
+        raise MimicError(f"{out}: holds a run already; pass --resume to continue it or choose another --out")
+    from mimic.training.launch import run_workers
+
+    run_workers(train_worker, (cfg, str(out), args.resume, not args.no_progress), nproc=args.nproc,
+                device=run.device, timeout_s=run.dist_timeout_s)
+    return 0
+
+
+def train_worker(ctx, cfg, out: str, resume: bool, progress: bool) -> None:
+    """One rank of ``mimic train``: build the trainer on this rank's context and train."""
+    from mimic.training.runner import Trainer
+
+    trainer = Trainer(cfg, out, resume=resume, progress=progress, dist=ctx)
+    if ctx.is_main:
+        print(f"run directory: {out}" + (f" ({ctx.world_size} processes)" if ctx.enabled else ""), flush=True)
     last = trainer.train()
-    if last:
+    if last and ctx.is_main:
         best = trainer.best_test_return
         print(f"trained {int(last['samples']):,} samples in {last['wall_time_min']:.1f} min; "
-              f"best test return {best:.3f}" if math.isfinite(best) else "")
-    return 0
+              f"best test return {best:.3f}" if math.isfinite(best) else "", flush=True)
 
 
 def resolve_checkpoint(policy: str) -> Path:

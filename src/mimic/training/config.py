@@ -18,7 +18,7 @@ class RunConfig:
     """How long and how a run trains.
 
     Attributes:
-        num_envs: characters simulated together.
+        num_envs: characters simulated together (per process when training with several).
         max_samples: stop after this many environment samples (0: no limit).
         max_minutes: stop after this much wall time (0: no limit).
         seed: seed of the env and agent random generators.
@@ -27,6 +27,10 @@ class RunConfig:
         test_episodes: episodes per test round.
         test_envs: characters of the test environment.
         checkpoint_every: iterations between checkpoints (a run loses at most this much).
+        sync_check_every: with several processes, iterations between checks that every rank's
+            networks are identical (a cheap checksum; a difference stops the run with an error).
+        dist_timeout_s: with several processes, how long a rank waits for the others in a collective
+            (or at start-up) before failing with an error instead of hanging.
     """
 
     num_envs: int = 256
@@ -38,9 +42,12 @@ class RunConfig:
     test_episodes: int = 16
     test_envs: int = 16
     checkpoint_every: int = 5
+    sync_check_every: int = 10
+    dist_timeout_s: float = 120.0
 
     def __post_init__(self) -> None:
-        for name in ("num_envs", "test_every", "test_episodes", "test_envs", "checkpoint_every"):
+        for name in ("num_envs", "test_every", "test_episodes", "test_envs", "checkpoint_every", "sync_check_every",
+                     "dist_timeout_s"):
             if getattr(self, name) <= 0:
                 raise MimicError(f"run.{name}: must be positive, got {getattr(self, name)}")
         if self.max_samples < 0 or self.max_minutes < 0:

@@ -4,11 +4,18 @@ A run directory holds ``config.yaml`` (the resolved configuration), ``log.csv`` 
 events (``tb/``), ``latest.pt`` (written atomically every ``run.checkpoint_every`` iterations, on
 Ctrl-C and at the end) and ``best.pt`` (the best test return so far). ``resume=True`` continues
 from ``latest.pt`` with the same iteration and sample counters, normalizer and RNG states.
+
+With several processes (``dist``, see :mod:`mimic.training.launch`) every rank runs its own envs
+(seeded ``seed + 1000 * rank``) and its share of the test episodes; the agent keeps the ranks'
+networks identical (see :mod:`mimic.agents.ppo`), logged statistics are reduced over ranks, and
+only rank 0 writes the run directory. Checkpoints hold every rank's random-generator states, so a
+resume with the same number of processes restores each rank exactly.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -19,10 +26,12 @@ from mimic import config as config_lib
 from mimic.agents.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from mimic.agents.ppo import PPOAgent
 from mimic.agents.rollout import RolloutBuffer, collect
+from mimic.distributed import DistContext
 from mimic.envs.tracking import ImitationEnv
 from mimic.errors import MimicError
 from mimic.eval.evaluator import evaluate
 from mimic.training.config import TrainConfig
+from mimic.training.launch import threads_per_process
 from mimic.training.logger import RunLogger
 
 
@@ -36,34 +45,61 @@ class Trainer:
         progress: show a progress bar.
     """
 
-    def __init__(self, config: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True) -> None:
+    def __init__(self, config: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True,
+                 dist: DistContext | None = None) -> None:
         self.config = config
         self.out_dir = Path(out_dir)
-        self.progress = progress
-        # Env math runs between MuJoCo calls; torch worker threads would spin on MuJoCo's cores.
-        torch.set_num_threads(1)
         run = config.run
+        self.dist = dist = dist or DistContext(device=torch.device(run.device))
+        self.is_main = dist.is_main
+        self.progress = progress and self.is_main
+        # Env math runs between MuJoCo calls; torch worker threads would spin on MuJoCo's cores.
+        # MuJoCo gets this machine's cores shared among the processes on it (see training/launch.py).
+        torch.set_num_threads(1)
+        if config.env.engine.num_threads == 0 and dist.enabled:
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", dist.world_size))
+            config.env.engine.num_threads = threads_per_process(local)
         config.agent.seed = run.seed
         if resume and not (self.out_dir / "latest.pt").is_file():
             raise MimicError(f"{self.out_dir}: nothing to resume (no latest.pt)")
         if not resume and (self.out_dir / "latest.pt").is_file():
             raise MimicError(f"{self.out_dir}: holds a run already; pass --resume to continue it or choose "
                              "another --out")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.env = ImitationEnv(config.env, num_envs=run.num_envs, seed=run.seed)
-        self.test_env = ImitationEnv(config.env, num_envs=run.test_envs, seed=run.seed + 10_000)
-        self.agent = PPOAgent(self.env.obs_dim, self.env.action_dim, config.agent, device=run.device)
+        if self.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        rank_seed = run.seed + 1000 * dist.rank
+        self.env = ImitationEnv(config.env, num_envs=run.num_envs, seed=rank_seed)
+        self.test_episodes = math.ceil(run.test_episodes / dist.world_size)
+        self.test_env = ImitationEnv(config.env, num_envs=min(run.test_envs, self.test_episodes),
+                                     seed=rank_seed + 10_000)
+        self.agent = PPOAgent(self.env.obs_dim, self.env.action_dim, config.agent, device=dist.device, dist=dist)
         self.buffer = RolloutBuffer(config.agent.steps_per_iter, run.num_envs, self.env.obs_dim, self.env.action_dim,
-                                    device=run.device)
+                                    device=dist.device)
         self.best_test_return = -math.inf
         self.wall_offset = 0.0  # minutes trained before a resume
         if resume:
-            extra = read_checkpoint(self.out_dir / "latest.pt").get("extra", {})
-            load_checkpoint(self.out_dir / "latest.pt", self.agent, self.env, device=run.device)
-            self.best_test_return = float(extra.get("best_test_return", -math.inf))
-            self.wall_offset = float(extra.get("wall_time_min", 0.0))
-        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config_lib.to_dict(config), sort_keys=False))
-        self.logger = RunLogger(self.out_dir, echo=not progress)
+            self._resume()
+        self.logger = None
+        if self.is_main:
+            (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config_lib.to_dict(config), sort_keys=False))
+            self.logger = RunLogger(self.out_dir, echo=not progress)
+
+    def _resume(self) -> None:
+        path = self.out_dir / "latest.pt"
+        extra = read_checkpoint(path).get("extra", {})
+        if extra.get("policy_only"):
+            raise MimicError(f"{path}: a policy-only checkpoint (exported for play/eval) cannot resume training")
+        load_checkpoint(path, self.agent, self.env, device=self.dist.device)
+        self.best_test_return = float(extra.get("best_test_return", -math.inf))
+        self.wall_offset = float(extra.get("wall_time_min", 0.0))
+        states = extra.get("rank_rng")
+        if states is not None and len(states) == self.dist.world_size:
+            mine = states[self.dist.rank]
+            self.agent.generator.set_state(mine["agent"])
+            self.env.generator.set_state(mine["env"])
+        elif self.dist.rank > 0:  # saved with another number of processes: fresh streams for the new ranks
+            self.agent.generator.manual_seed(self.config.run.seed + 1_000_003 * self.dist.rank + self.agent.iteration)
+            self.env.generator.manual_seed(self.config.run.seed + 1000 * self.dist.rank + self.agent.iteration)
 
     # ------------------------------------------------------------------------------------------------
     def train(self) -> dict[str, float]:
@@ -75,13 +111,16 @@ class Trainer:
         try:
             while not self._done(start):
                 t0 = time.perf_counter()
-                stats = collect(self.env, self.agent, self.buffer)
+                stats = self._reduce_rollout_stats(collect(self.env, self.agent, self.buffer))
                 metrics = self.agent.update(self.buffer)
                 it = self.agent.iteration
+                if self.dist.enabled and it % run.sync_check_every == 0:
+                    self.dist.check_in_sync([self.agent.actor, self.agent.critic, self.agent.obs_norm])
                 row = {
                     "iteration": float(it), "samples": float(self.agent.samples),
                     "wall_time_min": self.wall_offset + (time.perf_counter() - start) / 60.0,
-                    "charts/samples_per_s": self.buffer.num_steps * self.env.num_envs / (time.perf_counter() - t0),
+                    "charts/samples_per_s": self.buffer.num_steps * self.env.num_envs * self.dist.world_size
+                    / (time.perf_counter() - t0),
                     # normalized like the test return: reward per step of the episodes that ended
                     "charts/train_return": stats.get("train_return", math.nan)
                     / stats.get("train_episode_length", math.nan),
@@ -100,7 +139,8 @@ class Trainer:
                     if test["normalized_return"] > self.best_test_return:
                         self.best_test_return = test["normalized_return"]
                         self.save("best.pt", row)
-                self.logger.log(row)
+                if self.logger is not None:
+                    self.logger.log(row)
                 last = row
                 if it % run.checkpoint_every == 0:
                     self.save("latest.pt", row)
@@ -108,31 +148,69 @@ class Trainer:
                     bar.update(int(self.agent.samples) - bar.n)
                     bar.set_postfix(sps=f"{row['charts/samples_per_s']:.0f}",
                                     test=f"{self.best_test_return:.3f}" if self.best_test_return > -math.inf else "-")
-        except KeyboardInterrupt:
-            print(f"\ninterrupted: saving {self.out_dir / 'latest.pt'}", flush=True)
-        finally:
             if last:
                 self.save("latest.pt", last)
+        except KeyboardInterrupt:
+            # The ranks may stand at different points: rank 0 saves on its own.
+            if self.is_main:
+                print(f"\ninterrupted: saving {self.out_dir / 'latest.pt'}", flush=True)
+                if last:
+                    self.save("latest.pt", last, collective=False)
+        finally:
             if bar is not None:
                 bar.close()
-            self.logger.close()
+            if self.logger is not None:
+                self.logger.close()
         return last
 
     def test(self) -> dict[str, float]:
-        """Deterministic test episodes of the current policy on the test env."""
-        return evaluate(self.test_env, lambda obs: self.agent.act(obs, deterministic=True).env_action,
-                        episodes=self.config.run.test_episodes)
+        """Deterministic test episodes of the current policy, split over the ranks' test envs."""
+        res = evaluate(self.test_env, lambda obs: self.agent.act(obs, deterministic=True).env_action,
+                       episodes=self.test_episodes)
+        if not self.dist.enabled:
+            return res
+        keys = ("normalized_return", "body_pos_error_m", "root_pos_error_m", "fall_rate", "mean_episode_seconds")
+        n = res["episodes"]
+        vec = torch.tensor([res[k] * n if n else 0.0 for k in keys] + [float(n)], dtype=torch.float64)
+        self.dist.sum_(vec)
+        total = float(vec[-1])
+        out = {k: float(v) / total if total else math.nan for k, v in zip(keys, vec[:-1].tolist(), strict=True)}
+        return {**out, "episodes": int(total)}
 
-    def save(self, name: str, row: dict[str, float]) -> Path:
+    def save(self, name: str, row: dict[str, float], collective: bool = True) -> Path | None:
+        """Write checkpoint ``name`` (rank 0); with ``collective``, every rank must call this together
+        (the ranks' generator states are gathered into the file)."""
+        rank_rng = None
+        if self.dist.enabled and collective:
+            rank_rng = self.dist.gather_objects({"agent": self.agent.generator.get_state(),
+                                                 "env": self.env.generator.get_state()})
+        if not self.is_main:
+            return None
         extra = {"best_test_return": self.best_test_return, "wall_time_min": row.get("wall_time_min", 0.0),
-                 "train_config": config_lib.to_dict(self.config)}
+                 "train_config": config_lib.to_dict(self.config), "world_size": self.dist.world_size}
+        if rank_rng is not None:
+            extra["rank_rng"] = rank_rng
         return save_checkpoint(self.out_dir / name, self.agent, self.env, extra=extra)
+
+    def _reduce_rollout_stats(self, stats: dict[str, float]) -> dict[str, float]:
+        """Episode statistics of one rollout over all ranks (weighted by episodes)."""
+        if not self.dist.enabled:
+            return stats
+        n = stats.get("num_episodes", 0.0)
+        vec = torch.tensor([stats.get("train_return", 0.0) * n, stats.get("train_episode_length", 0.0) * n, n,
+                            stats["reward_mean"]], dtype=torch.float64)
+        self.dist.sum_(vec)
+        out = {"num_episodes": float(vec[2]), "reward_mean": float(vec[3]) / self.dist.world_size}
+        if vec[2] > 0:
+            out.update(train_return=float(vec[0] / vec[2]), train_episode_length=float(vec[1] / vec[2]))
+        return out
 
     def _done(self, start: float) -> bool:
         run = self.config.run
         if run.max_samples and self.agent.samples >= run.max_samples:
-            return True
-        return bool(run.max_minutes) and self.wall_offset + (time.perf_counter() - start) / 60.0 >= run.max_minutes
+            return True  # the sample counter is the same on every rank
+        late = bool(run.max_minutes) and self.wall_offset + (time.perf_counter() - start) / 60.0 >= run.max_minutes
+        return self.dist.any(late)  # clocks differ: stop together
 
     def _progress_bar(self):
         if not self.progress:
