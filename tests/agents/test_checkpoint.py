@@ -87,3 +87,20 @@ def test_missing_and_corrupt_checkpoints_raise_mimic_errors(tmp_path: Path, scri
     torch.save({"weights": torch.zeros(3)}, other)
     with pytest.raises(MimicError, match="not a Mimic PPO checkpoint"):
         load_checkpoint(other)
+
+
+def test_exported_policy_acts_like_the_checkpoint_and_is_smaller(tmp_path: Path, scripted_env):
+    from mimic.agents.checkpoint import export_policy, read_checkpoint
+
+    env = scripted_env(4)
+    agent, _ = trained(env)
+    full = save_checkpoint(tmp_path / "latest.pt", agent, env=env, extra={"train_config": {"run": {}}})
+    small = export_policy(full, tmp_path / "policy.pt")
+    assert small.stat().st_size < 0.6 * full.stat().st_size
+    data = read_checkpoint(small)
+    assert data["extra"]["policy_only"] and "critic" not in data["agent"]
+    assert data["extra"]["train_config"] == {"run": {}}
+    restored = load_checkpoint(small)
+    obs = torch.randn(5, env.obs_dim)
+    assert torch.equal(restored.act(obs, deterministic=True).env_action, agent.act(obs, deterministic=True).env_action)
+    assert (restored.iteration, restored.samples) == (agent.iteration, agent.samples)

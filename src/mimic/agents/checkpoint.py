@@ -6,6 +6,10 @@ the env's generator state when an env is given, and any ``extra`` dict the calle
 env config). The file is written to a temporary file in the same folder and moved into place
 with ``os.replace``, so a crash mid-write never leaves a truncated checkpoint under the real name.
 It is read with ``torch.load(weights_only=True)``: only tensors and plain containers, no pickled code.
+
+:func:`export_policy` writes a policy-only copy (actor, normalizer, counters and configs; no
+critic or optimizer states, about a fifth of the size) for shipping a trained controller: it
+plays and evaluates like the original but cannot resume training.
 """
 
 from __future__ import annotations
@@ -38,6 +42,12 @@ def save_checkpoint(path: str | Path, agent: PPOAgent, env: Any = None, extra: d
         "env_generator": env.generator.get_state() if env is not None else None,
         "extra": extra or {},
     }
+    return _write_atomic(data, path)
+
+
+def _write_atomic(data: dict, path: Path) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, synced, then renamed onto it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -85,3 +95,13 @@ def load_checkpoint(path: str | Path, agent: PPOAgent | None = None, env: Any = 
     if env is not None and data.get("env_generator") is not None:
         env.generator.set_state(data["env_generator"])
     return agent
+
+
+def export_policy(src: str | Path, dst: str | Path) -> Path:
+    """Write a policy-only copy of checkpoint ``src`` to ``dst`` (atomically); returns ``dst``."""
+    data = read_checkpoint(src)
+    agent = {k: v for k, v in data["agent"].items()
+             if k not in ("critic", "actor_optimizer", "critic_optimizer", "generator")}
+    extra = {k: v for k, v in data.get("extra", {}).items() if k != "rank_rng"}
+    out = {**data, "agent": agent, "env_generator": None, "extra": {**extra, "policy_only": True}}
+    return _write_atomic(out, Path(dst))
