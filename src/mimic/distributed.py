@@ -167,13 +167,22 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
+def check_device(device: str) -> torch.device:
+    """``device`` parsed; a clear error when it names CUDA on a machine without it."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise MimicError(f"--device {device}: not a device (use cpu, cuda or cuda:K)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise MimicError(f"--device {device}: CUDA is not available on this machine (torch "
+                         f"{torch.__version__}); use --device cpu")
+    return dev
+
+
 def rank_device(device: str, local_rank: int) -> torch.device:
     """The device of this rank: ``cuda`` means ``cuda:LOCAL_RANK``; ``cuda:K`` and ``cpu`` are kept."""
-    dev = torch.device(device)
+    dev = check_device(device)
     if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise MimicError(f"--device {device}: CUDA is not available on this machine (torch "
-                             f"{torch.__version__}); use --device cpu")
         if dev.index is None:
             dev = torch.device("cuda", local_rank % torch.cuda.device_count())
         torch.cuda.set_device(dev)

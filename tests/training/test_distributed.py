@@ -173,3 +173,14 @@ def test_two_process_train_cli_runs_and_resumes(tmp_path):
                  "--no-progress"]) == 0
     rows = read_csv(out / "log.csv")[1]
     assert [r["iteration"] for r in rows] == [1.0, 2.0, 3.0] and rows[-1]["samples"] == 192
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_cuda_device_without_cuda_is_a_clear_error(tmp_path, capsys):
+    from mimic.cli import main
+
+    for nproc in ("1", "2"):
+        assert main(["train", "walk", "--device", "cuda", "--nproc", nproc, "--out", str(tmp_path / nproc)]) == 2
+        assert "CUDA is not available on this machine" in capsys.readouterr().err
+    assert main(["train", "walk", "--device", "tpu9", "--out", str(tmp_path / "x")]) == 2
+    assert "not a device" in capsys.readouterr().err

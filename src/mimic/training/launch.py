@@ -69,6 +69,7 @@ def run_workers(fn: Callable, args: tuple = (), nproc: int = 1, device: str = "c
             return fn(ctx, *args)
         finally:
             distributed.shutdown()
+    distributed.check_device(device)  # before starting any process
     if nproc <= 1:
         return fn(distributed.init_process_group_from_env(device, timeout_s), *args)
     return _spawn(fn, args, nproc, device, timeout_s, timeout_s + 10.0 if grace_s is None else grace_s)
