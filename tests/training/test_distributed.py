@@ -184,3 +184,35 @@ def test_cuda_device_without_cuda_is_a_clear_error(tmp_path, capsys):
         assert "CUDA is not available on this machine" in capsys.readouterr().err
     assert main(["train", "walk", "--device", "tpu9", "--out", str(tmp_path / "x")]) == 2
     assert "not a device" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_every_rank_and_saves(tmp_path):
+    """SIGINT to the whole process group (a terminal's Ctrl-C): the ranks stop after the same
+    iteration, rank 0 saves latest.pt with both ranks' generator states, nothing hangs."""
+    import subprocess
+    import sys
+
+    from mimic.agents.checkpoint import read_checkpoint
+    from mimic.training.logger import read_csv
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "mimic.cli", "train", "walk", "--out", str(out), "--nproc", "2", "--num-envs", "4",
+           "--max-samples", "100000000", "--no-progress", "run.test_every=1000", "run.checkpoint_every=1000",
+           "agent.steps_per_iter=8", "agent.actor_hidden=[32]", "agent.critic_hidden=[32]"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ((out / "log.csv").is_file() and len((out / "log.csv").read_text().splitlines()) >= 3):
+            assert proc.poll() is None and time.monotonic() < deadline, "training did not start"
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        text, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, text
+    assert "stopping every rank after this iteration" in text
+    rows = read_csv(out / "log.csv")[1]
+    data = read_checkpoint(out / "latest.pt")
+    assert data["agent"]["iteration"] == rows[-1]["iteration"]  # saved after the last logged iteration
+    assert len(data["extra"]["rank_rng"]) == 2

@@ -105,7 +105,7 @@ def _spawn(fn: Callable, args: tuple, nproc: int, device: str, timeout_s: float,
                         p.kill()
                 break
             time.sleep(0.05)
-    except KeyboardInterrupt:  # the workers got the same SIGINT: let rank 0 save, then return
+    except KeyboardInterrupt:  # the workers got the same SIGINT: they stop together and rank 0 saves
         for p in procs:
             p.join(grace_s)
         raise

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -77,6 +79,7 @@ class Trainer:
                                     device=dist.device)
         self.best_test_return = -math.inf
         self.wall_offset = 0.0  # minutes trained before a resume
+        self.stop_requested = False  # multi-process Ctrl-C: stop together at the end of the iteration
         if resume:
             self._resume()
         self.logger = None
@@ -108,6 +111,11 @@ class Trainer:
         start = time.perf_counter()
         last: dict[str, float] = {}
         bar = self._progress_bar()
+        previous_handler = None
+        if self.dist.enabled and threading.current_thread() is threading.main_thread():
+            # A rank interrupted inside a collective would leave the others waiting until the timeout:
+            # the first Ctrl-C only asks every rank to stop after the current iteration and save.
+            previous_handler = signal.signal(signal.SIGINT, self._request_stop)
         try:
             while not self._done(start):
                 t0 = time.perf_counter()
@@ -157,6 +165,8 @@ class Trainer:
                 if last:
                     self.save("latest.pt", last, collective=False)
         finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
             if bar is not None:
                 bar.close()
             if self.logger is not None:
@@ -205,12 +215,20 @@ class Trainer:
             out.update(train_return=float(vec[0] / vec[2]), train_episode_length=float(vec[1] / vec[2]))
         return out
 
+    def _request_stop(self, signum, frame) -> None:
+        if self.stop_requested:  # a second Ctrl-C: abort now
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        if self.is_main:
+            print("\ninterrupted: stopping every rank after this iteration and saving latest.pt "
+                  "(Ctrl-C again to abort)", flush=True)
+
     def _done(self, start: float) -> bool:
         run = self.config.run
         if run.max_samples and self.agent.samples >= run.max_samples:
             return True  # the sample counter is the same on every rank
         late = bool(run.max_minutes) and self.wall_offset + (time.perf_counter() - start) / 60.0 >= run.max_minutes
-        return self.dist.any(late)  # clocks differ: stop together
+        return self.dist.any(late or self.stop_requested)  # clocks and Ctrl-C differ: stop together
 
     def _progress_bar(self):
         if not self.progress:
