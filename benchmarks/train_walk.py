@@ -5,7 +5,8 @@ Trains ``mimic train walk`` with a preset for ``--minutes`` and prints, at each 
 tracking error reached by then, plus the full-loop samples/s (environment stepping, inference
 and PPO updates together).
 
-Run: ``python benchmarks/train_walk.py --minutes 120 --config fast --out runs/bench-walk``.
+Run: ``python benchmarks/train_walk.py --minutes 120 --config fast --nproc 2 --num-envs 128 --out runs/bench-walk``
+(the setting README's walk results come from: two processes of 128 characters on 2 cores).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import argparse
 import math
 from pathlib import Path
 
+from mimic.training.commands import train_worker
 from mimic.training.config import load_train_config
+from mimic.training.launch import run_workers
 from mimic.training.logger import read_csv
-from mimic.training.runner import Trainer
 
 
 def summarize(run_dir: Path, marks: list[float]) -> list[dict[str, float]]:
@@ -40,6 +42,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget (default 30)")
     parser.add_argument("--config", default="fast", help="preset or YAML (default fast)")
     parser.add_argument("--out", default="runs/bench-walk", help="run directory (default runs/bench-walk)")
+    parser.add_argument("--nproc", type=int, default=1, help="training processes (default 1)")
+    parser.add_argument("--num-envs", type=int, default=None, help="characters per process (default the preset's)")
     parser.add_argument("--summarize-only", action="store_true", help="only print the table of an existing run")
     args = parser.parse_args()
     out = Path(args.out)
@@ -47,7 +51,9 @@ def main() -> None:
         cfg = load_train_config(args.config)
         cfg.env.clips = ["walk"]
         cfg.run.max_samples, cfg.run.max_minutes = 0, args.minutes
-        Trainer(cfg, out, progress=False).train()
+        cfg.run.num_envs = args.num_envs or cfg.run.num_envs
+        run_workers(train_worker, (cfg, str(out), False, False), nproc=args.nproc, device=cfg.run.device,
+                    timeout_s=cfg.run.dist_timeout_s)
     marks = [m for m in (5, 10, 15, 30, 60, 90, 120, 180) if m <= args.minutes * 1.01] or [args.minutes]
     print(f"{'minutes':>8} {'samples':>12} {'best test return':>17} {'body err (m)':>13} {'samples/s':>10}")
     for row in summarize(out, marks):
