@@ -168,6 +168,7 @@ def test_two_process_train_cli_runs_and_resumes(tmp_path):
     assert rows[1]["charts/test_return"] > 0
     extra = read_checkpoint(out / "latest.pt")["extra"]
     assert extra["world_size"] == 2 and len(extra["rank_rng"]) == 2
+    assert extra["train_config"]["env"]["engine"]["num_threads"] == 0  # per-process threads are not saved
     assert not torch.equal(extra["rank_rng"][0]["agent"], extra["rank_rng"][1]["agent"])
     assert main(["train", "--out", str(out), "--resume", "--nproc", "2", "--max-samples", "192",
                  "--no-progress"]) == 0

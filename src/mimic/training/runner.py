@@ -19,6 +19,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -58,9 +59,10 @@ class Trainer:
         # Env math runs between MuJoCo calls; torch worker threads would spin on MuJoCo's cores.
         # MuJoCo gets this machine's cores shared among the processes on it (see training/launch.py).
         torch.set_num_threads(1)
+        env_config = config.env  # the saved config keeps num_threads 0 (auto) for later runs
         if config.env.engine.num_threads == 0 and dist.enabled:
             local = int(os.environ.get("LOCAL_WORLD_SIZE", dist.world_size))
-            config.env.engine.num_threads = threads_per_process(local)
+            env_config = replace(config.env, engine=replace(config.env.engine, num_threads=threads_per_process(local)))
         config.agent.seed = run.seed
         if resume and not (self.out_dir / "latest.pt").is_file():
             raise MimicError(f"{self.out_dir}: nothing to resume (no latest.pt)")
@@ -70,9 +72,9 @@ class Trainer:
         if self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         rank_seed = run.seed + 1000 * dist.rank
-        self.env = ImitationEnv(config.env, num_envs=run.num_envs, seed=rank_seed)
+        self.env = ImitationEnv(env_config, num_envs=run.num_envs, seed=rank_seed)
         self.test_episodes = math.ceil(run.test_episodes / dist.world_size)
-        self.test_env = ImitationEnv(config.env, num_envs=min(run.test_envs, self.test_episodes),
+        self.test_env = ImitationEnv(env_config, num_envs=min(run.test_envs, self.test_episodes),
                                      seed=rank_seed + 10_000)
         self.agent = PPOAgent(self.env.obs_dim, self.env.action_dim, config.agent, device=dist.device, dist=dist)
         self.buffer = RolloutBuffer(config.agent.steps_per_iter, run.num_envs, self.env.obs_dim, self.env.action_dim,
