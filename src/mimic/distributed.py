@@ -141,14 +141,15 @@ class DistContext:
     def check_in_sync(self, modules: Iterable[nn.Module], what: str = "parameters") -> None:
         """Raise :class:`RankError` on every rank when the ranks' ``modules`` differ.
 
-        Cheap: one float64 sum and one index-weighted sum per tensor, compared with rank 0's.
+        Cheap: one float64 sum and one index-weighted sum per parameter and buffer (normalizer
+        statistics included), compared with rank 0's.
         Data-parallel updates keep the ranks bit-identical, so any difference means divergence.
         """
         if not self.enabled:
             return
         sums = []
         for m in modules:
-            for t in m.parameters():
+            for t in [*m.parameters(), *m.buffers()]:
                 x = t.detach().double().reshape(-1)
                 w = torch.arange(1, x.numel() + 1, dtype=torch.float64, device=x.device) / x.numel()
                 sums.append(torch.stack((x.sum(), (x * w).sum())))
