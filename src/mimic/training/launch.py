@@ -85,19 +85,21 @@ def _spawn(fn: Callable, args: tuple, nproc: int, device: str, timeout_s: float,
         p = ctx.Process(target=_worker, args=(fn, args, env, device, timeout_s), name=f"mimic-rank{rank}", daemon=False)
         p.start()
         procs.append(p)
-    failed: tuple[int, int] | None = None
+    first_failure: int | None = None  # rank whose failure was seen first
+    stopped: set[int] = set()  # ranks this launcher terminated after the grace period
     try:
         while True:
             codes = [p.exitcode for p in procs]
             if all(c is not None for c in codes):
                 break
-            bad = [(r, c) for r, c in enumerate(codes) if c not in (None, 0)]
-            if bad and failed is None:
-                failed = bad[0]
+            bad = [r for r, c in enumerate(codes) if c not in (None, 0)]
+            if bad and first_failure is None:
+                first_failure = bad[0]
                 deadline = time.monotonic() + grace_s
-            if failed is not None and time.monotonic() > deadline:
-                for p in procs:
+            if first_failure is not None and time.monotonic() > deadline:
+                for r, p in enumerate(procs):
                     if p.exitcode is None:
+                        stopped.add(r)
                         p.terminate()
                 for p in procs:
                     p.join(5.0)
@@ -115,14 +117,17 @@ def _spawn(fn: Callable, args: tuple, nproc: int, device: str, timeout_s: float,
                 p.kill()
             p.join()
     codes = [p.exitcode for p in procs]
-    bad = [(r, c) for r, c in enumerate(codes) if c != 0]
-    if failed is None and bad:
-        failed = bad[0]
-    if failed is not None:
-        rank, code = failed
-        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        others = ", ".join(f"rank {r}: {_describe(c)}" for r, c in enumerate(codes) if r != rank)
-        raise MimicError(f"training stopped: rank {rank} {how} ({others})")
+    failed = [r for r, c in enumerate(codes) if c != 0 and r not in stopped]
+    if not failed:
+        return
+    # The cause, not its echoes: a rank that died (signal, crash) before one that only saw a collective
+    # fail (EXIT_RANK_ERROR); among equals, the one seen first.
+    failed.sort(key=lambda r: (codes[r] == EXIT_RANK_ERROR, r != first_failure, r))
+    rank, code = failed[0], codes[failed[0]]
+    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    others = ", ".join(f"rank {r}: {'terminated by the launcher' if r in stopped else _describe(c)}"
+                       for r, c in enumerate(codes) if r != rank)
+    raise MimicError(f"training stopped: rank {rank} {how} ({others})")
 
 
 def _describe(code: int | None) -> str:
