@@ -73,15 +73,18 @@ class DistContext:
             raise RankError(f"rank {self.rank}: {what} failed; another rank probably died or timed out "
                             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
 
-    def sum_(self, tensor: torch.Tensor) -> torch.Tensor:
-        """Sum ``tensor`` over ranks, in place; returns it."""
+    def _all_reduce(self, tensor: torch.Tensor, op: dist.ReduceOp) -> torch.Tensor:
         if not self.enabled:
             return tensor
         buf = self._comm(tensor)
-        self._run("all_reduce", dist.all_reduce, buf, op=dist.ReduceOp.SUM)
+        self._run("all_reduce", dist.all_reduce, buf, op=op)
         if buf is not tensor:
             tensor.copy_(buf)
         return tensor
+
+    def sum_(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Sum ``tensor`` over ranks, in place; returns it."""
+        return self._all_reduce(tensor, dist.ReduceOp.SUM)
 
     def mean_(self, tensor: torch.Tensor) -> torch.Tensor:
         """Average ``tensor`` over ranks, in place; returns it."""
@@ -91,13 +94,7 @@ class DistContext:
 
     def max_(self, tensor: torch.Tensor) -> torch.Tensor:
         """Element-wise maximum over ranks, in place; returns it."""
-        if not self.enabled:
-            return tensor
-        buf = self._comm(tensor)
-        self._run("all_reduce", dist.all_reduce, buf, op=dist.ReduceOp.MAX)
-        if buf is not tensor:
-            tensor.copy_(buf)
-        return tensor
+        return self._all_reduce(tensor, dist.ReduceOp.MAX)
 
     def any(self, flag: bool) -> bool:
         """True on every rank when ``flag`` is True on any rank (e.g. "stop now")."""
