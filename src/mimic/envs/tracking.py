@@ -141,12 +141,8 @@ class ImitationEnv:
             raise MimicError(f"action must have shape ({self.num_envs}, {self.action_dim}), got {tuple(action.shape)}")
         # the reference at the end of this step: the residual mode's PD offset, then the reward's target
         ref = self.motion.state(self.clip_ids, self.motion_time + self.dt)
-        action = action.clamp(-1.0, 1.0)
-        if self.config.action_mode == "residual":
-            ref_dof = self.model.joint_rot_to_dof_exp(ref.joint_rot)
-            self.engine.set_pd_targets_exp(ref_dof + self.config.residual_scale * self.action_scale * action)
-        else:
-            self.engine.set_pd_targets_exp(self.action_mean + self.action_scale * action)
+        offset, scale = self._action_map(ref.joint_rot)
+        self.engine.set_pd_targets_exp(offset + scale * action.clamp(-1.0, 1.0))
         self.engine.step()
         self.motion_time += self.dt
         self.episode_time += self.dt
@@ -182,11 +178,19 @@ class ImitationEnv:
     def targets_to_action(self, joint_pos: torch.Tensor) -> torch.Tensor:
         """Normalized actions (N, num_dofs) whose PD targets are ``joint_pos`` (N, num_joint_pos)."""
         dof = self.model.joint_rot_to_dof_exp(self.model.joint_pos_to_rot(joint_pos))
+        residual = self.config.action_mode == "residual"
+        ref_rot = self.motion.state(self.clip_ids, self.motion_time + self.dt).joint_rot if residual else None
+        offset, scale = self._action_map(ref_rot)
+        return (dof - offset) / scale
+
+    def _action_map(self, ref_joint_rot: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(offset, scale) with PD target = offset + scale * action: (N, num_dofs) and (num_dofs,).
+
+        ``absolute``: the middle of the bounds; ``residual``: the reference pose ``ref_joint_rot``
+        (N, num_joints, 4) at the end of the step."""
         if self.config.action_mode == "residual":
-            ref = self.motion.state(self.clip_ids, self.motion_time + self.dt)
-            offset = self.model.joint_rot_to_dof_exp(ref.joint_rot)
-            return (dof - offset) / (self.config.residual_scale * self.action_scale)
-        return (dof - self.action_mean) / self.action_scale
+            return self.model.joint_rot_to_dof_exp(ref_joint_rot), self.config.residual_scale * self.action_scale
+        return self.action_mean, self.action_scale
 
     def close(self) -> None:
         self.engine.close()
