@@ -33,7 +33,7 @@ def agent_config(**kw) -> PPOConfig:
     # One minibatch per epoch (batch = T x num_envs): the split run then sees the same minibatches.
     base = dict(actor_hidden=[32, 32], critic_hidden=[32, 32], steps_per_iter=T, critic_batch_size=T,
                 actor_batch_size=T, critic_epochs=2, actor_epochs=3, actor_lr=1e-2, critic_lr=1e-2, seed=0,
-                normalizer_samples=10_000)
+                normalizer_samples=10_000, precision="fp32")
     return PPOConfig(**{**base, **kw})
 
 
@@ -75,8 +75,9 @@ def snapshot(agent: PPOAgent) -> dict[str, torch.Tensor]:
 
 
 # ---------------------------------------------------------------------------------------------- workers
-def update_worker(ctx: DistContext, data: dict, out_dir: str, optimizer: str) -> None:
-    agent = PPOAgent(OBS, ACT, agent_config(actor_optimizer=optimizer, critic_optimizer=optimizer), dist=ctx)
+def update_worker(ctx: DistContext, data: dict, out_dir: str, optimizer: str, precision: str = "fp32") -> None:
+    agent = PPOAgent(OBS, ACT, agent_config(actor_optimizer=optimizer, critic_optimizer=optimizer,
+                                            precision=precision), dist=ctx)
     half = N // ctx.world_size
     metrics = train_once(agent, to_buffer(data, slice(ctx.rank * half, (ctx.rank + 1) * half)))
     torch.save({"params": snapshot(agent), "metrics": metrics}, Path(out_dir) / f"rank{ctx.rank}.pt")
@@ -107,18 +108,22 @@ def dying_worker(ctx: DistContext) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- tests
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_two_process_update_equals_single_process_update_on_concatenated_data(tmp_path, optimizer):
+@pytest.mark.parametrize(("optimizer", "precision", "atol"), [("sgd", "fp32", 1e-5), ("adam", "fp32", 1e-5),
+                                                              ("adam", "bf16", 2e-3)])
+def test_two_process_update_equals_single_process_update_on_concatenated_data(tmp_path, optimizer, precision, atol):
+    """fp32: equal to 1e-5. bf16: the ranks' gradient sums round differently from the concatenated
+    one, so the same update agrees to the stated looser tolerance."""
     data = make_rollout(seed=7)
-    single = PPOAgent(OBS, ACT, agent_config(actor_optimizer=optimizer, critic_optimizer=optimizer))
+    single = PPOAgent(OBS, ACT, agent_config(actor_optimizer=optimizer, critic_optimizer=optimizer,
+                                             precision=precision))
     metrics = train_once(single, to_buffer(data, slice(None)))
     assert metrics["clip_frac"] > 0  # the update did move the policy
-    run_workers(update_worker, (data, str(tmp_path), optimizer), nproc=2, timeout_s=60)
+    run_workers(update_worker, (data, str(tmp_path), optimizer, precision), nproc=2, timeout_s=60)
     expected = snapshot(single)
     for rank in (0, 1):
         got = torch.load(tmp_path / f"rank{rank}.pt")["params"]
         for key, value in expected.items():
-            assert torch.allclose(got[key].double(), value.double(), atol=1e-5, rtol=0), (rank, key)
+            assert torch.allclose(got[key].double(), value.double(), atol=atol, rtol=0), (rank, key)
     # the normalizer saw all 2 x (T x N / 2) samples
     got = torch.load(tmp_path / "rank0.pt")["params"]
     assert float(got["norm.count"]) == T * N

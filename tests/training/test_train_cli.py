@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
 from mimic.cli import main
 from mimic.errors import MimicError
-from mimic.training.config import load_train_config
+from mimic.training.config import load_train_config, preset_names
 from mimic.training.logger import read_csv
 
 SMALL = ["--num-envs", "8", "--no-progress", "run.test_every=2", "run.test_episodes=2", "run.test_envs=2",
@@ -100,3 +101,16 @@ def test_shipped_walk_policy_walks(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["fall_rate"] == 0.0 and result["mean_episode_seconds"] == 20.0
     assert result["normalized_return"] > 0.85
+
+
+@pytest.mark.parametrize("preset", preset_names())
+def test_every_preset_loads_and_trains_one_iteration(preset, tmp_path):
+    """Each shipped preset with its own networks and precision: one iteration of 4 characters x 4 steps."""
+    out = tmp_path / preset
+    args = ["train", "walk", "--config", preset, "--out", str(out), "--num-envs", "4", "--max-samples", "16",
+            "--no-progress", "run.test_every=1", "run.test_episodes=1", "run.test_envs=1", "agent.steps_per_iter=4",
+            "env.episode_seconds=0.2"]
+    assert main(args) == 0
+    rows = read_csv(out / "log.csv")[1]
+    assert [r["iteration"] for r in rows] == [1.0] and rows[0]["samples"] == 16
+    assert math.isfinite(rows[0]["losses/critic"]) and math.isfinite(rows[0]["charts/test_return"])

@@ -83,7 +83,9 @@ def load_checkpoint(path: str | Path, agent: PPOAgent | None = None, env: Any = 
     """
     data = read_checkpoint(path)
     if agent is None:
-        cfg = config_lib.build(PPOConfig, data["config"], source=f"{path} (config)")
+        # Checkpoints from before the precision option were trained, and are replayed, in fp32.
+        stored = {"precision": "fp32", **data["config"]}
+        cfg = config_lib.build(PPOConfig, stored, source=f"{path} (config)")
         agent = PPOAgent(int(data["obs_dim"]), int(data["action_dim"]), cfg, device=device)
     elif (agent.obs_dim, agent.action_dim) != (data["obs_dim"], data["action_dim"]):
         raise MimicError(f"{path}: checkpoint is for obs_dim {data['obs_dim']}, action_dim {data['action_dim']}; "

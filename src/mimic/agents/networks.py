@@ -7,6 +7,10 @@ middle of every joint's action range); its log-std is fixed (DeepMimic/MimicKit)
 The critic's head is a plain linear layer with zero bias.
 
 Initialization draws from a ``torch.Generator`` passed in, never from the global RNG.
+
+Precision (:mod:`mimic.agents.compute`): with ``precision="bf16"`` the hidden layers run under bf16
+autocast and the heads in fp32 on the fp32 cast of the last hidden layer, so the action mean and
+the value keep fp32 resolution (the log-probabilities of a 0.05-std policy need it).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from mimic.agents.compute import autocast
+
 
 def mlp(in_dim: int, hidden: Sequence[int]) -> nn.Sequential:
     """Linear + ReLU layers of sizes ``hidden``; the output size is ``hidden[-1]`` (or ``in_dim``)."""
@@ -25,6 +31,12 @@ def mlp(in_dim: int, hidden: Sequence[int]) -> nn.Sequential:
         layers += [nn.Linear(in_dim, size), nn.ReLU()]
         in_dim = size
     return nn.Sequential(*layers)
+
+
+def hidden_features(body: nn.Module, obs: torch.Tensor, precision: str) -> torch.Tensor:
+    """``body(obs)`` under ``precision``'s autocast, returned in fp32 (N, H)."""
+    with autocast(precision, obs.device.type):
+        return body(obs).float()
 
 
 def init_linear_(layer: nn.Linear, generator: torch.Generator) -> None:
@@ -43,11 +55,13 @@ class Actor(nn.Module):
         learn_std: make the log-std a trainable vector (MimicKit's CONSTANT std type).
         init_output_scale: half-width of the mean head's uniform weight init.
         generator: source of the initial weights.
+        precision: ``fp32`` or ``bf16`` (hidden layers under autocast; resolved, not ``auto``).
     """
 
     def __init__(self, obs_dim: int, action_dim: int, hidden: Sequence[int], action_std: float, learn_std: bool,
-                 init_output_scale: float, generator: torch.Generator) -> None:
+                 init_output_scale: float, generator: torch.Generator, precision: str = "fp32") -> None:
         super().__init__()
+        self.precision = precision
         self.body = mlp(obs_dim, hidden)
         self.mean_head = nn.Linear(hidden[-1] if hidden else obs_dim, action_dim)
         for layer in self.body:
@@ -63,7 +77,7 @@ class Actor(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Action mean (N, A) of normalized observations (N, D)."""
-        return self.mean_head(self.body(obs))
+        return self.mean_head(hidden_features(self.body, obs, self.precision))
 
     def log_prob(self, mean: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """(N,) log-density of ``action`` (N, A) under the Gaussian centred on ``mean`` (N, A)."""
@@ -80,8 +94,10 @@ class Actor(nn.Module):
 class Critic(nn.Module):
     """State-value function V(s) of normalized observations."""
 
-    def __init__(self, obs_dim: int, hidden: Sequence[int], generator: torch.Generator) -> None:
+    def __init__(self, obs_dim: int, hidden: Sequence[int], generator: torch.Generator,
+                 precision: str = "fp32") -> None:
         super().__init__()
+        self.precision = precision
         self.body = mlp(obs_dim, hidden)
         self.head = nn.Linear(hidden[-1] if hidden else obs_dim, 1)
         for layer in [*self.body, self.head]:
@@ -90,4 +106,4 @@ class Critic(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Values (N,) of normalized observations (N, D)."""
-        return self.head(self.body(obs)).squeeze(-1)
+        return self.head(hidden_features(self.body, obs, self.precision)).squeeze(-1)

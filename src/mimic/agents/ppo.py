@@ -24,6 +24,7 @@ before use, and the sample counter counts every rank's samples.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -31,6 +32,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from mimic.agents.compute import resolve_precision, threads_per_process, torch_threads
 from mimic.agents.networks import Actor, Critic
 from mimic.agents.normalizer import RunningNormalizer
 from mimic.agents.rollout import RolloutBuffer
@@ -81,6 +83,12 @@ class PPOConfig:
             (MimicKit: 1e8; DeepMimic: 1e6).
         normalizer_clip: normalized observations are clipped to +-this (both: 10).
         seed: seed of the agent's generator (weights, exploration, minibatch order).
+        precision: arithmetic of the networks' hidden layers (:mod:`mimic.agents.compute`): ``bf16``
+            (autocast; heads, losses, parameters, optimizer state and normalizer stay fp32), ``fp32``,
+            or ``auto`` (bf16 where the hardware has native bf16, else fp32).
+        update_threads: torch threads during the PPO update (MuJoCo is idle then); 0 = the cores
+            this process owns (all cores over the processes on this machine). Acting and env math
+            always run on one thread.
     """
 
     actor_hidden: list[int] = field(default_factory=lambda: [1024, 512])
@@ -112,6 +120,8 @@ class PPOConfig:
     normalizer_samples: int = 100_000_000
     normalizer_clip: float = 10.0
     seed: int = 0
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    update_threads: int = 0
 
     def __post_init__(self) -> None:
         checks = {
@@ -123,6 +133,7 @@ class PPOConfig:
             "norm_adv_clip": self.norm_adv_clip > 0, "grad_clip": self.grad_clip >= 0,
             "exp_prob_begin": 0 <= self.exp_prob_begin <= 1, "exp_prob_end": 0 <= self.exp_prob_end <= 1,
             "exp_anneal_samples": self.exp_anneal_samples >= 0, "normalizer_samples": self.normalizer_samples >= 0,
+            "update_threads": self.update_threads >= 0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -182,13 +193,16 @@ class PPOAgent:
         self.obs_dim, self.action_dim = obs_dim, action_dim
         self.device = torch.device(device)
         self.dist = dist or DistContext(device=self.device)
+        self.precision = resolve_precision(cfg.precision, self.device)
+        local_procs = int(os.environ.get("LOCAL_WORLD_SIZE", self.dist.world_size))
+        self.update_threads = cfg.update_threads or threads_per_process(local_procs)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         # nn.Linear draws its default init from the global RNG when built; fork it so building an
         # agent leaves the global state untouched. The weights themselves come from self.generator.
         with torch.random.fork_rng(devices=[]):
             self.actor = Actor(obs_dim, action_dim, cfg.actor_hidden, cfg.action_std, cfg.std_type == "learned",
-                               cfg.actor_init_output_scale, self.generator).to(self.device)
-            self.critic = Critic(obs_dim, cfg.critic_hidden, self.generator).to(self.device)
+                               cfg.actor_init_output_scale, self.generator, self.precision).to(self.device)
+            self.critic = Critic(obs_dim, cfg.critic_hidden, self.generator, self.precision).to(self.device)
         self.obs_norm = RunningNormalizer(obs_dim, cfg.normalizer_samples, cfg.normalizer_clip).to(self.device)
         self.actor_optimizer = make_optimizer(cfg.actor_optimizer, list(self.actor.parameters()), cfg.actor_lr,
                                               cfg.momentum, cfg.actor_weight_decay)
@@ -236,10 +250,15 @@ class PPOAgent:
     def update(self, buffer: RolloutBuffer) -> dict[str, float]:
         """One PPO update on a full rollout: critic epochs, then actor epochs, then the normalizer.
 
+        Runs on ``update_threads`` torch threads and restores the caller's count afterwards.
         Returns metrics: ``critic_loss``, ``actor_loss`` (surrogate + bound loss), ``action_bound_loss``,
         ``clip_frac`` and ``imp_ratio`` (over sampled steps), ``adv_mean`` and ``adv_std`` (before
         standardization, over sampled steps), ``exp_prob``, ``return_mean``, ``value_mean``.
         """
+        with torch_threads(self.update_threads if self.device.type == "cpu" else 0):
+            return self._update(buffer)
+
+    def _update(self, buffer: RolloutBuffer) -> dict[str, float]:
         cfg = self.config
         returns = buffer.returns(cfg.discount, cfg.td_lambda)
         advantages = returns - buffer.values

@@ -23,9 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Train a policy that imitates a clip with PPO. Writes config.yaml, log.csv, "
                                    "TensorBoard events (tb/), latest.pt and best.pt into the run directory.")
     p.add_argument("clip", nargs="?", default=None, help="bundled clip name or clip path (default: the config's)")
+    from mimic.training.config import preset_names
+
     p.add_argument("--config", default=None,
-                   help="preset name (deepmimic_humanoid, mimickit_humanoid) or YAML path "
-                        "(default deepmimic_humanoid)")
+                   help=f"preset name ({', '.join(preset_names())}) or YAML path (default deepmimic_humanoid; "
+                        "fast trains quickest on a CPU)")
     p.add_argument("--arg-file", default=None, metavar="F",
                    help="a DeepMimic train_humanoid3d_*_args.txt: maps the motion file, fall contact bodies, "
                         "contact termination and time limit, and warns about the rest")

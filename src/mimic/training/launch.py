@@ -9,9 +9,10 @@
   (their next collective fails or times out) and are then terminated, and a single
   :class:`~mimic.errors.MimicError` names the rank that failed first.
 
-Threading rule (:func:`threads_per_process`): every rank runs torch with one intra-op thread (the
-env math is small tensors between MuJoCo calls) and steps MuJoCo with ``cores // nproc`` threads
-(at least 1), so N processes on C cores never run more busy threads than cores.
+Threading rule (:func:`threads_per_process`): every rank acts and runs env math with one torch
+thread (small tensors between MuJoCo calls), steps MuJoCo with ``cores // nproc`` threads (at
+least 1) and runs the PPO update with as many torch threads (MuJoCo is idle then), so N processes
+on C cores never run more busy threads than cores.
 """
 
 from __future__ import annotations
@@ -25,22 +26,10 @@ import traceback
 from collections.abc import Callable
 
 from mimic import distributed
+from mimic.agents.compute import available_cores, threads_per_process  # noqa: F401 (re-exported)
 from mimic.errors import MimicError
 
 EXIT_RANK_ERROR = 3  # a worker that failed with a MimicError (its message already printed)
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def threads_per_process(nproc: int, cores: int | None = None) -> int:
-    """MuJoCo stepping threads for each of ``nproc`` processes on ``cores`` cores (at least 1)."""
-    return max(1, (cores or available_cores()) // max(1, nproc))
 
 
 def free_port() -> int:

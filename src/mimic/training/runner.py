@@ -57,7 +57,8 @@ class Trainer:
         self.is_main = dist.is_main
         self.progress = progress and self.is_main
         # Env math runs between MuJoCo calls; torch worker threads would spin on MuJoCo's cores.
-        # MuJoCo gets this machine's cores shared among the processes on it (see training/launch.py).
+        # MuJoCo (and the PPO update, agent.update_threads) get this machine's cores shared among
+        # the processes on it (see training/launch.py).
         torch.set_num_threads(1)
         env_config = config.env  # the saved config keeps num_threads 0 (auto) for later runs
         if config.env.engine.num_threads == 0 and dist.enabled:

@@ -1,0 +1,151 @@
+"""Training speed: the PPO update alone and the full training loop, old settings against the new defaults.
+
+One process, one run, both settings measured side by side (interleaved rounds, so machine noise hits
+both alike) on the walk clip with the same environment:
+
+- ``baseline``: the learner as it was before the time-to-quality work: fp32, 1024-512 actor and
+  critic, the update on one torch thread (``agent.precision=fp32 agent.actor_hidden=[1024,512]
+  agent.critic_hidden=[1024,512] agent.update_threads=1``);
+- ``new``: the preset as shipped (``fast`` by default).
+
+For each: samples/s of ``PPOAgent.update`` alone (rollout samples per second of update time), and
+samples/s of the full loop (``collect`` + ``update``), with the loop's time split into physics
+(inside MuJoCo's step), env math (the rest of ``env.step``: reference poses, observations, reward,
+terminations, resets), inference (``agent.act``), update, and other (the rollout's own bookkeeping).
+Test rounds are not part of the loop.
+
+Run: ``python benchmarks/learner.py [--config fast] [--num-envs 256] [--iters 4] [--rounds 2] [--json]``.
+``--json`` prints one JSON line last with ``baseline_samples_per_s``, ``samples_per_s``, ``ratio``,
+``physics_share``, ``update_share`` (the new settings' loop) and the details of both settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import time
+
+import torch
+
+from mimic.agents.ppo import PPOAgent
+from mimic.agents.rollout import RolloutBuffer, collect
+from mimic.envs.tracking import ImitationEnv
+from mimic.training.config import TrainConfig, load_train_config
+
+BASELINE = ["agent.precision=fp32", "agent.actor_hidden=[1024, 512]", "agent.critic_hidden=[1024, 512]",
+            "agent.update_threads=1"]
+
+
+class Setting:
+    """An env, agent and buffer for one configuration, with timers around the loop's parts."""
+
+    def __init__(self, name: str, cfg: TrainConfig, num_envs: int) -> None:
+        self.name = name
+        self.env = ImitationEnv(cfg.env, num_envs=num_envs, seed=0)
+        self.agent = PPOAgent(self.env.obs_dim, self.env.action_dim, cfg.agent)
+        self.buffer = RolloutBuffer(cfg.agent.steps_per_iter, num_envs, self.env.obs_dim, self.env.action_dim)
+        self.times: collections.Counter[str] = collections.Counter()
+        self.loop_samples = 0
+        self.update_time = 0.0
+        self.update_samples = 0
+        self._timing = False
+        self._wrap(self.env.engine, "step", "physics")
+        self._wrap(self.env, "step", "env_step")
+        self._wrap(self.agent, "act", "inference")
+        self._wrap(self.agent, "update", "update")
+
+    def _wrap(self, obj, method: str, key: str) -> None:
+        inner = getattr(obj, method)
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            out = inner(*args, **kwargs)
+            if self._timing:
+                self.times[key] += time.perf_counter() - start
+            return out
+
+        setattr(obj, method, timed)
+
+    def iterate(self, timed: bool) -> None:
+        """One training iteration (collect + update), counted when ``timed``."""
+        self._timing = timed
+        start = time.perf_counter()
+        collect(self.env, self.agent, self.buffer)
+        self.agent.update(self.buffer)
+        if timed:
+            self.times["total"] += time.perf_counter() - start
+            self.loop_samples += self.buffer.num_steps * self.buffer.num_envs
+        self._timing = False
+
+    def time_update(self, repeats: int) -> None:
+        """The update alone, ``repeats`` times on the last rollout."""
+        for _ in range(repeats):
+            start = time.perf_counter()
+            self.agent.update(self.buffer)
+            self.update_time += time.perf_counter() - start
+            self.update_samples += self.buffer.num_steps * self.buffer.num_envs
+
+    def result(self) -> dict:
+        t = self.times
+        total = t["total"]
+        env_math = t["env_step"] - t["physics"]
+        cfg = self.agent.config
+        return {
+            "precision": self.agent.precision, "actor_hidden": cfg.actor_hidden, "critic_hidden": cfg.critic_hidden,
+            "update_threads": self.agent.update_threads,
+            "samples_per_s": self.loop_samples / total,
+            "update_samples_per_s": self.update_samples / self.update_time,
+            "physics_share": t["physics"] / total, "env_math_share": env_math / total,
+            "inference_share": t["inference"] / total, "update_share": t["update"] / total,
+            "other_share": (total - t["env_step"] - t["inference"] - t["update"]) / total,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="fast", help="preset of the new settings (default fast)")
+    parser.add_argument("--num-envs", type=int, default=256, help="characters (default 256)")
+    parser.add_argument("--iters", type=int, default=4, help="timed loop iterations per round and setting (default 4)")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line last")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # as the trainer: env math and acting on one thread
+
+    settings = []
+    for name, overrides in (("baseline", BASELINE), ("new", [])):
+        cfg = load_train_config(args.config, overrides)
+        cfg.env.clips = ["walk"]
+        settings.append(Setting(name, cfg, args.num_envs))
+    for s in settings:  # warm-up: first rollouts, allocator, oneDNN kernels
+        for _ in range(2):
+            s.iterate(timed=False)
+    for _ in range(args.rounds):
+        for s in settings:
+            for _ in range(args.iters):
+                s.iterate(timed=True)
+            s.time_update(args.iters)
+
+    base, new = (s.result() for s in settings)
+    print(f"{'setting':>9} {'precision':>9} {'actor':>10} {'critic':>10} {'thr':>3} {'update/s':>9} {'loop/s':>8} "
+          f"{'physics':>8} {'env math':>8} {'infer':>6} {'update':>7} {'other':>6}")
+    for name, r in (("baseline", base), ("new", new)):
+        print(f"{name:>9} {r['precision']:>9} {'-'.join(map(str, r['actor_hidden'])):>10} "
+              f"{'-'.join(map(str, r['critic_hidden'])):>10} {r['update_threads']:>3} "
+              f"{r['update_samples_per_s']:>9,.0f} {r['samples_per_s']:>8,.0f} {r['physics_share']:>8.0%} "
+              f"{r['env_math_share']:>8.0%} {r['inference_share']:>6.0%} {r['update_share']:>7.0%} "
+              f"{r['other_share']:>6.0%}")
+    ratio = new["samples_per_s"] / base["samples_per_s"]
+    update_ratio = new["update_samples_per_s"] / base["update_samples_per_s"]
+    print(f"full loop: {ratio:.2f}x, update alone: {update_ratio:.2f}x ({args.num_envs} characters, one process)")
+    if args.json:
+        print(json.dumps({"baseline_samples_per_s": round(base["samples_per_s"]),
+                          "samples_per_s": round(new["samples_per_s"]), "ratio": round(ratio, 3),
+                          "physics_share": round(new["physics_share"], 3),
+                          "update_share": round(new["update_share"], 3),
+                          "update_ratio": round(update_ratio, 3), "num_envs": args.num_envs,
+                          "baseline": base, "new": new}))
+
+
+if __name__ == "__main__":
+    main()
