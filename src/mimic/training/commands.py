@@ -41,11 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None,
                    help="device of the networks: cpu, cuda (each rank takes cuda:LOCAL_RANK) or cuda:K; MuJoCo "
                         "stays on the CPU (default cpu)")
-    p.add_argument("--nproc", type=_positive_int, default=1,
+    p.add_argument("--nproc", type=_positive_int, default=None,
                    help="worker processes on this machine, data-parallel over torch.distributed (gloo on CPU, "
                         "NCCL on CUDA); each runs --num-envs characters. Under torchrun this is ignored and "
-                        "torchrun's ranks are used (default 1)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest.pt")
+                        "torchrun's ranks are used (default 1; with --resume the run's own)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its latest.pt, with the run's configuration, --nproc and "
+                        "--num-envs unless given")
     p.add_argument("--no-progress", action="store_true", help="print a table line per iteration, no progress bar")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="config overrides, e.g. agent.actor_lr=5e-5 env.episode_seconds=10")
@@ -100,6 +102,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.clip:
         cfg.env.clips = [args.clip]
     run = cfg.run
+    nproc = args.nproc or 1
+    if args.resume:
+        nproc = _resumed_sizes(out, run.num_envs, args.nproc, args.num_envs)
     run.num_envs = args.num_envs or run.num_envs
     if args.max_samples:
         run.max_samples, run.max_minutes = args.max_samples, 0.0
@@ -114,9 +119,23 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise MimicError(f"{out}: holds a run already; pass --resume to continue it or choose another --out")
     from mimic.training.launch import run_workers
 
-    run_workers(train_worker, (cfg, str(out), args.resume, not args.no_progress), nproc=args.nproc,
+    run_workers(train_worker, (cfg, str(out), args.resume, not args.no_progress), nproc=nproc,
                 device=run.device, timeout_s=run.dist_timeout_s)
     return 0
+
+
+def _resumed_sizes(out: Path, run_num_envs: int, nproc: int | None, num_envs: int | None) -> int:
+    """The process count to resume ``out`` with (the run's own unless given); says when either size changes."""
+    from mimic.agents.checkpoint import read_checkpoint
+
+    latest = out / "latest.pt"
+    run_nproc = int(read_checkpoint(latest).get("extra", {}).get("world_size", 1)) if latest.is_file() else 1
+    if nproc is not None and nproc != run_nproc:
+        print(f"mimic: resuming with --nproc {nproc} instead of the run's {run_nproc} (new ranks get fresh "
+              "random streams)")
+    if num_envs is not None and num_envs != run_num_envs:
+        print(f"mimic: resuming with --num-envs {num_envs} instead of the run's {run_num_envs}")
+    return run_nproc if nproc is None else nproc
 
 
 def train_worker(ctx, cfg, out: str, resume: bool, progress: bool) -> None:
@@ -127,10 +146,19 @@ def train_worker(ctx, cfg, out: str, resume: bool, progress: bool) -> None:
     if ctx.is_main:
         print(f"run directory: {out}" + (f" ({ctx.world_size} processes)" if ctx.enabled else ""), flush=True)
     last = trainer.train()
-    if last and ctx.is_main:
-        best = trainer.best_test_return
-        print(f"trained {int(last['samples']):,} samples in {last['wall_time_min']:.1f} min; "
-              f"best test return {best:.3f}" if math.isfinite(best) else "", flush=True)
+    if ctx.is_main:
+        print(closing_line(trainer, last), flush=True)
+
+
+def closing_line(trainer, last: dict[str, float]) -> str:
+    """One line on how a run ended: samples, minutes, best test return (or why there is none)."""
+    if not last:
+        return f"stopped before the first iteration finished; nothing new saved in {trainer.out_dir}"
+    best = trainer.best_test_return
+    test = (f"best test return {best:.3f} (best.pt)" if math.isfinite(best) else
+            f"no test round yet (one every run.test_every={trainer.config.run.test_every} iterations)")
+    return (f"trained {int(last['samples']):,} samples in {last['wall_time_min']:.1f} min; {test}; "
+            f"latest.pt in {trainer.out_dir}")
 
 
 def resolve_checkpoint(policy: str) -> Path:

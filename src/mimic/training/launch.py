@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -76,6 +78,17 @@ def _spawn(fn: Callable, args: tuple, nproc: int, device: str, timeout_s: float,
         procs.append(p)
     first_failure: int | None = None  # rank whose failure was seen first
     stopped: set[int] = set()  # ranks this launcher terminated after the grace period
+    previous_term = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM reaches this process only (a scheduler, `timeout`): pass it on, so that the ranks stop
+        # after the iteration and save together, then wait for them as for Ctrl-C.
+        def forward(signum, frame) -> None:
+            for p in procs:
+                if p.exitcode is None:
+                    os.kill(p.pid, signal.SIGTERM)
+            raise KeyboardInterrupt
+
+        previous_term = signal.signal(signal.SIGTERM, forward)
     try:
         while True:
             codes = [p.exitcode for p in procs]
@@ -96,11 +109,13 @@ def _spawn(fn: Callable, args: tuple, nproc: int, device: str, timeout_s: float,
                         p.kill()
                 break
             time.sleep(0.05)
-    except KeyboardInterrupt:  # the workers got the same SIGINT: they stop together and rank 0 saves
-        for p in procs:
+    except KeyboardInterrupt:  # the workers got the same SIGINT (or a forwarded SIGTERM): they stop together
+        for p in procs:        # and rank 0 saves
             p.join(grace_s)
         raise
     finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
         for p in procs:
             if p.exitcode is None:
                 p.kill()

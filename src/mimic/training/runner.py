@@ -38,6 +38,14 @@ from mimic.training.launch import threads_per_process
 from mimic.training.logger import RunLogger
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM in a single process: handled as Ctrl-C (save ``latest.pt`` and stop)."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated
+
+
 class Trainer:
     """Owns the env, test env, agent, buffer and logger of one run.
 
@@ -83,6 +91,7 @@ class Trainer:
         self.best_test_return = -math.inf
         self.wall_offset = 0.0  # minutes trained before a resume
         self.stop_requested = False  # multi-process Ctrl-C: stop together at the end of the iteration
+        self.last_test: dict[str, float] = {}  # the latest test round's metrics
         if resume:
             self._resume()
         self.logger = None
@@ -114,11 +123,15 @@ class Trainer:
         start = time.perf_counter()
         last: dict[str, float] = {}
         bar = self._progress_bar()
-        previous_handler = None
-        if self.dist.enabled and threading.current_thread() is threading.main_thread():
-            # A rank interrupted inside a collective would leave the others waiting until the timeout:
-            # the first Ctrl-C only asks every rank to stop after the current iteration and save.
-            previous_handler = signal.signal(signal.SIGINT, self._request_stop)
+        previous_handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            if self.dist.enabled:
+                # A rank interrupted inside a collective would leave the others waiting until the timeout:
+                # the first Ctrl-C or SIGTERM only asks every rank to stop after the current iteration and save.
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    previous_handlers[sig] = signal.signal(sig, self._request_stop)
+            else:  # SIGTERM (a scheduler, `timeout`, a closed terminal) saves as Ctrl-C does
+                previous_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _terminated)
         try:
             while not self._done(start):
                 t0 = time.perf_counter()
@@ -142,7 +155,7 @@ class Trainer:
                     **{f"charts/{k}": float(v) for k, v in metrics.items() if k.startswith(("adv_", "exp_prob"))},
                 }
                 if it % run.test_every == 0:
-                    test = self.test()
+                    test = self.last_test = self.test()
                     row.update({"charts/test_return": test["normalized_return"],
                                 "charts/body_pos_error_m": test["body_pos_error_m"],
                                 "charts/test_fall_rate": test["fall_rate"],
@@ -156,20 +169,21 @@ class Trainer:
                 if it % run.checkpoint_every == 0:
                     self.save("latest.pt", row)
                 if bar is not None:
-                    bar.update(int(self.agent.samples) - bar.n)
-                    bar.set_postfix(sps=f"{row['charts/samples_per_s']:.0f}",
-                                    test=f"{self.best_test_return:.3f}" if self.best_test_return > -math.inf else "-")
+                    self._update_bar(bar, row, start)
+            if bar is not None and self._time_bounded() and self._late(start):
+                bar.update(bar.total - bar.n)  # the time budget is spent: 100 %
             if last:
                 self.save("latest.pt", last)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             # The ranks may stand at different points: rank 0 saves on its own.
             if self.is_main:
-                print(f"\ninterrupted: saving {self.out_dir / 'latest.pt'}", flush=True)
+                why = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+                print(f"\n{why}: saving {self.out_dir / 'latest.pt'}", flush=True)
                 if last:
                     self.save("latest.pt", last, collective=False)
         finally:
-            if previous_handler is not None:
-                signal.signal(signal.SIGINT, previous_handler)
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
             if bar is not None:
                 bar.close()
             if self.logger is not None:
@@ -219,24 +233,60 @@ class Trainer:
         return out
 
     def _request_stop(self, signum, frame) -> None:
-        if self.stop_requested:  # a second Ctrl-C: abort now
+        if self.stop_requested and signum == signal.SIGINT:  # a second Ctrl-C: abort now
             raise KeyboardInterrupt
+        first = not self.stop_requested
         self.stop_requested = True
-        if self.is_main:
-            print("\ninterrupted: stopping every rank after this iteration and saving latest.pt "
+        if self.is_main and first:
+            why = "interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)"
+            print(f"\n{why}: stopping every rank after this iteration and saving latest.pt "
                   "(Ctrl-C again to abort)", flush=True)
+
+    def _elapsed_min(self, start: float) -> float:
+        """Minutes trained, including the time before a resume."""
+        return self.wall_offset + (time.perf_counter() - start) / 60.0
+
+    def _time_bounded(self) -> bool:
+        run = self.config.run
+        return bool(run.max_minutes) and not run.max_samples
+
+    def _late(self, start: float) -> bool:
+        run = self.config.run
+        return bool(run.max_minutes) and self._elapsed_min(start) >= run.max_minutes
 
     def _done(self, start: float) -> bool:
         run = self.config.run
         if run.max_samples and self.agent.samples >= run.max_samples:
             return True  # the sample counter is the same on every rank
-        late = bool(run.max_minutes) and self.wall_offset + (time.perf_counter() - start) / 60.0 >= run.max_minutes
-        return self.dist.any(late or self.stop_requested)  # clocks and Ctrl-C differ: stop together
+        return self.dist.any(self._late(start) or self.stop_requested)  # clocks and Ctrl-C differ: stop together
 
     def _progress_bar(self):
+        """A tqdm bar over samples (``max_samples``) or over seconds (``max_minutes``: elapsed and remaining
+        time, percentage), or None without progress."""
         if not self.progress:
             return None
         from tqdm import tqdm
 
-        total = self.config.run.max_samples or None
-        return tqdm(total=total, initial=int(self.agent.samples), unit="samples", unit_scale=True, dynamic_ncols=True)
+        run = self.config.run
+        if self._time_bounded():
+            total = round(run.max_minutes * 60)
+            return tqdm(total=total, initial=min(total, round(self.wall_offset * 60)), dynamic_ncols=True,
+                        bar_format="{percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")
+        return tqdm(total=run.max_samples or None, initial=int(self.agent.samples), unit="samples", unit_scale=True,
+                    dynamic_ncols=True)
+
+    def _update_bar(self, bar, row: dict[str, float], start: float) -> None:
+        """Advance the bar (samples, or seconds when time-bounded) and show speed, samples and the last test."""
+        if self._time_bounded():
+            bar.update(max(0, min(bar.total, round(self._elapsed_min(start) * 60)) - bar.n))
+        else:
+            bar.update(int(self.agent.samples) - bar.n)
+        post = {"sps": f"{row['charts/samples_per_s']:.0f}"}
+        if self._time_bounded():
+            post["samples"] = f"{self.agent.samples / 1e6:.2f}M"
+        if self.last_test:
+            post["test"] = f"{self.last_test['normalized_return']:.3f}"
+            post["fall"] = f"{self.last_test['fall_rate']:.0%}"
+        if self.best_test_return > -math.inf:
+            post["best"] = f"{self.best_test_return:.3f}"
+        bar.set_postfix(post, refresh=False)
