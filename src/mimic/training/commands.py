@@ -72,6 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="mp4 path; without it, the MuJoCo viewer when a display exists, else play.mp4 in the run "
                         "directory")
     p.add_argument("--seconds", type=_positive_float, default=8.0, help="length of the video (default 8)")
+    p.add_argument("--no-caption", action="store_true",
+                   help="leave out the caption (clip, time, running return) and the coloured border that marks "
+                        "a fall (red) or another episode end (blue) for 0.75 s")
     p.set_defaults(func=cmd_play)
 
     p = sub.add_parser("plot", help="plot a run's learning curves",
@@ -222,16 +225,67 @@ def cmd_play(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else (ckpt.parent / "play.mp4")
     obs = env.reset()
     frames = []
+    caption = PlayCaption(env, mark_seconds=0.75)
     with CharacterRenderer(env.model.mjcf_path) as renderer:
         for _ in range(round(args.seconds / env.dt)):
             e, ref = env.engine, env.ref
             qpos = torch.cat((e.root_pos[0], e.root_rot[0], e.joint_pos[0])).double().numpy()
             ref_qpos = torch.cat((ref.root_pos[0], ref.root_rot[0], ref.joint_pos[0])).double().numpy()
-            frames.append(renderer.render(qpos, ref_qpos=ref_qpos))
-            obs, _, _, _ = env.step(agent.act(obs, deterministic=True).env_action)
+            frame = renderer.render(qpos, ref_qpos=ref_qpos)
+            frames.append(frame if args.no_caption else caption.draw(frame))
+            obs, reward, done, _ = env.step(agent.act(obs, deterministic=True).env_action)
+            caption.step(float(reward[0]), int(done[0]))
     write_video(frames, out, fps=round(1.0 / env.dt))
-    print(f"wrote {out}")
+    falls = f"; {caption.falls} fall{'s' if caption.falls != 1 else ''} (marked red)" if caption.falls else ""
+    print(f"wrote {out}{falls}")
     return 0
+
+
+class PlayCaption:
+    """The caption of a ``mimic play`` video: clip, episode time, running return; after an episode end,
+    a coloured border and a line saying why (red: a fall) for ``mark_seconds``."""
+
+    def __init__(self, env, mark_seconds: float) -> None:
+        self.env, self.dt = env, env.dt
+        self.mark_steps = max(1, round(mark_seconds / env.dt))
+        self.ret = 0.0
+        self.steps = 0
+        self.falls = 0
+        self.mark: tuple[str, tuple[int, int, int]] | None = None
+        self.mark_left = 0
+
+    def draw(self, frame):
+        from mimic.motion.bundled import clip_short_name
+        from mimic.render.overlay import annotate
+
+        env = self.env
+        clip = clip_short_name(env.clips[int(env.clip_ids[0])].name)
+        per_step = f" ({self.ret / self.steps:.3f} per step)" if self.steps else ""
+        lines = [f"{clip}   t = {self.steps * self.dt:5.2f} s", f"return {self.ret:6.2f}{per_step}"]
+        border = None
+        if self.mark_left > 0:
+            lines.append(self.mark[0])
+            border = self.mark[1]
+            self.mark_left -= 1
+        return annotate(frame, lines, border)
+
+    def step(self, reward: float, done: int) -> None:
+        """Account for one env step of env 0 (its reward and :class:`DoneReason`)."""
+        from mimic.envs.terminations import DoneReason
+        from mimic.render.overlay import FALL_COLOUR, RESET_COLOUR
+
+        self.ret += reward
+        self.steps += 1
+        if done == DoneReason.NONE:
+            return
+        t = self.steps * self.dt
+        what = {DoneReason.FAIL: "fell", DoneReason.SUCCESS: "clip ended", DoneReason.TIMEOUT: "time limit",
+                DoneReason.INVALID: "simulation blew up"}[DoneReason(done)]
+        self.falls += done == DoneReason.FAIL
+        colour = FALL_COLOUR if done in (DoneReason.FAIL, DoneReason.INVALID) else RESET_COLOUR
+        self.mark = (f"{what} at {t:.2f} s (return {self.ret:.2f}): reset", colour)
+        self.mark_left = self.mark_steps
+        self.ret, self.steps = 0.0, 0
 
 
 def _play_interactive(agent, env) -> None:

@@ -1,0 +1,49 @@
+"""Captions and event marks drawn onto video frames (what happened, where people would rather look).
+
+``annotate`` writes a few lines of text in a dark box at the top-left of a frame and, optionally, a
+coloured border (for a moment after a fall or a reset, so a cut in the video is never silent).
+Drawing uses Pillow (a matplotlib dependency) with its bundled font.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+# Border colours per event (RGB).
+FALL_COLOUR = (220, 40, 40)
+RESET_COLOUR = (40, 110, 230)
+
+
+@functools.cache
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: a fixed bitmap font
+        return ImageFont.load_default()
+
+
+def annotate(frame: np.ndarray, lines: list[str], border: tuple[int, int, int] | None = None,
+             border_px: int = 8) -> np.ndarray:
+    """A copy of ``frame`` (H, W, 3) uint8 with ``lines`` in a box at the top-left and an optional border."""
+    from PIL import Image, ImageDraw
+
+    height = frame.shape[0]
+    image = Image.fromarray(np.ascontiguousarray(frame))
+    draw = ImageDraw.Draw(image, "RGBA")
+    font = _font(max(12, height // 28))
+    if lines:
+        text = "\n".join(lines)
+        left, top, right, bottom = draw.multiline_textbbox((0, 0), text, font=font, spacing=4)
+        pad = 6
+        x0 = y0 = border_px + 6
+        draw.rectangle((x0, y0, x0 + right - left + 2 * pad, y0 + bottom - top + 2 * pad), fill=(0, 0, 0, 150))
+        draw.multiline_text((x0 + pad - left, y0 + pad - top), text, font=font, fill=(255, 255, 255), spacing=4)
+    out = np.asarray(image).copy()
+    if border is not None:
+        out[:border_px], out[-border_px:] = border, border
+        out[:, :border_px], out[:, -border_px:] = border, border
+    return out
