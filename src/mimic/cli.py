@@ -114,9 +114,17 @@ def cmd_bench_env(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------- parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with our error format: one line, ``mimic: error: ...``, exit status 2 (no usage block)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        print(f"mimic: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``mimic`` argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mimic",
         description="Mimic: physics-based character animation by imitation of motion clips (DeepMimic).",
     )

@@ -86,7 +86,7 @@ def test_npz_missing_and_corrupt_fields(tmp_path, humanoid):
     with pytest.raises(MimicError, match="missing.npz: root_rot: missing array"):
         load_clip(tmp_path / "missing.npz", humanoid)
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(MimicError, match="junk.npz: not a readable .npz file"):
+    with pytest.raises(MimicError, match="junk.npz: not a Mimic .npz clip"):
         load_clip(tmp_path / "junk.npz", humanoid)
 
 

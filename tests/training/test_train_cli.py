@@ -90,7 +90,7 @@ def test_bad_policy_and_preset(capsys):
     assert "no such run directory or checkpoint" in capsys.readouterr().err
     with pytest.raises(MimicError, match="unknown config preset; presets are deepmimic_humanoid"):
         load_train_config("nope")
-    with pytest.raises(MimicError, match="agent.actor_lrr: unknown key"):
+    with pytest.raises(MimicError, match="agent.actor_lrr=1: unknown key"):
         load_train_config(None, ["agent.actor_lrr=1"])
 
 

@@ -90,6 +90,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.clip and "=" in args.clip:  # `mimic train key=value ...` with no clip
         args.overrides, args.clip = [args.clip, *args.overrides], None
+    clips_set = [o for o in args.overrides if o.split("=", 1)[0].strip() == "env.clips"]
+    if args.clip and clips_set:
+        raise MimicError(f"the clip {args.clip!r} and {clips_set[-1]} both choose the clips to train on; give one")
     out = Path(args.out) if args.out else None
     if args.resume:
         if out is None:
@@ -119,7 +122,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         name = Path(cfg.env.clips[0]).stem.removeprefix("humanoid3d_")
         out = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not args.resume and (out / "latest.pt").is_file():  # before starting any worker
-        raise MimicError(f"{out}: holds a run already; pass --resume to continue it or choose another --out")
+        from mimic.training.runner import run_exists_error
+
+        raise run_exists_error(out)
     from mimic.training.launch import run_workers
 
     run_workers(train_worker, (cfg, str(out), args.resume, not args.no_progress), nproc=nproc,

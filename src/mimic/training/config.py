@@ -76,5 +76,21 @@ def load_train_config(config: str | Path | None = None, overrides: list[str] | N
         path = PRESETS_DIR / f"{name}.yaml"
         if not path.is_file():
             raise MimicError(f"{name}: unknown config preset; presets are {', '.join(preset_names())}")
-    data = config_lib.apply_overrides(config_lib.load_yaml(path), overrides or [])
-    return config_lib.build(TrainConfig, data, source=path)
+    data = config_lib.load_yaml(path)
+    config = config_lib.build(TrainConfig, data, source=path)  # the file's own errors name the file
+    if not overrides:
+        return config
+    try:
+        return config_lib.build(TrainConfig, config_lib.apply_overrides(data, overrides), source=path)
+    except MimicError as exc:  # the file was fine: an override is at fault, name it
+        raise override_error(str(exc).removeprefix(f"{path}: "), overrides) from None
+
+
+def override_error(message: str, overrides: list[str]) -> MimicError:
+    """``message`` (``field: problem``) reworded to name the ``KEY=VALUE`` argument that set ``field``."""
+    field, _, problem = message.partition(": ")
+    for item in reversed(overrides):  # the last one given wins
+        key = item.split("=", 1)[0].strip()
+        if field == key or field.startswith((f"{key}.", f"{key}[")):
+            return MimicError(f"{item}: {problem}" if field == key else f"{item}: {field}: {problem}")
+    return MimicError(f"command line: {message}")

@@ -38,6 +38,15 @@ from mimic.training.launch import threads_per_process
 from mimic.training.logger import RunLogger
 
 
+def run_exists_error(out_dir: Path) -> MimicError:
+    """The error for a new run into a directory that holds one: what is there, and the two ways on."""
+    extra = read_checkpoint(out_dir / "latest.pt").get("extra", {})
+    minutes = float(extra.get("wall_time_min", 0.0))
+    return MimicError(f"{out_dir}: holds a run already ({minutes:.1f} min trained); to continue it, run "
+                      f"`mimic train --out {out_dir} --resume` (with --max-time or --max-samples for the new "
+                      "total); for a new run, choose another --out")
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM in a single process: handled as Ctrl-C (save ``latest.pt`` and stop)."""
 
@@ -76,10 +85,7 @@ class Trainer:
         if resume and not (self.out_dir / "latest.pt").is_file():
             raise MimicError(f"{self.out_dir}: nothing to resume (no latest.pt)")
         if not resume and (self.out_dir / "latest.pt").is_file():
-            raise MimicError(f"{self.out_dir}: holds a run already; pass --resume to continue it or choose "
-                             "another --out")
-        if self.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            raise run_exists_error(self.out_dir)
         rank_seed = run.seed + 1000 * dist.rank
         self.env = ImitationEnv(env_config, num_envs=run.num_envs, seed=rank_seed)
         self.test_episodes = math.ceil(run.test_episodes / dist.world_size)
@@ -95,7 +101,8 @@ class Trainer:
         if resume:
             self._resume()
         self.logger = None
-        if self.is_main:
+        if self.is_main:  # only now: a run that fails to start (a bad clip) leaves no empty directory
+            self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config_lib.to_dict(config), sort_keys=False))
             self.logger = RunLogger(self.out_dir, echo=not progress)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +35,13 @@ def read_npz(path: str | Path, model: CharacterModel) -> Clip:
     path = Path(path)
     if not path.is_file():
         raise MimicError(f"{path}: clip file not found")
+    if not zipfile.is_zipfile(path):  # np.load would try it as a pickle and say so
+        raise input_error(path, "not a Mimic .npz clip (the file is not a NumPy .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except Exception as exc:  # zipfile/ValueError for corrupt files
-        raise input_error(path, f"not a readable .npz file: {exc}") from None
+    except Exception as exc:  # zipfile/ValueError for corrupt archives, object arrays
+        raise input_error(path, f"not a readable .npz clip: {exc}") from None
     for key in _REQUIRED:
         if key not in arrays:
             raise input_error(path, "missing array", key)
