@@ -20,5 +20,6 @@ def humanoid() -> CharacterModel:
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     if not REFERENCE_DIR.is_dir():
-        pytest.skip("../shared/reference is not present")
+        pytest.skip("DeepMimic's original data files are not here (developers keep them beside the repository); "
+                    "the clips and arg files bundled with pybullet are tested instead")
     return REFERENCE_DIR

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mimic.motion import BUNDLED_CLIPS, LoopMode, load_clip, save_clip
-from mimic.motion.bundled import resolve_clip_path
+from mimic.motion.bundled import motions_dir, resolve_clip_path
 
 # (frames, duration s, loop) from DeepMimic's clip files
 EXPECTED = {
@@ -78,6 +78,13 @@ def test_walk_body_positions_are_physically_right(humanoid, tmp_path):
     # the character walks forward (+x) at roughly walking speed
     speed = (pelvis[-1, 0] - pelvis[0, 0]) / 1.267
     assert 0.8 < speed < 1.6
+
+
+def test_bundled_clips_load_by_path(humanoid):
+    paths = sorted(motions_dir().glob("humanoid3d_*.txt"))
+    assert len(paths) == 15
+    for path in paths:
+        assert load_clip(path, humanoid).num_frames >= 25
 
 
 def test_deepmimic_reference_clips_load_by_path(humanoid, reference_dir):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pybullet_data
 import pytest
 
 from mimic.errors import MimicError
@@ -28,16 +31,18 @@ def test_walk_args_map_clip_contacts_and_time(tmp_path):
     assert any("--scene ignored" in w for w in warnings) and any("num_update_substeps" in w for w in warnings)
 
 
-def test_reference_arg_files(reference_dir):
+def test_deepmimic_arg_files_shipped_with_pybullet():
+    """DeepMimic's own train_humanoid3d_*_args.txt, as the pybullet wheel ships them (pybullet_data/args)."""
+    args = Path(pybullet_data.getDataPath()) / "args"
     cfg = TrainConfig()
-    apply_arg_file(cfg, reference_dir / "deepmimic_train_humanoid3d_cartwheel_args.txt")
+    apply_arg_file(cfg, args / "train_humanoid3d_cartwheel_args.txt")
     assert cfg.env.clips == ["cartwheel"]
     assert set(cfg.env.contact_bodies) == {"right_ankle", "left_ankle", "right_wrist", "left_wrist"}
     cfg = TrainConfig()
-    apply_arg_file(cfg, reference_dir / "deepmimic_train_humanoid3d_roll_args.txt")
+    apply_arg_file(cfg, args / "train_humanoid3d_roll_args.txt")
     assert cfg.env.early_termination is False
     cfg = TrainConfig()
-    apply_arg_file(cfg, reference_dir / "deepmimic_train_humanoid3d_kick_args.txt")
+    apply_arg_file(cfg, args / "train_humanoid3d_kick_args.txt")
     assert cfg.env.episode_seconds == 4.0
 
 
