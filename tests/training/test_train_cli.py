@@ -73,9 +73,17 @@ def test_interrupt_saves_latest(tmp_path, monkeypatch):
 def test_eval_json_play_and_plot(run_dir, capsys):
     assert main(["eval", str(run_dir), "--episodes", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"normalized_return", "body_pos_error_m", "root_pos_error_m", "fall_rate",
-                           "mean_episode_seconds", "episodes"}
-    assert result["episodes"] == 2 and 0.0 <= result["normalized_return"] <= 1.0
+    assert set(result) == {"policy", "normalized_return", "reward_per_step", "mpjpe_m", "body_pos_error_m",
+                           "root_pos_error_m", "fall_rate", "mean_episode_seconds", "episodes"}
+    assert result["episodes"] == 2 and 0.0 <= result["normalized_return"] <= result["reward_per_step"] <= 1.0
+    # several policies: one table, or one JSON line each
+    assert main(["eval", str(run_dir), "walk", "--episodes", "1"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["policy", "NR", "rew/step"] and len(table) == 3
+    assert table[2].startswith("walk ")
+    assert main(["eval", str(run_dir), "walk", "--episodes", "1", "--json"]) == 0
+    lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
+    assert [d["policy"] for d in lines] == [str(run_dir), "walk"]
     assert main(["plot", str(run_dir)]) == 0
     assert (run_dir / "curves.png").stat().st_size > 10_000
     from mimic.render import rendering_available

@@ -12,7 +12,8 @@
 - ``info``: ``reward_terms`` (term -> (N,)), ``num_invalid`` (int) envs reset this step after their
   simulation blew up; in test mode (``env.test_mode = True``) also the tracking errors
   ``body_pos_error`` (N,) mean distance of the bodies to the reference (m), ``root_pos_error`` (N,)
-  (m) and ``joint_rot_error`` (N,) mean joint angle error (rad).
+  (m), ``mpjpe`` (N,) mean distance of the non-root bodies to the reference with both root positions
+  aligned (m; the AMP paper's pose error) and ``joint_rot_error`` (N,) mean joint angle error (rad).
 """
 
 from __future__ import annotations
@@ -265,7 +266,11 @@ class ImitationEnv:
         return rew_fn.combine(errors, self.reward_weights, self.reward_scales)
 
     def _tracking_errors(self, sim: rew_fn.TrackState, ref: MotionState) -> dict[str, torch.Tensor]:
+        # MPJPE as the AMP paper's pose error: joint positions relative to the root, over the non-root bodies
+        rel_sim = sim.body_pos[:, 1:] - sim.root_pos[:, None, :]
+        rel_ref = ref.body_pos[:, 1:] - ref.root_pos[:, None, :]
         return {
+            "mpjpe": (rel_sim - rel_ref).norm(dim=-1).mean(-1),
             "body_pos_error": (sim.body_pos - ref.body_pos).norm(dim=-1).mean(-1),
             "root_pos_error": (sim.root_pos - ref.root_pos).norm(dim=-1),
             "joint_rot_error": rot.quat_diff_angle(sim.joint_rot, ref.joint_rot).mean(-1),

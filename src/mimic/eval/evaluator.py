@@ -1,9 +1,19 @@
-"""Deterministic test episodes and DeepMimic's measures of a policy.
+"""Deterministic test episodes and the papers' measures of a policy.
 
 Each of the env's ``num_envs`` characters runs episodes (reference state initialization, the
-policy's mean action) until ``episodes`` have finished. Per episode: the normalized return (mean
-reward per step, DeepMimic's measure, in [0, 1]), mean body-position and root-position tracking
-errors (m), whether it ended in a fall, and its length (s).
+policy's mean action) until ``episodes`` have finished. Per episode:
+
+- ``normalized_return``: DeepMimic's NR, the episode's return divided by the largest return possible
+  over the full episode: the best reward per step (the sum of the reward's term weights, 1 for both
+  rewards) times the steps the episode would last without a fall (to the time limit, or to the clip's
+  end for a non-looping clip, from the start time drawn at reset). A fall after 1 s of a 20 s episode
+  scores about 1/20 of a full one.
+- ``reward_per_step``: the mean reward per step of the steps played (Mimic's earlier "test return";
+  it ignores when the episode ended).
+- ``mpjpe_m``: mean distance of the non-root bodies to the reference with the roots aligned (the
+  AMP paper's pose error, without its time warping), ``body_pos_error_m`` (world positions, so it
+  includes the root's drift) and ``root_pos_error_m``, averaged over the episode's steps.
+- ``fall_rate`` (episodes that ended in a fall), ``mean_episode_seconds``, ``episodes``.
 """
 
 from __future__ import annotations
@@ -14,6 +24,18 @@ import torch
 
 from mimic.envs.terminations import DoneReason
 from mimic.envs.tracking import ImitationEnv
+
+METRICS = ("normalized_return", "reward_per_step", "mpjpe_m", "body_pos_error_m", "root_pos_error_m", "fall_rate",
+           "mean_episode_seconds")
+
+
+def full_episode_steps(env: ImitationEnv, env_ids: torch.Tensor) -> torch.Tensor:
+    """(M,) steps that the current episodes of ``env_ids`` would last without a fall, from their start."""
+    limit = env.config.episode_seconds
+    clip_ids = env.clip_ids[env_ids]
+    remaining = env.motion.durations[clip_ids].double() - env.motion_time[env_ids]
+    seconds = torch.where(env.motion.wrap[clip_ids], torch.full_like(remaining, limit), remaining.clamp(max=limit))
+    return torch.ceil(seconds / env.dt - 1e-6).clamp(min=1)
 
 
 @torch.no_grad()
@@ -29,38 +51,41 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     n = env.num_envs
     limit = max(1, round(env.config.episode_seconds / env.dt))
     max_steps = max_steps or limit * (math.ceil(episodes / n) + 1)
+    best_reward = sum(w for w in env.reward_weights.values() if w > 0) or 1.0
     env.test_mode = True
     obs = env.reset()
-    ret = torch.zeros(n, dtype=torch.float64)
-    err = torch.zeros(n, dtype=torch.float64)
-    root_err = torch.zeros(n, dtype=torch.float64)
+    all_ids = torch.arange(n)
+    possible = full_episode_steps(env, all_ids)
+    sums = {k: torch.zeros(n, dtype=torch.float64) for k in ("ret", "mpjpe", "err", "root_err")}
     steps = torch.zeros(n, dtype=torch.float64)
-    results: list[tuple[float, float, float, bool, float]] = []
+    results: list[dict[str, float]] = []
     for _ in range(max_steps):
         obs, reward, done, info = env.step(policy(obs))
-        ret += reward.double()
-        err += info["body_pos_error"].double()
-        root_err += info["root_pos_error"].double()
+        sums["ret"] += reward.double()
+        sums["mpjpe"] += info["mpjpe"].double()
+        sums["err"] += info["body_pos_error"].double()
+        sums["root_err"] += info["root_pos_error"].double()
         steps += 1
-        for i in torch.nonzero(done).squeeze(-1).tolist():
+        ended = torch.nonzero(done).squeeze(-1)
+        for i in ended.tolist():
             if len(results) < episodes:
                 k = float(steps[i])
-                results.append((float(ret[i]) / k, float(err[i]) / k, float(root_err[i]) / k,
-                                int(done[i]) == DoneReason.FAIL, k * env.dt))
-            ret[i] = err[i] = root_err[i] = steps[i] = 0.0
+                results.append({
+                    "normalized_return": float(sums["ret"][i]) / (best_reward * float(possible[i])),
+                    "reward_per_step": float(sums["ret"][i]) / k, "mpjpe_m": float(sums["mpjpe"][i]) / k,
+                    "body_pos_error_m": float(sums["err"][i]) / k, "root_pos_error_m": float(sums["root_err"][i]) / k,
+                    "fall_rate": float(int(done[i]) == DoneReason.FAIL), "mean_episode_seconds": k * env.dt,
+                })
+            for v in sums.values():
+                v[i] = 0.0
+            steps[i] = 0.0
+        if len(ended):  # the new episodes' full length, from their start times
+            possible[ended] = full_episode_steps(env, ended)
         if len(results) >= episodes:
             break
     env.test_mode = False
     if not results:
-        return {"normalized_return": math.nan, "body_pos_error_m": math.nan, "root_pos_error_m": math.nan,
-                "fall_rate": math.nan, "mean_episode_seconds": math.nan, "episodes": 0}
-    cols = list(zip(*results, strict=True))
-    mean = lambda xs: sum(xs) / len(xs)
-    return {
-        "normalized_return": round(mean(cols[0]), 4),
-        "body_pos_error_m": round(mean(cols[1]), 4),
-        "root_pos_error_m": round(mean(cols[2]), 4),
-        "fall_rate": round(mean([float(x) for x in cols[3]]), 4),
-        "mean_episode_seconds": round(mean(cols[4]), 3),
-        "episodes": len(results),
-    }
+        return {**{k: math.nan for k in METRICS}, "episodes": 0}
+    out = {k: round(sum(r[k] for r in results) / len(results), 4) for k in METRICS}
+    out["mean_episode_seconds"] = round(out["mean_episode_seconds"], 3)
+    return {**out, "episodes": len(results)}

@@ -53,14 +53,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="config overrides, e.g. agent.actor_lr=5e-5 env.episode_seconds=10")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("eval", help="evaluate a trained policy",
-                       description="Deterministic test episodes of a policy: normalized return (mean reward per "
-                                   "step), body and root tracking errors (m), fall rate, episode length.")
-    p.add_argument("policy", help="run directory (uses best.pt, else latest.pt) or checkpoint file")
-    p.add_argument("--episodes", type=_positive_int, default=32, help="test episodes (default 32)")
+    p = sub.add_parser("eval", help="evaluate trained policies",
+                       description="Deterministic test episodes of one or more policies, measured as the papers do: "
+                                   "DeepMimic's normalized return (the return over the largest possible over the "
+                                   "full episode, so a fall lowers it), reward per step, the AMP paper's root-"
+                                   "relative joint position error (mpjpe), world body and root errors (m), fall "
+                                   "rate, episode length. Several policies give one table.")
+    p.add_argument("policy", nargs="+",
+                   help="run directory (uses best.pt, else latest.pt), checkpoint file, or the name of a shipped "
+                        "policy (walk)")
+    p.add_argument("--episodes", type=_positive_int, default=32, help="test episodes per policy (default 32)")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object: normalized_return, body_pos_error_m, root_pos_error_m, fall_rate, "
-                        "mean_episode_seconds, episodes")
+                   help="print one JSON object per policy and line: policy, normalized_return, reward_per_step, "
+                        "mpjpe_m, body_pos_error_m, root_pos_error_m, fall_rate, mean_episode_seconds, episodes")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("play", help="render a trained policy beside its reference",
@@ -206,14 +211,30 @@ def load_policy(policy: str, num_envs: int):
 def cmd_eval(args: argparse.Namespace) -> int:
     from mimic.eval.evaluator import evaluate
 
-    agent, env, ckpt = load_policy(args.policy, num_envs=min(args.episodes, 16))
-    result = evaluate(env, lambda obs: agent.act(obs, deterministic=True).env_action, episodes=args.episodes)
+    results = []
+    for policy in args.policy:
+        agent, env, ckpt = load_policy(policy, num_envs=min(args.episodes, 16))
+        result = evaluate(env, lambda obs, a=agent: a.act(obs, deterministic=True).env_action, episodes=args.episodes)
+        env.close()
+        if args.json:
+            print(json.dumps({"policy": policy, **result}), flush=True)
+        results.append((policy, ckpt, result))
     if args.json:
-        print(json.dumps(result))
-    else:
+        return 0
+    if len(results) == 1:
+        policy, ckpt, result = results[0]
         print(f"{ckpt}: {result['episodes']} episodes")
         for key, value in result.items():
             print(f"  {key:22s} {value}")
+        return 0
+    cols = [("NR", "normalized_return", "{:.3f}"), ("rew/step", "reward_per_step", "{:.3f}"),
+            ("mpjpe_m", "mpjpe_m", "{:.3f}"), ("body_m", "body_pos_error_m", "{:.3f}"),
+            ("root_m", "root_pos_error_m", "{:.3f}"), ("falls", "fall_rate", "{:.0%}"),
+            ("ep_s", "mean_episode_seconds", "{:.1f}"), ("episodes", "episodes", "{}")]
+    width = max(len(p) for p, _, _ in results)
+    print(f"{'policy':<{width}} " + " ".join(f"{h:>9}" for h, _, _ in cols))
+    for policy, _, result in results:
+        print(f"{policy:<{width}} " + " ".join(f"{fmt.format(result[k]):>9}" for _, k, fmt in cols))
     return 0
 
 

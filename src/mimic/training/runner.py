@@ -32,7 +32,7 @@ from mimic.agents.rollout import RolloutBuffer, collect
 from mimic.distributed import DistContext
 from mimic.envs.tracking import ImitationEnv
 from mimic.errors import MimicError
-from mimic.eval.evaluator import evaluate
+from mimic.eval.evaluator import METRICS, evaluate
 from mimic.training.config import TrainConfig
 from mimic.training.launch import threads_per_process
 from mimic.training.logger import RunLogger
@@ -163,12 +163,14 @@ class Trainer:
                 }
                 if it % run.test_every == 0:
                     test = self.last_test = self.test()
-                    row.update({"charts/test_return": test["normalized_return"],
+                    row.update({"charts/test_return": test["reward_per_step"],
+                                "charts/test_normalized_return": test["normalized_return"],
+                                "charts/test_mpjpe_m": test["mpjpe_m"],
                                 "charts/body_pos_error_m": test["body_pos_error_m"],
                                 "charts/test_fall_rate": test["fall_rate"],
                                 "charts/test_episode_length_s": test["mean_episode_seconds"]})
-                    if test["normalized_return"] > self.best_test_return:
-                        self.best_test_return = test["normalized_return"]
+                    if test["reward_per_step"] > self.best_test_return:
+                        self.best_test_return = test["reward_per_step"]
                         self.save("best.pt", row)
                 if self.logger is not None:
                     self.logger.log(row)
@@ -203,7 +205,7 @@ class Trainer:
                        episodes=self.test_episodes)
         if not self.dist.enabled:
             return res
-        keys = ("normalized_return", "body_pos_error_m", "root_pos_error_m", "fall_rate", "mean_episode_seconds")
+        keys = METRICS
         n = res["episodes"]
         vec = torch.tensor([res[k] * n if n else 0.0 for k in keys] + [float(n)], dtype=torch.float64)
         self.dist.sum_(vec)
@@ -292,7 +294,7 @@ class Trainer:
         if self._time_bounded():
             post["samples"] = f"{self.agent.samples / 1e6:.2f}M"
         if self.last_test:
-            post["test"] = f"{self.last_test['normalized_return']:.3f}"
+            post["test"] = f"{self.last_test['reward_per_step']:.3f}"
             post["fall"] = f"{self.last_test['fall_rate']:.0%}"
         if self.best_test_return > -math.inf:
             post["best"] = f"{self.best_test_return:.3f}"

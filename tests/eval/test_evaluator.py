@@ -1,0 +1,76 @@
+"""The papers' measures: DeepMimic's normalized return on hand-made episodes, the AMP paper's MPJPE."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from mimic.envs.config import EnvConfig
+from mimic.envs.terminations import DoneReason
+from mimic.envs.tracking import ImitationEnv
+from mimic.eval.evaluator import evaluate
+
+
+class ScriptedEnv:
+    """Two characters on a looping clip, reward 1 every step: env 0 falls after ``fall_steps``, env 1
+    lasts the 20 s time limit. Only what the evaluator reads."""
+
+    def __init__(self, fall_steps: int, loop: bool = True, clip_seconds: float = 1.0, start: float = 0.0) -> None:
+        self.num_envs, self.dt, self.fall_steps = 2, 1 / 30, fall_steps
+        self.config = SimpleNamespace(episode_seconds=20.0)
+        self.reward_weights = {"pose": 0.5, "vel": 0.05, "end_eff": 0.15, "root": 0.2, "com": 0.1}
+        self.motion = SimpleNamespace(durations=torch.tensor([clip_seconds]), wrap=torch.tensor([loop]))
+        self.clip_ids = torch.zeros(2, dtype=torch.long)
+        self.motion_time = torch.full((2,), start, dtype=torch.float64)
+        self.test_mode = False
+        self.t = 0
+
+    def reset(self):
+        return torch.zeros(2, 1)
+
+    def step(self, action):
+        self.t += 1
+        done = torch.zeros(2, dtype=torch.long)
+        if self.t == self.fall_steps:
+            done[0] = DoneReason.FAIL
+        if self.t == 600:
+            done[1] = DoneReason.TIMEOUT
+        zeros = torch.zeros(2)
+        return torch.zeros(2, 1), torch.ones(2), done, {"mpjpe": zeros, "body_pos_error": zeros,
+                                                         "root_pos_error": zeros}
+
+
+def test_a_fall_at_one_second_scores_a_twentieth_of_a_full_episode():
+    res = evaluate(ScriptedEnv(fall_steps=30), lambda obs: obs, episodes=2)
+    # (30 / 600 + 600 / 600) / 2; reward per step ignores when the episode ended
+    assert res["normalized_return"] == pytest.approx((1 / 20 + 1.0) / 2, abs=1e-4)
+    assert res["reward_per_step"] == 1.0 and res["fall_rate"] == 0.5 and res["episodes"] == 2
+    assert res["mean_episode_seconds"] == pytest.approx((1.0 + 20.0) / 2, abs=1e-3)
+
+
+def test_a_non_looping_clip_is_measured_to_its_end():
+    # a 2 s clip started at 0.5 s: the full episode is 45 steps, not the 600 of the time limit
+    env = ScriptedEnv(fall_steps=45, loop=False, clip_seconds=2.0, start=0.5)
+    res = evaluate(env, lambda obs: obs, episodes=1)
+    assert res["normalized_return"] == pytest.approx(1.0)
+
+
+def test_mpjpe_is_zero_at_the_reference_and_ignores_a_shift_of_the_whole_character():
+    env = ImitationEnv(replace(EnvConfig(), clips=["walk"]), num_envs=4, seed=0)
+    env.reset()
+    ref = env.ref
+    sim = env._ref_track_state(ref)
+    errors = env._tracking_errors(sim, ref)
+    assert torch.allclose(errors["mpjpe"], torch.zeros(4), atol=1e-6)
+    shift = torch.tensor([0.3, -0.2, 0.1])
+    moved = replace(sim, root_pos=sim.root_pos + shift, body_pos=sim.body_pos + shift)
+    errors = env._tracking_errors(moved, ref)
+    assert torch.allclose(errors["mpjpe"], torch.zeros(4), atol=1e-6)
+    assert torch.allclose(errors["body_pos_error"], torch.full((4,), float(shift.norm())), atol=1e-5)
+    bent = sim.body_pos.clone()
+    bent[:, 5, 2] += 0.14  # one of the 14 non-root bodies 14 cm off
+    errors = env._tracking_errors(replace(sim, body_pos=bent), ref)
+    assert torch.allclose(errors["mpjpe"], torch.full((4,), 0.01), atol=1e-5)
