@@ -286,3 +286,40 @@ def test_residual_zero_action_tracks_the_reference_like_absolute_targets():
     env.reset()
     ref = env.motion.state(env.clip_ids, env.motion_time + env.dt)
     assert torch.allclose(env.targets_to_action(ref.joint_pos), torch.zeros(2, 28), atol=1e-5)
+
+
+def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip():
+    """`mimic train CLIP` needs no flags: contact set, time limit and end hold follow DeepMimic's arg file."""
+    from mimic.motion import BUNDLED_CLIPS
+
+    expected_limits = {"kick": 4.0, "punch": 4.0}
+    expected_holds = {"getup_facedown": 0.3, "getup_faceup": 0.3}
+    for name in BUNDLED_CLIPS:
+        env = make(num_envs=1, clips=[name])
+        assert env.episode_seconds == expected_limits.get(name, 20.0), name
+        assert float(env.end_hold_seconds[0]) == expected_holds.get(name, 0.0), name
+        allowed = {b for b, ok in zip(env.model.body_names, env.allowed_contact.tolist(), strict=True) if ok}
+        if name in ("getup_facedown", "getup_faceup", "roll"):
+            assert allowed == set(env.model.body_names), name
+        elif name == "cartwheel":
+            assert allowed == {"right_ankle", "left_ankle", "right_wrist", "left_wrist"}
+        elif name == "crawl":
+            assert allowed == set(env.model.body_names) - {"root", "chest", "neck"}
+        else:
+            assert allowed == {"right_ankle", "left_ankle"}, name
+        env.close()
+    assert make(num_envs=1, clips=["kick"], episode_seconds=7.0).episode_seconds == 7.0  # config wins
+
+
+def test_a_getup_succeeds_after_holding_its_last_pose():
+    env = make(num_envs=1, clips=["getup_faceup"], rand_reset=False)
+    env.reset()
+    end = float(env.motion.durations[0]) + 0.3
+    steps = 0
+    while True:
+        _, _, done, _ = env.step(hold_reference(env))
+        steps += 1
+        if int(done[0]) != DoneReason.NONE:
+            break
+    assert int(done[0]) == DoneReason.SUCCESS
+    assert steps == math.ceil(end / env.dt - 1e-6)

@@ -20,7 +20,8 @@ class ScriptedEnv:
 
     def __init__(self, fall_steps: int, loop: bool = True, clip_seconds: float = 1.0, start: float = 0.0) -> None:
         self.num_envs, self.dt, self.fall_steps = 2, 1 / 30, fall_steps
-        self.config = SimpleNamespace(episode_seconds=20.0)
+        self.episode_seconds = 20.0
+        self.end_hold_seconds = torch.zeros(1, dtype=torch.float64)
         self.reward_weights = {"pose": 0.5, "vel": 0.05, "end_eff": 0.15, "root": 0.2, "com": 0.1}
         self.motion = SimpleNamespace(durations=torch.tensor([clip_seconds]), wrap=torch.tensor([loop]))
         self.clip_ids = torch.zeros(2, dtype=torch.long)

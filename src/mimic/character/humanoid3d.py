@@ -63,3 +63,21 @@ CONTACT_BODIES: dict[str, tuple[str, ...]] = {
 def contact_bodies_for(clip_name: str) -> tuple[str, ...]:
     """Bodies allowed to touch the ground for a bundled clip name (feet for unknown clips)."""
     return CONTACT_BODIES.get(clip_name, DEFAULT_CONTACT_BODIES)
+
+
+# DeepMimic's per-clip episode settings (pybullet_data/args/train_humanoid3d_*_args.txt): the time limit
+# (--time_end_lim_max; 20 s unless listed) and how long the last pose of a non-looping clip is held
+# before the episode ends as a success (--hold_end_frame; 0 unless listed).
+DEFAULT_EPISODE_SECONDS = 20.0
+EPISODE_SECONDS: dict[str, float] = {"kick": 4.0, "punch": 4.0}
+END_HOLD_SECONDS: dict[str, float] = {"getup_facedown": 0.3, "getup_faceup": 0.3}
+
+
+def episode_seconds_for(clip_name: str) -> float:
+    """DeepMimic's time limit for a bundled clip name (20 s for unknown clips)."""
+    return EPISODE_SECONDS.get(clip_name, DEFAULT_EPISODE_SECONDS)
+
+
+def end_hold_seconds_for(clip_name: str) -> float:
+    """Seconds the last pose of a bundled non-looping clip is held before the episode succeeds (0 if none)."""
+    return END_HOLD_SECONDS.get(clip_name, 0.0)

@@ -47,7 +47,10 @@ class EnvConfig:
             touches the ground.
         pose_termination: also fail when any body is farther than ``pose_termination_dist`` (m)
             from its reference position (MimicKit's pose termination).
-        episode_seconds: time limit of an episode (a time-out, which bootstraps).
+        episode_seconds: time limit of an episode (a time-out, which bootstraps); None: DeepMimic's
+            per-clip setting (4 s for kick and punch, else 20; the longest over several clips).
+        end_hold_seconds: a non-looping clip's last pose is held this long before the episode ends as
+            a success; None: DeepMimic's per-clip setting (0.3 s for the get-ups, else 0).
         rand_reset: reference state initialization: start each episode at a uniform random clip time
             (otherwise at time 0).
         sync_root_pos: at each new cycle of a cyclic clip, move the reference root horizontally onto
@@ -81,7 +84,8 @@ class EnvConfig:
     early_termination: bool = True
     pose_termination: bool = False
     pose_termination_dist: float = 1.0
-    episode_seconds: float = 20.0
+    episode_seconds: float | None = None
+    end_hold_seconds: float | None = None
     rand_reset: bool = True
     sync_root_pos: bool = True
     reward_fail_zero: bool = True
@@ -92,8 +96,10 @@ class EnvConfig:
     def __post_init__(self) -> None:
         if not self.clips:
             raise MimicError("env.clips: give at least one clip")
-        if self.episode_seconds <= 0:
+        if self.episode_seconds is not None and self.episode_seconds <= 0:
             raise MimicError(f"env.episode_seconds: must be positive, got {self.episode_seconds}")
+        if self.end_hold_seconds is not None and self.end_hold_seconds < 0:
+            raise MimicError(f"env.end_hold_seconds: must be >= 0, got {self.end_hold_seconds}")
         terms = self.reward_term_names()
         for table in ("reward_weights", "reward_scales"):
             for key in getattr(self, table):

@@ -84,6 +84,12 @@ class ImitationEnv:
             if self.reward_weights.get(term, 0.0) != 0.0 and len(bodies) == 0:
                 raise MimicError(f"env.{key}: character {model.name!r} has none of the default bodies; list its "
                                  f"bodies in env.{key} or set env.reward_weights.{term}=0")
+        # DeepMimic's per-clip episode settings unless the config sets them
+        self.episode_seconds = config.episode_seconds or max(humanoid3d.episode_seconds_for(c.name)
+                                                             for c in self.clips)
+        hold = [config.end_hold_seconds if config.end_hold_seconds is not None else
+                humanoid3d.end_hold_seconds_for(c.name) for c in self.clips]
+        self.end_hold_seconds = torch.tensor(hold, dtype=torch.float64)
         self.body_masses = torch.as_tensor(model.body_masses, dtype=torch.float32)
         self.body_com_offset = torch.as_tensor(model.body_com_offset, dtype=torch.float32)
 
@@ -157,8 +163,9 @@ class ImitationEnv:
             fail |= term_fn.contact_fail(self.engine.ground_contact, self.allowed_contact)
         if self.config.pose_termination:
             fail |= term_fn.pose_fail(self.engine.body_pos, ref.body_pos, self.config.pose_termination_dist)
-        success = ~self.motion.wrap[self.clip_ids] & (self.motion_time >= self.motion.durations[self.clip_ids] - 1e-9)
-        timeout = self.episode_time >= self.config.episode_seconds - 1e-9
+        clip_end = self.motion.durations[self.clip_ids] + self.end_hold_seconds[self.clip_ids]
+        success = ~self.motion.wrap[self.clip_ids] & (self.motion_time >= clip_end - 1e-9)
+        timeout = self.episode_time >= self.episode_seconds - 1e-9
         done = term_fn.done_reasons(fail, success, timeout, invalid)
         if self.config.reward_fail_zero:
             reward = torch.where(done == DoneReason.FAIL, torch.zeros_like(reward), reward)

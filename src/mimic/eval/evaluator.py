@@ -6,8 +6,8 @@ policy's mean action) until ``episodes`` have finished. Per episode:
 - ``normalized_return``: DeepMimic's NR, the episode's return divided by the largest return possible
   over the full episode: the best reward per step (the sum of the reward's term weights, 1 for both
   rewards) times the steps the episode would last without a fall (to the time limit, or to the clip's
-  end for a non-looping clip, from the start time drawn at reset). A fall after 1 s of a 20 s episode
-  scores about 1/20 of a full one.
+  end plus its end hold for a non-looping clip, from the start time drawn at reset). A fall after 1 s
+  of a 20 s episode scores about 1/20 of a full one.
 - ``reward_per_step``: the mean reward per step of the steps played (Mimic's earlier "test return";
   it ignores when the episode ended).
 - ``mpjpe_m``: mean distance of the non-root bodies to the reference with the roots aligned (the
@@ -31,9 +31,10 @@ METRICS = ("normalized_return", "reward_per_step", "mpjpe_m", "body_pos_error_m"
 
 def full_episode_steps(env: ImitationEnv, env_ids: torch.Tensor) -> torch.Tensor:
     """(M,) steps that the current episodes of ``env_ids`` would last without a fall, from their start."""
-    limit = env.config.episode_seconds
+    limit = env.episode_seconds
     clip_ids = env.clip_ids[env_ids]
-    remaining = env.motion.durations[clip_ids].double() - env.motion_time[env_ids]
+    clip_end = env.motion.durations[clip_ids].double() + env.end_hold_seconds[clip_ids]
+    remaining = clip_end - env.motion_time[env_ids]
     seconds = torch.where(env.motion.wrap[clip_ids], torch.full_like(remaining, limit), remaining.clamp(max=limit))
     return torch.ceil(seconds / env.dt - 1e-6).clamp(min=1)
 
@@ -49,7 +50,7 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
         max_steps: safety cap on control steps (default: enough for every episode at the time limit).
     """
     n = env.num_envs
-    limit = max(1, round(env.config.episode_seconds / env.dt))
+    limit = max(1, round(env.episode_seconds / env.dt))
     max_steps = max_steps or limit * (math.ceil(episodes / n) + 1)
     best_reward = sum(w for w in env.reward_weights.values() if w > 0) or 1.0
     env.test_mode = True

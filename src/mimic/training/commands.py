@@ -244,7 +244,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     from mimic.render.video import write_video
 
     agent, env, ckpt = load_policy(args.policy, num_envs=1)
-    env.config.episode_seconds = max(env.config.episode_seconds, args.seconds + 1.0)
+    env.episode_seconds = max(env.episode_seconds, args.seconds + 1.0)
     if args.out is None and has_display():
         _play_interactive(agent, env)
         return 0
