@@ -187,7 +187,14 @@ def resolve_checkpoint(policy: str) -> Path:
     shipped = POLICIES_DIR / f"{policy}.pt"
     if shipped.is_file():
         return shipped
-    raise MimicError(f"{policy}: no such run directory or checkpoint (and no policy is shipped under that name)")
+    from mimic.motion import BUNDLED_CLIPS
+
+    have = ", ".join(sorted(p.stem for p in POLICIES_DIR.glob("*.pt"))) or "none"
+    if policy in BUNDLED_CLIPS:
+        raise MimicError(f"{policy}: no controller is shipped for this clip yet (shipped: {have}); train one with "
+                         f"`mimic train {policy} --config fast`")
+    raise MimicError(f"{policy}: no such run directory or checkpoint (and no policy is shipped under that name; "
+                     f"shipped: {have})")
 
 
 def load_policy(policy: str, num_envs: int):
