@@ -14,7 +14,9 @@ samples/s of the full loop (``collect`` + ``update``), with the loop's time spli
 terminations, resets), inference (``agent.act``), update, and other (the rollout's own bookkeeping).
 Test rounds are not part of the loop.
 
-Run: ``python benchmarks/learner.py [--config fast] [--num-envs 256] [--iters 4] [--rounds 2] [--json]``.
+Run: ``python benchmarks/learner.py [--config fast] [--num-envs 256] [--iters 4] [--rounds 2] [--json]
+[--also NAME KEY=VALUE ...]`` (``--also`` measures more settings in the same run, e.g.
+``--also small "agent.actor_hidden=[512, 256]" "agent.critic_hidden=[512, 256]"``).
 ``--json`` prints one JSON line last with ``baseline_samples_per_s``, ``samples_per_s``, ``ratio``,
 ``physics_share``, ``update_share`` (the new settings' loop) and the details of both settings.
 """
@@ -109,11 +111,13 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=4, help="timed loop iterations per round and setting (default 4)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
+    parser.add_argument("--also", nargs="+", action="append", default=[], metavar="NAME [KEY=VALUE]",
+                        help="another setting to measure alongside: a name, then overrides of the preset")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the trainer: env math and acting on one thread
 
     settings = []
-    for name, overrides in (("baseline", BASELINE), ("new", [])):
+    for name, *overrides in [("baseline", *BASELINE), ("new",), *args.also]:
         cfg = load_train_config(args.config, overrides)
         cfg.env.clips = ["walk"]
         settings.append(Setting(name, cfg, args.num_envs))
@@ -126,15 +130,16 @@ def main() -> None:
                 s.iterate(timed=True)
             s.time_update(args.iters)
 
-    base, new = (s.result() for s in settings)
+    results = {s.name: s.result() for s in settings}
+    base, new = results["baseline"], results["new"]
     print(f"{'setting':>9} {'precision':>9} {'actor':>10} {'critic':>10} {'thr':>3} {'update/s':>9} {'loop/s':>8} "
-          f"{'physics':>8} {'env math':>8} {'infer':>6} {'update':>7} {'other':>6}")
-    for name, r in (("baseline", base), ("new", new)):
+          f"{'physics':>8} {'env math':>8} {'infer':>6} {'update':>7} {'other':>6} {'ratio':>6}")
+    for name, r in results.items():
         print(f"{name:>9} {r['precision']:>9} {'-'.join(map(str, r['actor_hidden'])):>10} "
               f"{'-'.join(map(str, r['critic_hidden'])):>10} {r['update_threads']:>3} "
               f"{r['update_samples_per_s']:>9,.0f} {r['samples_per_s']:>8,.0f} {r['physics_share']:>8.0%} "
               f"{r['env_math_share']:>8.0%} {r['inference_share']:>6.0%} {r['update_share']:>7.0%} "
-              f"{r['other_share']:>6.0%}")
+              f"{r['other_share']:>6.0%} {r['samples_per_s'] / base['samples_per_s']:>5.2f}x")
     ratio = new["samples_per_s"] / base["samples_per_s"]
     update_ratio = new["update_samples_per_s"] / base["update_samples_per_s"]
     print(f"full loop: {ratio:.2f}x, update alone: {update_ratio:.2f}x ({args.num_envs} characters, one process)")
@@ -144,7 +149,7 @@ def main() -> None:
                           "physics_share": round(new["physics_share"], 3),
                           "update_share": round(new["update_share"], 3),
                           "update_ratio": round(update_ratio, 3), "num_envs": args.num_envs,
-                          "baseline": base, "new": new}))
+                          **results}))
 
 
 if __name__ == "__main__":
