@@ -67,7 +67,7 @@ def evaluate_clip(run_dir: Path, episodes: int) -> dict[str, float]:
         if data.get("checkpoint_mtime") == ckpt.stat().st_mtime and data.get("episodes") == episodes:
             return data
     agent, env, _ = load_policy(str(run_dir), num_envs=min(episodes, 16))
-    result = evaluate(env, lambda obs: agent.act(obs, deterministic=True).env_action, episodes=episodes)
+    result = evaluate(env, agent.policy(), episodes=episodes)
     env.close()
     cache.write_text(json.dumps({**result, "checkpoint_mtime": ckpt.stat().st_mtime}))
     return result

@@ -35,6 +35,7 @@ from torch import nn
 from mimic.agents.compute import resolve_precision, threads_per_process, torch_threads
 from mimic.agents.networks import Actor, Critic
 from mimic.agents.normalizer import RunningNormalizer
+from mimic.agents.policy import Policy
 from mimic.agents.rollout import RolloutBuffer
 from mimic.distributed import DistContext
 from mimic.errors import MimicError
@@ -240,6 +241,10 @@ class PPOAgent:
         return ActOutput(env_action=action.clamp(-1.0, 1.0), action=action,
                          log_prob=self.actor.log_prob(mean, action), value=self.critic(norm_obs),
                          rand_mask=rand_mask)
+
+    def policy(self) -> Policy:
+        """The deterministic policy (raw obs -> clamped mean action) sharing this agent's modules."""
+        return Policy(self.obs_norm, self.actor)
 
     @torch.no_grad()
     def value(self, obs: torch.Tensor) -> torch.Tensor:

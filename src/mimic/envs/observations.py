@@ -60,6 +60,44 @@ def deepmimic_obs(root_pos: torch.Tensor, root_rot: torch.Tensor, body_pos: torc
     return torch.cat(parts, dim=-1)
 
 
+def deepmimic_obs_layout(body_names: list[str], phase: bool, rot_encoding: str,
+                         world_root_rot: bool) -> list[dict]:
+    """The ``deepmimic`` observation's parts in order: ``name``, ``start``, ``size``, ``meaning``."""
+    rot_size = 4 if rot_encoding == "quat" else 6
+    rot_text = "quaternion (w, x, y, z), w >= 0" if rot_encoding == "quat" else "tangent and normal axes (6)"
+    frame = ("the heading frame (yaw of the root removed, origin at the root)"
+             + ("; the root's own rotation and velocities stay in the world frame" if world_root_rot else ""))
+    parts = [("phase", 1, "clip phase in [0, 1)")] if phase else []
+    parts.append(("root_height", 1, "root height above the ground (m)"))
+    parts += [(f"{b}/pos_rot", 3 + rot_size, f"body position relative to the root (m) and rotation ({rot_text}), in "
+               + frame) for b in body_names]
+    parts += [(f"{b}/vel", 6, "body linear (m/s) then angular (rad/s) velocity, in " + frame) for b in body_names]
+    return _with_starts(parts)
+
+
+def mimickit_obs_layout(joint_names: list[str], num_dofs: int, key_bodies: list[str], steps: list[int]) -> list[dict]:
+    """The ``mimickit`` observation's parts in order: ``name``, ``start``, ``size``, ``meaning`` (world frame)."""
+    parts = [("root_height", 1, "root height (m)"), ("root_rot", 6, "root rotation, tangent and normal axes"),
+             ("root_vel", 3, "root linear velocity (m/s)"), ("root_ang_vel", 3, "root angular velocity (rad/s)")]
+    parts += [(f"{j}/rot", 6, "local joint rotation, tangent and normal axes") for j in joint_names]
+    parts.append(("dof_vel", num_dofs, "joint velocities (rad/s), MuJoCo qvel order without the root"))
+    parts += [(f"{k}/pos", 3, "key body position relative to the root (m)") for k in key_bodies]
+    for n in steps:
+        parts += [(f"ref+{n}/root_pos", 3, f"reference root {n} steps ahead: x, y relative to the root, height"),
+                  (f"ref+{n}/root_rot", 6, "reference root rotation, tangent and normal axes")]
+        parts += [(f"ref+{n}/{j}/rot", 6, "reference local joint rotation") for j in joint_names]
+        parts += [(f"ref+{n}/{k}/pos", 3, "reference key body relative to the reference root") for k in key_bodies]
+    return _with_starts(parts)
+
+
+def _with_starts(parts: list[tuple[str, int, str]]) -> list[dict]:
+    out, start = [], 0
+    for name, size, meaning in parts:
+        out.append({"name": name, "start": start, "size": size, "meaning": meaning})
+        start += size
+    return out
+
+
 def mimickit_obs_size(num_joints: int, num_dofs: int, num_key: int, num_steps: int) -> int:
     """Length of the ``mimickit`` observation."""
     return 13 + num_joints * 6 + num_dofs + num_key * 3 + num_steps * (9 + num_joints * 6 + num_key * 3)

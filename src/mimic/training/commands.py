@@ -82,6 +82,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "a fall (red) or another episode end (blue) for 0.75 s")
     p.set_defaults(func=cmd_play)
 
+    p = sub.add_parser("export", help="export a policy as ONNX or TorchScript with a JSON contract",
+                       description="Write the policy (raw observation -> normalized action, the observation "
+                                   "normalizer inside) as one graph, and beside it OUT.json: the observation layout, "
+                                   "the action -> PD target map, joints, PD gains and torque limits, rates and clip "
+                                   "timing, everything needed to drive the character without Mimic.")
+    p.add_argument("policy", help="run directory, checkpoint file, or the name of a shipped policy (walk)")
+    p.add_argument("out", help="OUT.onnx (ONNX, needs the onnx and onnxscript packages) or OUT.pt (TorchScript)")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("plot", help="plot a run's learning curves",
                        description="Test/train return, episode length and tracking error against samples and wall "
                                    "time, from the run's log.csv.")
@@ -221,7 +230,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     results = []
     for policy in args.policy:
         agent, env, ckpt = load_policy(policy, num_envs=min(args.episodes, 16))
-        result = evaluate(env, lambda obs, a=agent: a.act(obs, deterministic=True).env_action, episodes=args.episodes)
+        result = evaluate(env, agent.policy(), episodes=args.episodes)
         env.close()
         if args.json:
             print(json.dumps({"policy": policy, **result}), flush=True)
@@ -259,6 +268,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     obs = env.reset()
     frames = []
     caption = PlayCaption(env, mark_seconds=0.75)
+    policy = agent.policy()
     with CharacterRenderer(env.model.mjcf_path) as renderer:
         for _ in range(round(args.seconds / env.dt)):
             e, ref = env.engine, env.ref
@@ -266,7 +276,9 @@ def cmd_play(args: argparse.Namespace) -> int:
             ref_qpos = torch.cat((ref.root_pos[0], ref.root_rot[0], ref.joint_pos[0])).double().numpy()
             frame = renderer.render(qpos, ref_qpos=ref_qpos)
             frames.append(frame if args.no_caption else caption.draw(frame))
-            obs, reward, done, _ = env.step(agent.act(obs, deterministic=True).env_action)
+            with torch.no_grad():
+                action = policy(obs)
+            obs, reward, done, _ = env.step(action)
             caption.step(float(reward[0]), int(done[0]))
     write_video(frames, out, fps=round(1.0 / env.dt))
     falls = f"; {caption.falls} fall{'s' if caption.falls != 1 else ''} (marked red)" if caption.falls else ""
@@ -333,16 +345,26 @@ def _play_interactive(agent, env) -> None:
     except Exception as exc:  # no usable display after all
         raise MimicError(f"cannot open the MuJoCo viewer ({exc}); use --out to render an mp4 instead") from None
     obs = env.reset()
+    policy = agent.policy()
     with viewer:
         while viewer.is_running():
             start = time.perf_counter()
-            obs, _, _, _ = env.step(agent.act(obs, deterministic=True).env_action)
+            with torch.no_grad():
+                obs, _, _, _ = env.step(policy(obs))
             e = env.engine
             with viewer.lock():
                 data.qpos[:] = torch.cat((e.root_pos[0], e.root_rot[0], e.joint_pos[0])).double().numpy()
                 mujoco.mj_kinematics(model, data)
             viewer.sync()
             time.sleep(max(0.0, env.dt - (time.perf_counter() - start)))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from mimic.export import export_policy_graph
+
+    graph, sidecar = export_policy_graph(args.policy, args.out)
+    print(f"wrote {graph} and {sidecar}")
+    return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:

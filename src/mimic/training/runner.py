@@ -201,7 +201,7 @@ class Trainer:
 
     def test(self) -> dict[str, float]:
         """Deterministic test episodes of the current policy, split over the ranks' test envs."""
-        res = evaluate(self.test_env, lambda obs: self.agent.act(obs, deterministic=True).env_action,
+        res = evaluate(self.test_env, self.agent.policy(),
                        episodes=self.test_episodes)
         if not self.dist.enabled:
             return res

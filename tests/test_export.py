@@ -1,0 +1,69 @@
+"""mimic export: the ONNX and TorchScript graphs compute the PyTorch policy; the JSON contract describes it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mimic.agents.checkpoint import load_checkpoint
+from mimic.cli import main
+from mimic.training.commands import resolve_checkpoint
+
+
+def observations(n: int = 1000) -> torch.Tensor:
+    """Observations around the shipped walk policy's normalizer statistics."""
+    agent = load_checkpoint(resolve_checkpoint("walk"))
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(n, agent.obs_dim, generator=g, dtype=torch.float64) * 1.5
+    return (z * agent.obs_norm.std + agent.obs_norm.mean).float()
+
+
+def reference_actions(obs: torch.Tensor) -> np.ndarray:
+    agent = load_checkpoint(resolve_checkpoint("walk"))
+    agent.actor.precision = "fp32"  # the exported graph is fp32
+    with torch.no_grad():
+        return agent.policy()(obs).numpy()
+
+
+def test_onnx_export_matches_the_pytorch_policy(tmp_path, capsys):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    out = tmp_path / "walk.onnx"
+    assert main(["export", "walk", str(out)]) == 0
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    obs = observations()
+    (got,) = session.run(["action"], {"obs": obs.numpy()})
+    assert got.shape == (1000, 28)
+    np.testing.assert_allclose(got, reference_actions(obs), atol=1e-5, rtol=0)
+    assert np.abs(got).max() <= 1.0
+
+
+def test_torchscript_export_matches_and_the_contract_describes_the_policy(tmp_path):
+    out = tmp_path / "walk.pt"
+    assert main(["export", "walk", str(out)]) == 0
+    graph = torch.jit.load(str(out))
+    obs = observations(200)
+    np.testing.assert_allclose(graph(obs).detach().numpy(), reference_actions(obs), atol=1e-6, rtol=0)
+    info = json.loads(out.with_suffix(".json").read_text())
+    assert info["format"] == "mimic-policy" and info["observation"]["size"] == 197
+    layout = info["observation"]["layout"]
+    assert [p["name"] for p in layout[:3]] == ["phase", "root_height", "root/pos_rot"]
+    assert layout[-1]["start"] + layout[-1]["size"] == 197
+    assert info["action"]["size"] == 28 and info["action"]["mode"] == "residual" and len(info["action"]["scale"]) == 28
+    joints = info["joints"]
+    assert len(joints) == 12 and sum(j["dof_size"] for j in joints) == 28
+    knee = next(j for j in joints if j["name"] == "right_knee")
+    assert knee["type"] == "hinge" and knee["kp"] == [500.0] and knee["torque_limit"] == 150.0
+    assert info["rates"] == {"physics_hz": 120, "control_hz": 30}
+    assert info["clips"] == [{"name": "walk", "duration_s": pytest.approx(1.2667, abs=1e-3), "loop": "wrap",
+                              "end_hold_s": 0.0}]
+
+
+def test_bad_export_targets(tmp_path, capsys):
+    assert main(["export", "walk", str(tmp_path / "walk.tflite")]) == 2
+    assert "unknown export format '.tflite'" in capsys.readouterr().err
+    assert main(["export", "walk", str(tmp_path / "no" / "walk.onnx")]) == 2
+    assert "output folder does not exist" in capsys.readouterr().err
