@@ -8,8 +8,7 @@ import numpy as np
 import torch
 
 from mimic.envs.terminations import DoneReason
-from mimic.render.overlay import FALL_COLOUR, RESET_COLOUR, annotate
-from mimic.training.commands import PlayCaption
+from mimic.render.overlay import FALL_COLOUR, RESET_COLOUR, PlayCaption, annotate
 
 
 def test_annotate_draws_text_and_border_on_a_copy():

@@ -267,6 +267,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else (ckpt.parent / "play.mp4")
     obs = env.reset()
     frames = []
+    from mimic.render.overlay import PlayCaption
+
     caption = PlayCaption(env, mark_seconds=0.75)
     policy = agent.policy()
     with CharacterRenderer(env.model.mjcf_path) as renderer:
@@ -284,53 +286,6 @@ def cmd_play(args: argparse.Namespace) -> int:
     falls = f"; {caption.falls} fall{'s' if caption.falls != 1 else ''} (marked red)" if caption.falls else ""
     print(f"wrote {out}{falls}")
     return 0
-
-
-class PlayCaption:
-    """The caption of a ``mimic play`` video: clip, episode time, running return; after an episode end,
-    a coloured border and a line saying why (red: a fall) for ``mark_seconds``."""
-
-    def __init__(self, env, mark_seconds: float) -> None:
-        self.env, self.dt = env, env.dt
-        self.mark_steps = max(1, round(mark_seconds / env.dt))
-        self.ret = 0.0
-        self.steps = 0
-        self.falls = 0
-        self.mark: tuple[str, tuple[int, int, int]] | None = None
-        self.mark_left = 0
-
-    def draw(self, frame):
-        from mimic.motion.bundled import clip_short_name
-        from mimic.render.overlay import annotate
-
-        env = self.env
-        clip = clip_short_name(env.clips[int(env.clip_ids[0])].name)
-        per_step = f" ({self.ret / self.steps:.3f} per step)" if self.steps else ""
-        lines = [f"{clip}   t = {self.steps * self.dt:5.2f} s", f"return {self.ret:6.2f}{per_step}"]
-        border = None
-        if self.mark_left > 0:
-            lines.append(self.mark[0])
-            border = self.mark[1]
-            self.mark_left -= 1
-        return annotate(frame, lines, border)
-
-    def step(self, reward: float, done: int) -> None:
-        """Account for one env step of env 0 (its reward and :class:`DoneReason`)."""
-        from mimic.envs.terminations import DoneReason
-        from mimic.render.overlay import FALL_COLOUR, RESET_COLOUR
-
-        self.ret += reward
-        self.steps += 1
-        if done == DoneReason.NONE:
-            return
-        t = self.steps * self.dt
-        what = {DoneReason.FAIL: "fell", DoneReason.SUCCESS: "clip ended", DoneReason.TIMEOUT: "time limit",
-                DoneReason.INVALID: "simulation blew up"}[DoneReason(done)]
-        self.falls += done == DoneReason.FAIL
-        colour = FALL_COLOUR if done in (DoneReason.FAIL, DoneReason.INVALID) else RESET_COLOUR
-        self.mark = (f"{what} at {t:.2f} s (return {self.ret:.2f}): reset", colour)
-        self.mark_left = self.mark_steps
-        self.ret, self.steps = 0.0, 0
 
 
 def _play_interactive(agent, env) -> None:
