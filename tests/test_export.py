@@ -67,3 +67,30 @@ def test_bad_export_targets(tmp_path, capsys):
     assert "unknown export format '.tflite'" in capsys.readouterr().err
     assert main(["export", "walk", str(tmp_path / "no" / "walk.onnx")]) == 2
     assert "output folder does not exist" in capsys.readouterr().err
+
+
+def test_the_plain_mujoco_runner_reproduces_mimic_eval(tmp_path, capsys):
+    """examples/run_onnx.py (onnxruntime + NumPy + mujoco, no torch, no Mimic) is the sim-to-sim check:
+    the exported walk keeps DeepMimic's normalized return within 0.02 of `mimic eval walk` and never falls."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    out = tmp_path / "walk.onnx"
+    assert main(["export", "walk", str(out)]) == 0
+    for suffix in (".json", ".xml", ".motion.npz"):
+        assert out.with_suffix(suffix).is_file()
+    assert main(["eval", "walk", "--episodes", "4", "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out.splitlines()[-1])
+    runner = Path(__file__).resolve().parents[1] / "examples" / "run_onnx.py"
+    check = ("import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); "
+             "assert 'torch' not in sys.modules and not any(m == 'mimic' or m.startswith('mimic.') "
+             "for m in sys.modules), 'the runner imported torch or mimic'")
+    done = subprocess.run([sys.executable, "-c", check, str(runner), str(out), "--episodes", "4", "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout.splitlines()[-1])
+    assert got["episodes"] == 4 and got["fall_rate"] == 0.0
+    assert abs(got["normalized_return"] - expected["normalized_return"]) < 0.02, (got, expected)

@@ -46,9 +46,45 @@ def export_policy_graph(policy_name: str, out: str | Path) -> tuple[Path, Path]:
             warnings.simplefilter("ignore")
             torch.jit.trace(policy, example).save(str(out))
     sidecar = out.with_suffix(".json")
+    write_engine_model(env, out.with_suffix(".xml"))
+    write_reference(env, out.with_suffix(".motion.npz"))
     sidecar.write_text(json.dumps(contract(env, agent, str(ckpt)), indent=1))
     env.close()
     return out, sidecar
+
+
+def write_engine_model(env: Any, path: Path) -> None:
+    """The MJCF of the model the engine simulates: rate, zero joint springs, implicit damping kd, and one
+    torque-limited PD servo per DoF (ctrl = target, exp map per ball joint), for plain MuJoCo."""
+    from mimic.engine.mujoco_cpu import engine_spec
+
+    eng = env.engine
+    path.write_text(engine_spec(eng.character, eng.config, eng.pd).to_xml())
+
+
+def write_reference(env: Any, path: Path) -> None:
+    """The reference motion as the motion library plays it (loops closed), per keyframe of each clip:
+    ``time`` (F,), ``root_pos`` (F, 3), ``root_rot`` (F, 4), ``joint_pos`` (F, Q) and the velocities of
+    the segment that starts there (``root_vel``, ``root_ang_vel``, ``dof_vel``, ``com_vel``), plus
+    ``cycle_delta`` (3,) (root displacement per cycle of a looping clip), arrays prefixed ``CLIP/``.
+    Between keyframes: lerp positions and hinge angles, slerp quaternions."""
+    import numpy as np
+
+    from mimic.motion.bundled import clip_short_name
+
+    arrays = {}
+    for i, clip in enumerate(env.clips):
+        name = clip_short_name(clip.name)
+        times = torch.cat((torch.zeros(1, dtype=torch.float64), torch.cumsum(torch.as_tensor(
+            clip.frame_dt[:-1], dtype=torch.float64), 0)))
+        duration = float(env.motion.durations[i])
+        query = times.clamp(max=duration * (1 - 1e-12))  # the last keyframe as the end of its segment
+        st = env.motion.state(torch.full((len(times),), i, dtype=torch.long), query)
+        for key in ("root_pos", "root_rot", "joint_pos", "root_vel", "root_ang_vel", "dof_vel", "com_vel"):
+            arrays[f"{name}/{key}"] = getattr(st, key).double().numpy()
+        arrays[f"{name}/time"] = times.numpy()
+        arrays[f"{name}/cycle_delta"] = env.motion._cycle_delta[i].double().numpy()
+    np.savez(path, **arrays)
 
 
 def _export_onnx(policy: torch.nn.Module, example: torch.Tensor, out: Path) -> None:
@@ -129,4 +165,20 @@ def contract(env: Any, agent: Any, checkpoint: str) -> dict:
             model.body_names, env.allowed_contact.tolist(), strict=True) if ok], "early_termination":
             cfg.early_termination},
         "clips": clips,
+        "reference": {"motion": "the .motion.npz beside this file (see mimic.export.write_reference)",
+                      "sync_root_pos": cfg.sync_root_pos, "rand_reset": cfg.rand_reset},
+        "reward": _reward_contract(env),
     }
+
+
+def _reward_contract(env: Any) -> dict:
+    model, cfg = env.model, env.config
+    out = {"kind": cfg.reward, "weights": env.reward_weights, "scales": env.reward_scales,
+           "terms": "reward = sum(weight * exp(-scale * error)) over the terms; 0 at a fall",
+           "fail_zero": cfg.reward_fail_zero, "joint_weights": dict(zip(model.body_names[1:],
+                                                                         env.joint_weights.tolist(), strict=True)),
+           "dof_weights": env.dof_weights.tolist(),
+           "end_effectors": [model.body_names[i] for i in env.end_effectors.tolist()]}
+    if cfg.reward == "deepmimic":
+        out["root_weight"] = env.root_weight
+    return out

@@ -37,7 +37,13 @@ _BAD_WARNINGS = [int(w) for w in (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWa
 
 def compile_engine_model(character: CharacterModel, config: EngineConfig, pd: PDController,
                          passive_springs: bool = False) -> mujoco.MjModel:
-    """The MjModel the engine simulates, compiled from ``character.mjcf_path``.
+    """The MjModel the engine simulates, compiled from ``character.mjcf_path`` (see :func:`engine_spec`)."""
+    return engine_spec(character, config, pd, passive_springs).compile()
+
+
+def engine_spec(character: CharacterModel, config: EngineConfig, pd: PDController,
+                passive_springs: bool = False) -> mujoco.MjSpec:
+    """The MjSpec of the model the engine simulates (``spec.to_xml()`` writes it for plain MuJoCo).
 
     Args:
         character: the character (its MJCF path and root joint).
@@ -71,7 +77,8 @@ def compile_engine_model(character: CharacterModel, config: EngineConfig, pd: PD
         for j in list(root.joints):
             spec.delete(j)
         root.mocap = True  # welded; its pose is the state field mocap_pos/mocap_quat
-    return spec.compile()
+    spec.compile()  # checks it, and lets to_xml() run
+    return spec
 
 
 def _add_pd_actuators(spec: mujoco.MjSpec, character: CharacterModel, pd: PDController) -> None:
