@@ -88,7 +88,7 @@ def test_time_bounded_progress_bar_reaches_100_percent_with_a_remaining_time(tmp
     trainer = Trainer(cfg, tmp_path / "run", progress=True)
     last = trainer.train()
     err = capsys.readouterr().err
-    assert last["wall_time_min"] >= 0.04
+    assert last["wall_time_min"] > 0.03  # the last row is logged just before the budget check
     assert "100%|" in err and re.search(r"\| \d\d:\d\d<\d\d:\d\d", err)  # elapsed < remaining
     assert "sps=" in err and "test=" in err and "fall=" in err
     torch.set_num_threads(1)
