@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mimic.training.launch import available_cores, threads_per_process
+from mimic.agents.compute import available_cores, threads_per_process
 from mimic.training.logger import read_csv
 
 

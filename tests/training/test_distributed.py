@@ -20,10 +20,11 @@ import pytest
 import torch
 
 from mimic.agents import PPOAgent, PPOConfig, RolloutBuffer
+from mimic.agents.compute import threads_per_process
 from mimic.distributed import DistContext, RankError
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
-from mimic.training.launch import run_workers, threads_per_process
+from mimic.training.launch import run_workers
 
 torch.set_num_threads(1)
 T, N, OBS, ACT = 6, 8, 5, 3

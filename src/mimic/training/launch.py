@@ -28,7 +28,6 @@ import traceback
 from collections.abc import Callable
 
 from mimic import distributed
-from mimic.agents.compute import available_cores, threads_per_process  # noqa: F401 (re-exported)
 from mimic.errors import MimicError
 
 EXIT_RANK_ERROR = 3  # a worker that failed with a MimicError (its message already printed)

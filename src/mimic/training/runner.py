@@ -27,6 +27,7 @@ import yaml
 
 from mimic import config as config_lib
 from mimic.agents.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from mimic.agents.compute import threads_per_process
 from mimic.agents.ppo import PPOAgent
 from mimic.agents.rollout import RolloutBuffer, collect
 from mimic.distributed import DistContext
@@ -34,7 +35,6 @@ from mimic.envs.tracking import ImitationEnv
 from mimic.errors import MimicError
 from mimic.eval.evaluator import METRICS, evaluate
 from mimic.training.config import TrainConfig
-from mimic.training.launch import threads_per_process
 from mimic.training.logger import RunLogger
 
 
@@ -149,7 +149,7 @@ class Trainer:
                     self.dist.check_in_sync([self.agent.actor, self.agent.critic, self.agent.obs_norm])
                 row = {
                     "iteration": float(it), "samples": float(self.agent.samples),
-                    "wall_time_min": self.wall_offset + (time.perf_counter() - start) / 60.0,
+                    "wall_time_min": self._elapsed_min(start),
                     "charts/samples_per_s": self.buffer.num_steps * self.env.num_envs * self.dist.world_size
                     / (time.perf_counter() - t0),
                     # normalized like the test return: reward per step of the episodes that ended
