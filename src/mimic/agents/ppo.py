@@ -149,7 +149,7 @@ class ActOutput:
         env_action: (N, A) the action clipped to [-1, 1], for the env.
         action: (N, A) the unclipped sample (or the mean where ``rand_mask`` is False).
         log_prob: (N,) log-density of ``action`` under the policy.
-        value: (N,) critic value.
+        value: (N,) critic value, or None when :meth:`PPOAgent.act` was asked for no value.
         rand_mask: (N,) bool, the action was sampled (an exploration step).
     """
 
@@ -226,8 +226,11 @@ class PPOAgent:
         return cfg.exp_prob_begin + (cfg.exp_prob_end - cfg.exp_prob_begin) * frac
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, deterministic: bool = False) -> ActOutput:
-        """Actions for raw observations ``obs`` (N, D); ``deterministic`` takes the mean (test mode)."""
+    def act(self, obs: torch.Tensor, deterministic: bool = False, value: bool = True) -> ActOutput:
+        """Actions for raw observations ``obs`` (N, D); ``deterministic`` takes the mean (test mode).
+
+        ``value=False`` skips the critic (``ActOutput.value`` is None): :func:`~mimic.agents.rollout.collect`
+        evaluates a whole rollout's values in one batched pass instead (:meth:`values`)."""
         obs = obs.to(self.device, torch.float32)
         norm_obs = self.obs_norm(obs)
         mean = self.actor(norm_obs)
@@ -239,8 +242,8 @@ class PPOAgent:
             rand_mask = torch.rand(n, generator=self.generator, device=self.device) < self.exp_prob
             action = torch.where(rand_mask[:, None], sample, mean)
         return ActOutput(env_action=action.clamp(-1.0, 1.0), action=action,
-                         log_prob=self.actor.log_prob(mean, action), value=self.critic(norm_obs),
-                         rand_mask=rand_mask)
+                         log_prob=self.actor.log_prob(mean, action),
+                         value=self.critic(norm_obs) if value else None, rand_mask=rand_mask)
 
     def policy(self) -> Policy:
         """The deterministic policy (raw obs -> clamped mean action) sharing this agent's modules."""
@@ -250,6 +253,16 @@ class PPOAgent:
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """Critic values (N,) of raw observations (N, D)."""
         return self.critic(self.obs_norm(obs.to(self.device, torch.float32)))
+
+    @torch.no_grad()
+    def values(self, obs: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
+        """Critic values (M,) of many raw observations (M, D) at once, on ``update_threads`` threads.
+
+        MuJoCo is idle between rollout and update, so one batched pass over a whole rollout runs on every
+        core; evaluating the critic per step instead costs one single-threaded small-batch pass per step
+        (``benchmarks/learner.py``: the inference share of the loop)."""
+        with torch_threads(self.update_threads if self.device.type == "cpu" else 0):
+            return torch.cat([self.value(part) for part in obs.split(chunk)]) if len(obs) else obs.new_zeros(0)
 
     # ------------------------------------------------------------------------------------ learning
     def update(self, buffer: RolloutBuffer) -> dict[str, float]:

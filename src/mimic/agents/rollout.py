@@ -131,25 +131,23 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
         buffer.episode_return.zero_()
         buffer.episode_length.zero_()
     ended_returns, ended_lengths = [], []
+    timeouts: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (step, envs, terminal obs) of time-outs
     for t in range(buffer.num_steps):
         agent.obs_norm.record(obs)
-        out = agent.act(obs)
+        out = agent.act(obs, value=False)  # the values: one batched pass after the rollout
         # Store before stepping: the env may reuse the memory of the observation it returned.
         buffer.obs[t] = obs
         buffer.actions[t] = out.action
         buffer.log_probs[t] = out.log_prob
-        buffer.values[t] = out.value
         buffer.rand_mask[t] = out.rand_mask
 
         next_obs, reward, done, info = env.step(out.env_action)
         next_obs, reward, done = next_obs.to(buffer.device), reward.to(buffer.device), done.to(buffer.device)
         buffer.rewards[t] = reward
         buffer.dones[t] = done
-        buffer.bootstrap_values[t] = 0.0
         timeout = torch.nonzero(done == DoneReason.TIMEOUT).squeeze(-1)
         if len(timeout):  # only time-outs need the critic on the pre-reset observation
-            terminal_obs = info["terminal_obs"][timeout].to(buffer.device)
-            buffer.bootstrap_values[t, timeout] = agent.value(terminal_obs)
+            timeouts.append((t, timeout, info["terminal_obs"][timeout].to(buffer.device)))
 
         buffer.episode_return += reward
         buffer.episode_length += 1
@@ -161,7 +159,7 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
             buffer.episode_length[ended] = 0
         obs = next_obs
 
-    buffer.last_values = agent.value(obs)
+    _evaluate_values(agent, buffer, obs, timeouts)
     buffer.next_obs = obs
     agent.samples += buffer.num_steps * buffer.num_envs * agent.dist.world_size  # every rank collected as many
     stats = {"num_episodes": 0.0, "reward_mean": float(buffer.rewards.mean())}
@@ -170,3 +168,22 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
         stats.update(num_episodes=float(len(rets)), train_return=float(rets.mean()),
                      train_episode_length=float(lens.float().mean()))
     return stats
+
+
+def _evaluate_values(agent: PPOAgent, buffer: RolloutBuffer, last_obs: torch.Tensor,
+                     timeouts: list[tuple[int, torch.Tensor, torch.Tensor]]) -> None:
+    """Fill ``values``, ``bootstrap_values`` and ``last_values`` with one critic pass over the rollout.
+
+    The critic and the normalizer do not change during a rollout, so this equals evaluating each step's
+    observations as they come; batched, it runs on every core while MuJoCo is idle.
+    """
+    t, n = buffer.num_steps, buffer.num_envs
+    parts = [buffer.obs.flatten(0, 1), last_obs] + [o for _, _, o in timeouts]
+    values = agent.values(torch.cat(parts))
+    buffer.values.copy_(values[:t * n].view(t, n))
+    buffer.last_values.copy_(values[t * n:(t + 1) * n])
+    buffer.bootstrap_values.zero_()
+    start = (t + 1) * n
+    for step, envs, obs in timeouts:
+        buffer.bootstrap_values[step, envs] = values[start:start + len(envs)]
+        start += len(envs)
