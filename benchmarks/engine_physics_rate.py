@@ -29,10 +29,12 @@ import numpy as np
 import torch
 
 from mimic.character import rotations as rot
-from mimic.character.humanoid3d import MJCF_PATH
+from mimic.character.spec import load_spec
 from mimic.engine import EngineConfig, MujocoCpuEngine
 from mimic.engine.bench import count_blowups, raw_batch, standing_min_height
 from mimic.engine.pd import PDController
+
+MJCF_PATH = load_spec("humanoid3d").mjcf_path
 
 
 def interleaved_rates(engine: MujocoCpuEngine, raw, rounds: int, window: float) -> tuple[list[float], list[float]]:

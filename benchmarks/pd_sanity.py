@@ -18,9 +18,11 @@ import time
 
 import torch
 
-from mimic.character.humanoid3d import MJCF_PATH
+from mimic.character.spec import load_spec
 from mimic.engine import EngineConfig, MujocoCpuEngine
 from mimic.engine.bench import count_blowups, track_clip_welded
+
+MJCF_PATH = load_spec("humanoid3d").mjcf_path
 
 
 def main() -> None:

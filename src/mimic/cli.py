@@ -15,6 +15,13 @@ from mimic import __version__
 from mimic.errors import MimicError
 
 
+def add_character_arg(parser: argparse.ArgumentParser) -> None:
+    """``--character NAME|FOLDER``: which character a command works on (see :mod:`mimic.character.spec`)."""
+    parser.add_argument("--character", metavar="NAME|FOLDER", default=None,
+                        help="a bundled character (see `mimic characters`) or a character folder with its "
+                             "character.yaml (default: humanoid3d, DeepMimic's humanoid)")
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -40,15 +47,35 @@ def _positive_int(text: str) -> int:
 
 def cmd_clips(args: argparse.Namespace) -> int:
     """Print the bundled clips as a table."""
-    from mimic.motion import BUNDLED_CLIPS, default_character, load_clip
-    from mimic.motion.bundled import resolve_clip_path
+    from mimic.character.spec import load_spec
+    from mimic.motion import load_clip
 
-    model = default_character()
+    spec = load_spec(args.character)
     rows = [("name", "frames", "fps", "duration_s", "loop") + (("path",) if args.paths else ())]
-    for name in BUNDLED_CLIPS:
-        clip = load_clip(name, model)
+    for name in spec.clip_names:
+        clip = load_clip(name, character=spec)
         row = (name, str(clip.num_frames), f"{clip.fps:.4g}", f"{clip.duration:.3f}", clip.loop.value)
-        rows.append(row + ((str(resolve_clip_path(name)),) if args.paths else ()))
+        rows.append(row + ((str(spec.clip_path(name)),) if args.paths else ()))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_characters(args: argparse.Namespace) -> int:
+    """Print the bundled characters (or the given character folders) as a table."""
+    from mimic.character.spec import bundled_characters, load_spec
+
+    rows = [("name", "bodies", "dofs", "mass_kg", "clips", "description")]
+    for name in args.folders or bundled_characters():
+        spec = load_spec(name)
+        m = spec.model
+        try:
+            clips = str(len(spec.clip_names))
+        except MimicError:  # clips in a package that is not installed
+            clips = "?"
+        rows.append((spec.name, str(m.num_bodies), str(m.num_dofs), f"{m.total_mass:.2f}", clips,
+                     spec.description or str(spec.folder)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -60,11 +87,12 @@ def cmd_clips(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """Convert a clip between DeepMimic ``.txt`` and Mimic ``.npz``."""
-    from mimic.character.model import load_character
-    from mimic.motion import default_character, load_clip, save_clip
+    from mimic.character.spec import load_spec
+    from mimic.motion import load_clip, save_clip
 
-    model = load_character(args.character) if args.character else default_character()
-    clip = load_clip(args.input, model)
+    spec = load_spec(args.character)
+    model = spec.model
+    clip = load_clip(args.input, character=spec)
     out = Path(args.output)
     save_clip(clip, out, model)
     print(f"wrote {out} ({clip.num_frames} frames, {clip.duration:.3f} s, loop {clip.loop.value})")
@@ -79,7 +107,7 @@ def cmd_view(args: argparse.Namespace) -> int:
     from mimic.render.video import play_clip
 
     out = play_clip(args.clip, out=Path(args.out) if args.out else None, seconds=args.seconds, fps=args.fps,
-                    width=args.width, height=args.height)
+                    width=args.width, height=args.height, character=args.character)
     if out is not None:
         print(f"wrote {out}")
     return 0
@@ -99,6 +127,8 @@ def cmd_bench_env(args: argparse.Namespace) -> int:
     data = config_lib.apply_overrides({}, args.overrides)
     if args.physics_hz:
         data.setdefault("engine", {})["physics_hz"] = args.physics_hz
+    if args.character:
+        data["character"] = args.character
     cfg = config_lib.build(EnvConfig, data, source="command line")
     result = bench_env(num_envs=args.num_envs, seconds=args.seconds, config=cfg)
     if args.json:
@@ -132,11 +162,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("clips", help="list the bundled DeepMimic clips",
-                       description="List the DeepMimic humanoid clips bundled with pybullet: name, keyframes, "
-                                   "keyframes per second, duration and loop mode.")
+    p = sub.add_parser("clips", help="list a character's bundled clips",
+                       description="List a character's bundled clips (DeepMimic's humanoid clips come with pybullet): "
+                                   "name, keyframes, keyframes per second, duration and loop mode.")
     p.add_argument("--paths", action="store_true", help="also print each clip's file path")
+    add_character_arg(p)
     p.set_defaults(func=cmd_clips)
+
+    p = sub.add_parser("characters", help="list the characters",
+                       description="List the characters shipped with Mimic (or the character folders given): "
+                                   "bodies, degrees of freedom, mass, bundled clips. A character is a folder with "
+                                   "its MJCF and a character.yaml spec (README, 'Characters').")
+    p.add_argument("folders", nargs="*", metavar="FOLDER", help="character folders to describe instead")
+    p.set_defaults(func=cmd_characters)
 
     p = sub.add_parser("view", help="play a clip kinematically (viewer or mp4)",
                        description="Kinematic playback of a clip on DeepMimic's humanoid. Opens MuJoCo's viewer when "
@@ -149,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_positive_float, default=30.0, help="video frames per second (default 30)")
     p.add_argument("--width", type=_positive_int, default=640, help="video width in pixels (default 640)")
     p.add_argument("--height", type=_positive_int, default=480, help="video height in pixels (default 480)")
+    add_character_arg(p)
     p.set_defaults(func=cmd_view)
 
     p = sub.add_parser("convert", help="convert a clip between .txt and .npz",
@@ -156,8 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "world body positions from forward kinematics). Formats follow the extensions.")
     p.add_argument("input", help="bundled clip name or path to a .txt / .npz clip")
     p.add_argument("output", help="output path ending in .txt or .npz")
-    p.add_argument("--character", metavar="MJCF", default=None,
-                   help="character MJCF the clip drives (default: DeepMimic's humanoid)")
+    add_character_arg(p)
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("bench", help="throughput benchmarks",
@@ -180,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "inside MuJoCo, threads)")
     b.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="env config overrides, e.g. obs=mimickit engine.num_threads=2")
+    add_character_arg(b)
     b.set_defaults(func=cmd_bench_env)
 
     for register in _EXTRA_COMMANDS:

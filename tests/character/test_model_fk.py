@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from mimic.character import humanoid3d
 from mimic.character import rotations as R
 from mimic.character.kinematics import ForwardKinematics
 from mimic.character.model import JointType, load_character
+from mimic.character.spec import load_spec
 from mimic.errors import MimicError
 
 
@@ -27,7 +27,7 @@ def random_qpos(mj: mujoco.MjModel, rng: np.random.Generator) -> np.ndarray:
 
 def test_humanoid_layout(humanoid):
     assert humanoid.num_bodies == 15
-    assert set(humanoid.body_names) == set(humanoid3d.DEEPMIMIC_JOINT_ORDER)
+    assert set(humanoid.body_names) == set(load_spec().model.clip_joint_order)
     assert humanoid.num_dofs == 28 and humanoid.num_joint_pos == 36
     assert humanoid.total_mass == pytest.approx(45.0)
     assert humanoid.joint_types[0] == JointType.FREE
@@ -52,7 +52,7 @@ def test_rest_pose_matches_deepmimic_proportions(humanoid):
 
 
 def test_fk_matches_mujoco_on_random_poses(humanoid):
-    mj = mujoco.MjModel.from_xml_path(str(humanoid3d.MJCF_PATH))
+    mj = mujoco.MjModel.from_xml_path(str(load_spec().mjcf_path))
     data = mujoco.MjData(mj)
     rng = np.random.default_rng(0)
     qpos = np.stack([random_qpos(mj, rng) for _ in range(64)])

@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from mimic.character import rotations as rot
-from mimic.character.humanoid3d import MJCF_PATH
+from mimic.character.spec import load_spec
 from mimic.engine import EngineConfig, MujocoCpuEngine
 from mimic.engine.bench import track_clip_welded
 from mimic.engine.pd import PDController, pd_torque
+
+MJCF_PATH = load_spec("humanoid3d").mjcf_path
 
 
 def air_engine(num_envs: int = 1, gravity: bool = False, **config) -> MujocoCpuEngine:

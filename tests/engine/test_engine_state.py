@@ -10,11 +10,13 @@ import pytest
 import torch
 
 from mimic.character import rotations as rot
-from mimic.character.humanoid3d import MJCF_PATH
 from mimic.character.kinematics import ForwardKinematics
+from mimic.character.spec import load_spec
 from mimic.engine import EngineConfig, MujocoCpuEngine
 from mimic.engine.bench import count_blowups, random_targets_for, standing_min_height
 from mimic.errors import MimicError
+
+MJCF_PATH = load_spec("humanoid3d").mjcf_path
 
 
 def make_engine(num_envs: int = 4, **config) -> MujocoCpuEngine:

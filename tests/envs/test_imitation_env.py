@@ -240,24 +240,31 @@ def test_rgb_array_render_shows_character_and_reference():
     env.close()
 
 
-def test_body_terms_without_bodies_are_an_error(tmp_path):
+def test_a_character_folder_drives_the_env_and_body_terms_need_bodies(tmp_path):
+    """A user's own character is a folder (MJCF + character.yaml); a model file alone is refused with a pointer
+    to the spec, and a body-based reward term over no bodies is an error, not a silent constant."""
     from mimic.errors import MimicError
 
-    xml = tmp_path / "arm.xml"
+    folder = tmp_path / "arm"
+    folder.mkdir()
+    xml = folder / "arm.xml"
     xml.write_text("<mujoco><worldbody><geom type='plane' size='0 0 1'/><body name='base' pos='0 0 1'><freejoint/>"
                    "<geom size='.1'/>"
                    "<body name='arm'><joint type='hinge' stiffness='10' damping='1'/><geom size='.05' pos='0 0 -.2'/>"
                    "</body></body></worldbody></mujoco>")
-    from mimic.character.model import load_character
+    (folder / "character.yaml").write_text("mjcf: arm.xml\ncontact_bodies: {default: [arm]}\n")
+    from mimic.character.spec import load_spec
     from mimic.motion import Clip, LoopMode, save_clip
 
-    model = load_character(xml)
+    model = load_spec(folder).model
     clip = Clip(name="swing", loop=LoopMode.WRAP, frame_dt=np.array([0.5, 0.0]),
                 root_pos=np.array([[0, 0, 1.0]] * 2), root_rot=np.array([[1.0, 0, 0, 0]] * 2),
                 joint_pos=np.array([[0.0], [0.5]]), body_names=model.body_names)
     save_clip(clip, tmp_path / "swing.npz", model)
-    config = dict(character=str(xml), clips=[str(tmp_path / "swing.npz")])
-    with pytest.raises(MimicError, match=r"env.end_effectors: character 'arm' has none of the default bodies"):
+    with pytest.raises(MimicError, match=r"arm.xml: a model file is not a character yet.*character.yaml"):
+        ImitationEnv(EnvConfig(character=str(xml), clips=[str(tmp_path / "swing.npz")]))
+    config = dict(character=str(folder), clips=[str(tmp_path / "swing.npz")])
+    with pytest.raises(MimicError, match=r"env.end_effectors: character 'arm' has none \(its spec lists no end_"):
         ImitationEnv(EnvConfig(**config))
     env = ImitationEnv(EnvConfig(**config, end_effectors=["arm"]))  # naming its bodies fixes it
     assert env.reset().shape == (1, env.obs_dim)
@@ -290,11 +297,11 @@ def test_residual_zero_action_tracks_the_reference_like_absolute_targets():
 
 def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip():
     """`mimic train CLIP` needs no flags: contact set, time limit and end hold follow DeepMimic's arg file."""
-    from mimic.motion import BUNDLED_CLIPS
+    from mimic.motion import bundled_clips
 
     expected_limits = {"kick": 4.0, "punch": 4.0}
     expected_holds = {"getup_facedown": 0.3, "getup_faceup": 0.3}
-    for name in BUNDLED_CLIPS:
+    for name in bundled_clips():
         env = make(num_envs=1, clips=[name])
         assert env.episode_seconds == expected_limits.get(name, 20.0), name
         assert float(env.end_hold_seconds[0]) == expected_holds.get(name, 0.0), name

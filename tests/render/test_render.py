@@ -13,7 +13,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from mimic.character import humanoid3d
+from mimic.character.spec import load_spec
 from mimic.errors import MimicError
 from mimic.motion import load_clip
 from mimic.motion.clip import LoopMode
@@ -37,7 +37,7 @@ W, H = 160, 120
 @pytest.fixture
 def rest_qpos() -> np.ndarray:
     """(nq,) the humanoid's rest pose, standing at the origin."""
-    return mujoco.MjModel.from_xml_path(str(humanoid3d.MJCF_PATH)).qpos0.copy()
+    return mujoco.MjModel.from_xml_path(str(load_spec().mjcf_path)).qpos0.copy()
 
 
 @pytest.fixture

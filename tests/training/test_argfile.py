@@ -50,5 +50,5 @@ def test_bad_arg_files(tmp_path):
     with pytest.raises(MimicError, match="arg file not found"):
         apply_arg_file(TrainConfig(), tmp_path / "none.txt")
     (tmp_path / "bad.txt").write_text("--fall_contact_bodies 0 99\n")
-    with pytest.raises(MimicError, match="fall_contact_bodies: expected DeepMimic joint ids 0-14"):
+    with pytest.raises(MimicError, match="fall_contact_bodies: expected joint ids 0-14 of .humanoid3d."):
         apply_arg_file(TrainConfig(), tmp_path / "bad.txt")

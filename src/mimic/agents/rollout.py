@@ -184,6 +184,6 @@ def _evaluate_values(agent: PPOAgent, buffer: RolloutBuffer, last_obs: torch.Ten
     buffer.last_values.copy_(values[t * n:(t + 1) * n])
     buffer.bootstrap_values.zero_()
     start = (t + 1) * n
-    for step, envs, obs in timeouts:
+    for step, envs, _ in timeouts:
         buffer.bootstrap_values[step, envs] = values[start:start + len(envs)]
         start += len(envs)

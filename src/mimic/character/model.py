@@ -71,6 +71,8 @@ class CharacterModel:
     #                         ball joint on each of its 3 DoF; (-inf, inf) when the MJCF gives none
     body_masses: np.ndarray  # (num_bodies,)
     body_com_offset: np.ndarray  # (num_bodies, 3) centre of mass in the body frame
+    # order of the joints in the character's DeepMimic-format clip files (its spec says; None: body order)
+    clip_joint_order: tuple[str, ...] | None = None
 
     @property
     def num_bodies(self) -> int:

@@ -176,14 +176,13 @@ def track_clip_welded(clip: str = "walk", config: EngineConfig | None = None, cy
     from dataclasses import replace
 
     from mimic.character import rotations as rot
-    from mimic.character.humanoid3d import MJCF_PATH
     from mimic.engine.mujoco_cpu import MujocoCpuEngine
     from mimic.motion import MotionLibrary, default_character, load_clip
 
     ch = default_character()
     motion = load_clip(clip, ch)
     lib = MotionLibrary([motion], ch, dtype=torch.float64)
-    engine = MujocoCpuEngine(MJCF_PATH, 1, replace(config or EngineConfig(), fix_root=True, num_threads=1))
+    engine = MujocoCpuEngine(ch.mjcf_path, 1, replace(config or EngineConfig(), fix_root=True, num_threads=1))
     cid = torch.zeros(1, dtype=torch.long)
 
     def ref_at(step: int):

@@ -22,7 +22,8 @@ class EnvConfig:
     Attributes:
         clips: bundled clip names or clip file paths; several make a multi-clip library.
         clip_weights: sampling weight per clip (default equal).
-        character: MJCF path of the character; empty means DeepMimic's humanoid.
+        character: a bundled character's name (``humanoid3d``, ``dog3d``), or a character folder or its
+            ``character.yaml`` (see :mod:`mimic.character.spec`); empty means DeepMimic's humanoid.
         close_loops: spread cyclic clips' end-to-start mismatch over the cycle (see MotionLibrary).
         obs: observation layout: ``deepmimic`` (heading frame, per-body pose and velocity; 197 dims
             with phase) or ``mimickit`` (joint rotations, DoF velocities, key bodies, plus reference
@@ -35,14 +36,14 @@ class EnvConfig:
             world frame instead of the heading frame (DeepMimic's RecordWorldRootRot, on in its
             training controller).
         tar_obs_steps: ``mimickit`` layout: control steps ahead for the reference frames.
-        key_bodies: bodies in the MimicKit observation and key-body reward (default: head, hands, feet).
-        end_effectors: bodies of DeepMimic's end-effector reward (default: ankles and wrists).
+        key_bodies: bodies in the MimicKit observation and key-body reward (default: the character spec's).
+        end_effectors: bodies of DeepMimic's end-effector reward (default: the character spec's).
         reward: ``deepmimic`` (pose, vel, end_eff, root, com) or ``mimickit`` (pose, vel, root_pose,
             root_vel, key_pos) terms.
         reward_weights / reward_scales: per-term overrides of the chosen reward's weights and error
             scales (term -> number); a weight of 0 turns a term off.
-        contact_bodies: bodies allowed to touch the ground; None uses the clip family's list
-            (feet for walking clips; see character/humanoid3d.py).
+        contact_bodies: bodies allowed to touch the ground; None uses the character spec's list for
+            each clip (for the humanoid: the feet for walking clips, see its ``character.yaml``).
         early_termination: end an episode as a failure when a body outside ``contact_bodies``
             touches the ground.
         pose_termination: also fail when any body is farther than ``pose_termination_dist`` (m)

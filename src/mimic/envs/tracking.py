@@ -23,9 +23,8 @@ import math
 import numpy as np
 import torch
 
-from mimic.character import humanoid3d
 from mimic.character import rotations as rot
-from mimic.character.model import load_character
+from mimic.character.spec import load_spec
 from mimic.engine.base import Engine
 from mimic.engine.mujoco_cpu import MujocoCpuEngine
 from mimic.envs import observations as obs_fn
@@ -54,9 +53,9 @@ class ImitationEnv:
         if num_envs <= 0:
             raise MimicError(f"num_envs must be positive, got {num_envs}")
         self.num_envs = num_envs
-        self.model = load_character(config.character or humanoid3d.MJCF_PATH)
-        model = self.model
-        self.clips = [load_clip(c, model) for c in config.clips]
+        self.character = character = load_spec(config.character)
+        self.model = model = character.model
+        self.clips = [load_clip(c, character=character) for c in config.clips]
         self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops)
         self.engine = engine or MujocoCpuEngine(model.mjcf_path, num_envs, config.engine)
         self.dt = self.engine.control_dt
@@ -66,29 +65,27 @@ class ImitationEnv:
         self.action_mean = torch.as_tensor((lo + hi) / 2, dtype=torch.float32)
         self.action_scale = torch.as_tensor((hi - lo) / 2, dtype=torch.float32)
 
-        names = model.body_names
         contact = config.contact_bodies
         if contact is None:
-            contact = sorted({b for c in self.clips for b in humanoid3d.contact_bodies_for(c.name) if b in names})
+            contact = sorted({b for c in self.clips for b in character.contact_bodies_for(c.name)})
         self.allowed_contact = torch.zeros(model.num_bodies, dtype=torch.bool)
         self.allowed_contact[model.body_indices(list(contact))] = True
-        key = config.key_bodies if config.key_bodies is not None else [b for b in humanoid3d.KEY_BODIES if b in names]
-        self.key_bodies = torch.as_tensor(model.body_indices(key), dtype=torch.long)
-        ee = config.end_effectors if config.end_effectors is not None else [
-            b for b in humanoid3d.END_EFFECTORS if b in names]
+        key = config.key_bodies if config.key_bodies is not None else character.key_bodies
+        self.key_bodies = torch.as_tensor(model.body_indices(list(key)), dtype=torch.long)
+        ee = config.end_effectors if config.end_effectors is not None else character.end_effectors
         self.end_effectors = torch.as_tensor(model.body_indices(ee), dtype=torch.long)
         self._init_reward_weights()
         # A body-based term over no bodies would always be 1: a silent constant in the reward.
         for term, bodies, key in (("end_eff", self.end_effectors, "end_effectors"),
                                   ("key_pos", self.key_bodies, "key_bodies")):
             if self.reward_weights.get(term, 0.0) != 0.0 and len(bodies) == 0:
-                raise MimicError(f"env.{key}: character {model.name!r} has none of the default bodies; list its "
-                                 f"bodies in env.{key} or set env.reward_weights.{term}=0")
+                raise MimicError(f"env.{key}: character {character.name!r} has none (its spec lists no {key}); "
+                                 f"list bodies in env.{key} or set env.reward_weights.{term}=0")
         # DeepMimic's per-clip episode settings unless the config sets them
-        self.episode_seconds = config.episode_seconds or max(humanoid3d.episode_seconds_for(c.name)
+        self.episode_seconds = config.episode_seconds or max(character.episode_seconds_for(c.name)
                                                              for c in self.clips)
         hold = [config.end_hold_seconds if config.end_hold_seconds is not None else
-                humanoid3d.end_hold_seconds_for(c.name) for c in self.clips]
+                character.end_hold_seconds_for(c.name) for c in self.clips]
         self.end_hold_seconds = torch.tensor(hold, dtype=torch.float64)
         self.body_masses = torch.as_tensor(model.body_masses, dtype=torch.float32)
         self.body_com_offset = torch.as_tensor(model.body_com_offset, dtype=torch.float32)
@@ -109,12 +106,12 @@ class ImitationEnv:
         model, cfg = self.model, self.config
         self.reward_weights, self.reward_scales = cfg.reward_table()
         if cfg.reward == "deepmimic":
-            w = np.array([humanoid3d.DIFF_WEIGHTS.get(b, 1.0) for b in model.body_names])
+            w = np.array(self.character.deepmimic_joint_weights)
             w = w / w.sum()
             self.root_weight = float(w[0])
             jw = w[1:]
         else:
-            jw = np.array([humanoid3d.MIMICKIT_JOINT_WEIGHTS.get(b, 1.0) for b in model.body_names[1:]])
+            jw = np.array(self.character.mimickit_joint_weights)
         self.joint_weights = torch.as_tensor(jw, dtype=torch.float32)
         dof_w = np.zeros(model.num_dofs)
         for b in range(1, model.num_bodies):

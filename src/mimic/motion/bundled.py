@@ -1,44 +1,50 @@
-"""DeepMimic's humanoid clips bundled in the ``pybullet`` wheel (``pybullet_data/data/motions``)."""
+"""Clips bundled with a character, by short name (``walk``): DeepMimic's humanoid clips come with the
+``pybullet`` wheel (``pybullet_data/data/motions``), other characters' with their folder (see
+:mod:`mimic.character.spec`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from mimic.character.spec import CharacterSpec, bundled_characters, load_spec
 from mimic.errors import MimicError
 
-BUNDLED_CLIPS: tuple[str, ...] = (
-    "walk", "run", "jump", "backflip", "spinkick", "cartwheel", "crawl", "dance_a", "dance_b",
-    "getup_facedown", "getup_faceup", "kick", "punch", "roll", "spin",
-)
-_PREFIX = "humanoid3d_"
+
+def bundled_clips(character: CharacterSpec | None = None) -> tuple[str, ...]:
+    """Short names of ``character``'s bundled clips (DeepMimic's humanoid by default)."""
+    return (character or load_spec()).clip_names
 
 
-def motions_dir() -> Path:
-    """Folder holding the bundled DeepMimic clips."""
-    try:
-        import pybullet_data
-    except ImportError:
-        raise MimicError("the bundled clips come with the 'pybullet' package: pip install pybullet") from None
-    return Path(pybullet_data.getDataPath()) / "data" / "motions"
+def motions_dir(character: CharacterSpec | None = None) -> Path:
+    """Folder holding ``character``'s bundled clips."""
+    spec = character or load_spec()
+    if spec.clips_dir is None:
+        raise MimicError(f"character {spec.name!r} has no bundled clips")
+    return spec.clips_dir
 
 
 def clip_short_name(path: str | Path) -> str:
-    """``walk`` for ``.../humanoid3d_walk.txt``; the file stem otherwise."""
+    """``walk`` for ``.../humanoid3d_walk.txt`` (a bundled character's clip prefix removed); the stem otherwise."""
     stem = Path(path).stem
-    return stem[len(_PREFIX):] if stem.startswith(_PREFIX) else stem
+    for name in bundled_characters():
+        prefix = load_spec(name).clip_prefix
+        if prefix and stem.startswith(prefix):
+            return stem[len(prefix):]
+    return stem
 
 
-def resolve_clip_path(name_or_path: str | Path) -> Path:
-    """The file for a bundled clip name (``walk``) or an existing path.
+def resolve_clip_path(name_or_path: str | Path, character: CharacterSpec | None = None) -> Path:
+    """The file for one of ``character``'s bundled clip names (``walk``) or an existing path.
 
     Raises :class:`MimicError` listing the bundled names when it is neither.
     """
+    spec = character or load_spec()
     text = str(name_or_path)
-    if text in BUNDLED_CLIPS:
-        return motions_dir() / f"{_PREFIX}{text}.txt"
+    if text in spec.clip_names:
+        return spec.clip_path(text)
     path = Path(text).expanduser()
     if path.exists():
         return path
     looks_like_path = path.suffix or "/" in text
-    what = "clip file not found" if looks_like_path else "unknown clip name"
-    raise MimicError(f"{text}: {what}; bundled clips are: {', '.join(BUNDLED_CLIPS)}")
+    what = "clip file not found" if looks_like_path else f"unknown clip name for character {spec.name!r}"
+    raise MimicError(f"{text}: {what}; bundled clips are: {', '.join(spec.clip_names)}")

@@ -16,7 +16,6 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from mimic.character import humanoid3d
 from mimic.errors import MimicError, input_error
 from mimic.render.gl import create_gl_context
 
@@ -62,13 +61,17 @@ class CharacterRenderer:
             rate (640x480: ~10 vs ~19 frames/s on 2 busy cores), reflections cost a little more.
     """
 
-    def __init__(self, mjcf_path: str | Path = humanoid3d.MJCF_PATH, width: int = 640, height: int = 480, *,
+    def __init__(self, mjcf_path: str | Path | None = None, width: int = 640, height: int = 480, *,
                  camera: str = FOLLOW_CAMERA, fps: float = 30.0, camera_lag_s: float = 0.25,
                  ref_offset: Sequence[float] = (1.0, 0.0, 0.0),
                  ref_rgba: Sequence[float] = (0.95, 0.65, 0.3, 0.35),
                  shadows: bool = True, reflections: bool = False) -> None:
         self._gl: Any = None
         self._mjr: mujoco.MjrContext | None = None
+        if mjcf_path is None:
+            from mimic.character.spec import load_spec
+
+            mjcf_path = load_spec().mjcf_path
         path = Path(mjcf_path)
         if not path.is_file():
             raise MimicError(f"{path}: character file not found")

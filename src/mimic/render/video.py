@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mimic.character.spec import load_spec
 from mimic.errors import MimicError
-from mimic.motion import MotionLibrary, default_character, load_clip
+from mimic.motion import MotionLibrary, load_clip
 from mimic.motion.bundled import clip_short_name
 from mimic.motion.clip import Clip, LoopMode
 from mimic.render.gl import has_display
@@ -86,8 +87,8 @@ def clip_qpos(library: MotionLibrary, times: np.ndarray, clip_id: int = 0) -> np
 
 
 def play_clip(clip: str | Path, out: Path | None = None, seconds: float | None = None,
-              fps: float = 30.0, width: int = 640, height: int = 480) -> Path | None:
-    """Kinematic playback of a clip on DeepMimic's humanoid.
+              fps: float = 30.0, width: int = 640, height: int = 480, character: str | None = None) -> Path | None:
+    """Kinematic playback of a clip on a character (DeepMimic's humanoid by default).
 
     With ``out``, or when no display exists (neither ``DISPLAY`` nor ``WAYLAND_DISPLAY`` set), render
     headless to an mp4 (default ``<clip>.mp4`` in the current folder, ``<clip>`` the bundled name or the
@@ -102,6 +103,7 @@ def play_clip(clip: str | Path, out: Path | None = None, seconds: float | None =
         fps: frames per second of the video (and of pose sampling); the video has
             ``round(seconds * fps)`` frames at times ``0, 1/fps, ...``.
         width, height: video size in pixels.
+        character: a bundled character's name or a character folder (see :mod:`mimic.character.spec`).
 
     Raises:
         MimicError: unknown clip, bad numbers, output folder missing, or no OpenGL backend.
@@ -110,8 +112,9 @@ def play_clip(clip: str | Path, out: Path | None = None, seconds: float | None =
         raise MimicError(f"fps must be positive, got {fps}")
     if seconds is not None and not seconds > 0:
         raise MimicError(f"seconds must be positive, got {seconds}")
-    model = default_character()
-    motion = load_clip(clip, model)
+    spec = load_spec(character)
+    model = spec.model
+    motion = load_clip(clip, character=spec)
     library = MotionLibrary([motion], model, dtype=torch.float64)
     seconds = default_seconds(motion) if seconds is None else float(seconds)
 

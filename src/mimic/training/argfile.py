@@ -11,9 +11,9 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from mimic.character import humanoid3d
+from mimic.character.spec import bundled_characters, load_spec
 from mimic.errors import MimicError, input_error
-from mimic.motion.bundled import BUNDLED_CLIPS, clip_short_name
+from mimic.motion.bundled import bundled_clips, clip_short_name
 from mimic.training.config import TrainConfig
 
 # Keys with a Mimic equivalent elsewhere or no meaning here, and why they are not mapped.
@@ -21,7 +21,7 @@ _IGNORED = {
     "scene": "Mimic has one task (imitate)",
     "num_update_substeps": "physics rate is engine.physics_hz", "num_sim_substeps": "physics rate is engine.physics_hz",
     "world_scale": "MuJoCo works in metres", "terrain_file": "flat ground only",
-    "char_types": "one character type", "character_files": "the character is env.character (MJCF)",
+    "char_types": "one character type",
     "char_ctrls": "PD control is built in", "char_ctrl_files": "gains live in the MJCF", "kin_ctrl": "always a clip",
     "agent_files": "agent settings come from the preset (agent.*)", "output_path": "use --out",
     "int_output_path": "use --out", "time_lim_min": "no episode-length curriculum yet",
@@ -55,16 +55,28 @@ def apply_arg_file(cfg: TrainConfig, path: str | Path) -> list[str]:
     """Map a DeepMimic arg file onto ``cfg`` in place; returns warnings about what did not apply."""
     args = parse_arg_file(path)
     warnings = []
+    if "character_files" in args:  # first: the clip names and joint ids below are the character's
+        stem = Path(args["character_files"][0]).stem if args["character_files"] else ""
+        if stem in bundled_characters():
+            cfg.env.character = stem
+        else:
+            warnings.append(f"{path}: --character_files ignored ({stem!r} is not a bundled character; "
+                            "set env.character to a character folder)")
+    spec = load_spec(cfg.env.character)
+    order = spec.model.clip_joint_order or spec.model.body_names
     for key, values in args.items():
+        if key == "character_files":
+            continue
         if key == "motion_file":
             name = clip_short_name(values[0])
-            cfg.env.clips = [name if name in BUNDLED_CLIPS else values[0]]
+            cfg.env.clips = [name if name in bundled_clips(spec) else values[0]]
         elif key == "fall_contact_bodies":
             try:
-                fall = {humanoid3d.DEEPMIMIC_JOINT_ORDER[int(v)] for v in values}
+                fall = {order[int(v)] for v in values}
             except (ValueError, IndexError):
-                raise input_error(path, f"expected DeepMimic joint ids 0-14, got {values}", key) from None
-            cfg.env.contact_bodies = [b for b in humanoid3d.DEEPMIMIC_JOINT_ORDER if b not in fall]
+                raise input_error(path, f"expected joint ids 0-{len(order) - 1} of {spec.name!r}, got {values}",
+                                  key) from None
+            cfg.env.contact_bodies = [b for b in order if b not in fall]
         elif key == "enable_char_contact_fall":
             cfg.env.early_termination = values[0].lower() == "true"
         elif key == "time_end_lim_max":

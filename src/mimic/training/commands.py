@@ -15,9 +15,12 @@ from mimic.errors import MimicError
 POLICIES_DIR = Path(__file__).resolve().parents[1] / "policies"
 
 
+_SHIPPED_HELP = "policy (walk; another character's as CHARACTER/CLIP, e.g. dog3d/trot, or CLIP with --character)"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the training commands to the ``mimic`` parser."""
-    from mimic.cli import _positive_float, _positive_int
+    from mimic.cli import _positive_float, _positive_int, add_character_arg
 
     p = sub.add_parser("train", help="train a policy with PPO",
                        description="Train a policy that imitates a clip with PPO. Writes config.yaml, log.csv, "
@@ -49,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue the run in --out from its latest.pt, with the run's configuration, --nproc and "
                         "--num-envs unless given")
     p.add_argument("--no-progress", action="store_true", help="print a table line per iteration, no progress bar")
+    add_character_arg(p)
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="config overrides, e.g. agent.actor_lr=5e-5 env.episode_seconds=10")
     p.set_defaults(func=cmd_train)
@@ -61,18 +65,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "rate, episode length. Several policies give one table.")
     p.add_argument("policy", nargs="+",
                    help="run directory (uses best.pt, else latest.pt), checkpoint file, or the name of a shipped "
-                        "policy (walk)")
+                        + _SHIPPED_HELP)
     p.add_argument("--episodes", type=_positive_int, default=32, help="test episodes per policy (default 32)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per policy and line: policy, normalized_return, reward_per_step, "
                         "mpjpe_m, body_pos_error_m, root_pos_error_m, fall_rate, mean_episode_seconds, episodes")
+    add_character_arg(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("play", help="render a trained policy beside its reference",
                        description="Run a policy (mean action): MuJoCo's viewer when a display exists, otherwise "
                                    "(or with --out) a video of the simulated character beside its translucent "
                                    "reference.")
-    p.add_argument("policy", help="run directory or checkpoint file")
+    p.add_argument("policy", help="run directory, checkpoint file, or the name of a shipped " + _SHIPPED_HELP)
     p.add_argument("--out", default=None,
                    help="mp4 path; without it, the MuJoCo viewer when a display exists, else play.mp4 in the run "
                         "directory")
@@ -80,6 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-caption", action="store_true",
                    help="leave out the caption (clip, time, running return) and the coloured border that marks "
                         "a fall (red) or another episode end (blue) for 0.75 s")
+    add_character_arg(p)
     p.set_defaults(func=cmd_play)
 
     p = sub.add_parser("export", help="export a policy as ONNX or TorchScript with a JSON contract",
@@ -87,8 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "normalizer inside) as one graph, and beside it OUT.json: the observation layout, "
                                    "the action -> PD target map, joints, PD gains and torque limits, rates and clip "
                                    "timing, everything needed to drive the character without Mimic.")
-    p.add_argument("policy", help="run directory, checkpoint file, or the name of a shipped policy (walk)")
+    p.add_argument("policy", help="run directory, checkpoint file, or the name of a shipped " + _SHIPPED_HELP)
     p.add_argument("out", help="OUT.onnx (ONNX, needs the onnx and onnxscript packages) or OUT.pt (TorchScript)")
+    add_character_arg(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("plot", help="plot a run's learning curves",
@@ -119,6 +126,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         for warning in apply_arg_file(cfg, args.arg_file):
             print(f"mimic: warning: {warning}")
+    if args.character:
+        cfg.env.character = args.character
     if args.clip:
         cfg.env.clips = [args.clip]
     run = cfg.run
@@ -133,7 +142,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     run.seed = run.seed if args.seed is None else args.seed
     run.device = args.device or run.device
     if out is None:
-        name = Path(cfg.env.clips[0]).stem.removeprefix("humanoid3d_")
+        from mimic.character.spec import DEFAULT_CHARACTER
+        from mimic.motion.bundled import clip_short_name
+
+        name = clip_short_name(cfg.env.clips[0])
+        if cfg.env.character and cfg.env.character != DEFAULT_CHARACTER:
+            name = f"{Path(cfg.env.character).stem}-{name}"
         out = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not args.resume and (out / "latest.pt").is_file():  # before starting any worker
         from mimic.training.runner import run_exists_error
@@ -183,8 +197,18 @@ def closing_line(trainer, last: dict[str, float]) -> str:
             f"latest.pt in {trainer.out_dir}")
 
 
+def shipped_name(policy: str, character: str | None) -> str:
+    """``policy`` as a shipped policy's name: ``CHARACTER/CLIP`` for a character other than the humanoid."""
+    from mimic.character.spec import DEFAULT_CHARACTER
+
+    if character and character != DEFAULT_CHARACTER and "/" not in policy and not Path(policy).exists():
+        return f"{character}/{policy}"
+    return policy
+
+
 def resolve_checkpoint(policy: str) -> Path:
-    """The checkpoint file of a run directory (best.pt, else latest.pt), a .pt path or a bundled clip name."""
+    """The checkpoint file of a run directory (best.pt, else latest.pt), a .pt path or a shipped policy's name
+    (``walk``; ``dog3d/trot`` for another character's)."""
     path = Path(policy)
     if path.is_dir():
         for name in ("best.pt", "latest.pt"):
@@ -196,12 +220,15 @@ def resolve_checkpoint(policy: str) -> Path:
     shipped = POLICIES_DIR / f"{policy}.pt"
     if shipped.is_file():
         return shipped
-    from mimic.motion import BUNDLED_CLIPS
+    from mimic.character.spec import bundled_characters, load_spec
 
-    have = ", ".join(sorted(p.stem for p in POLICIES_DIR.glob("*.pt"))) or "none"
-    if policy in BUNDLED_CLIPS:
+    have = ", ".join(sorted(p.relative_to(POLICIES_DIR).with_suffix("").as_posix()
+                            for p in POLICIES_DIR.rglob("*.pt"))) or "none"
+    character, _, clip = policy.rpartition("/")
+    if (character in bundled_characters() or not character) and clip in load_spec(character or None).clip_names:
+        flag = f" --character {character}" if character else ""
         raise MimicError(f"{policy}: no controller is shipped for this clip yet (shipped: {have}); train one with "
-                         f"`mimic train {policy} --config fast`")
+                         f"`mimic train {clip}{flag} --config fast`")
     raise MimicError(f"{policy}: no such run directory or checkpoint (and no policy is shipped under that name; "
                      f"shipped: {have})")
 
@@ -229,7 +256,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     results = []
     for policy in args.policy:
-        agent, env, ckpt = load_policy(policy, num_envs=min(args.episodes, 16))
+        agent, env, ckpt = load_policy(shipped_name(policy, args.character), num_envs=min(args.episodes, 16))
         result = evaluate(env, agent.policy(), episodes=args.episodes)
         env.close()
         if args.json:
@@ -259,7 +286,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     from mimic.render.scene import CharacterRenderer
     from mimic.render.video import write_video
 
-    agent, env, ckpt = load_policy(args.policy, num_envs=1)
+    agent, env, ckpt = load_policy(shipped_name(args.policy, args.character), num_envs=1)
     env.episode_seconds = max(env.episode_seconds, args.seconds + 1.0)
     if args.out is None and has_display():
         _play_interactive(agent, env)
@@ -317,7 +344,7 @@ def _play_interactive(agent, env) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     from mimic.export import export_policy_graph
 
-    graph, sidecar = export_policy_graph(args.policy, args.out)
+    graph, sidecar = export_policy_graph(shipped_name(args.policy, args.character), args.out)
     print(f"wrote {graph} and {sidecar}")
     return 0
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mimic.character import humanoid3d
 from mimic.character.model import CharacterModel, JointType
 from mimic.errors import MimicError, input_error
 from mimic.motion.bundled import clip_short_name
@@ -28,10 +27,10 @@ _KNOWN_KEYS = ("Loop", "Frames")
 def file_joint_order(model: CharacterModel) -> list[int]:
     """Body indices of the joints stored in a file, in file order (root and fixed bodies excluded).
 
-    DeepMimic's humanoid uses DeepMimic's joint order; other characters use their MJCF body order.
+    The order is the character spec's ``clip_joint_order`` (DeepMimic's character files), else the MJCF's.
     """
-    if set(model.body_names) == set(humanoid3d.DEEPMIMIC_JOINT_ORDER):
-        order = [model.body_index(n) for n in humanoid3d.DEEPMIMIC_JOINT_ORDER]
+    if model.clip_joint_order is not None:
+        order = [model.body_index(n) for n in model.clip_joint_order]
     else:
         order = list(range(model.num_bodies))
     return [b for b in order if b != 0 and model.joint_types[b] in (JointType.BALL, JointType.HINGE)]
