@@ -82,6 +82,19 @@ def cmd_characters(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_character(args: argparse.Namespace) -> int:
+    """Check a model file for use as a character; status 2 when it has problems."""
+    from mimic.character.check import check_model
+
+    report = check_model(args.model)
+    print(report.text())
+    if not report.ok:
+        print(f"mimic: error: {args.model}: {len(report.problems)} problem(s) above; the model cannot be a "
+              "character until they are fixed", file=sys.stderr)
+        return 2
+    return 0
+
+
 # -------------------------------------------------------------------------------------------- convert
 
 
@@ -175,6 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "its MJCF and a character.yaml spec (README, 'Characters').")
     p.add_argument("folders", nargs="*", metavar="FOLDER", help="character folders to describe instead")
     p.set_defaults(func=cmd_characters)
+
+    p = sub.add_parser("check-character", help="check a model (MJCF or URDF) for use as a character",
+                       description="Check that a model can be a Mimic character (a free-floating root, ball or hinge "
+                                   "joints at the body origins, masses and inertias, PD gains and torque limits, a "
+                                   "plane ground, collision geoms the engine handles), print what was found, every "
+                                   "problem with its fix, and a starting character.yaml. Exit status 2 when the "
+                                   "model has problems. URDF goes through MuJoCo's own URDF compiler.")
+    p.add_argument("model", help="PATH.xml (MJCF) or PATH.urdf")
+    p.set_defaults(func=cmd_check_character)
 
     p = sub.add_parser("view", help="play a clip kinematically (viewer or mp4)",
                        description="Kinematic playback of a clip on DeepMimic's humanoid. Opens MuJoCo's viewer when "
