@@ -17,10 +17,13 @@ from mimic.training.commands import POLICIES_DIR, resolve_checkpoint
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("policy", help="run directory (its best.pt) or checkpoint file")
-    parser.add_argument("clip", help="bundled clip name the policy is shipped under, e.g. walk")
+    parser.add_argument("clip", help="name the policy is shipped under: the clip (walk), or CHARACTER/CLIP for "
+                                     "another character than the humanoid (dog3d/trot)")
     args = parser.parse_args()
     src = resolve_checkpoint(args.policy)
-    dst = export_policy(src, POLICIES_DIR / f"{args.clip}.pt")
+    dst = POLICIES_DIR / f"{args.clip}.pt"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst = export_policy(src, dst)
     print(f"wrote {dst} ({dst.stat().st_size / 2**20:.1f} MiB) from {src}")
 
 
