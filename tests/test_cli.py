@@ -50,7 +50,7 @@ def test_convert_round_trip(tmp_path, capsys):
 
 
 def test_console_script_exit_code_on_user_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "mimic.cli", "convert", "walk", str(tmp_path / "x.bvh")],
+    result = subprocess.run([sys.executable, "-m", "mimic.cli", "convert", "walk", str(tmp_path / "x.fbx")],
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("mimic: error:") and "Traceback" not in result.stderr

@@ -62,3 +62,24 @@ def test_a_second_run_into_the_same_out_explains_the_choice(tmp_path, capsys):
     (line,) = error_lines(capsys)
     assert f"{out}: holds a run already" in line
     assert f"`mimic train --out {out} --resume`" in line and "choose another --out" in line
+
+
+def test_motion_outputs_with_unknown_extensions_are_refused_before_any_work(tmp_path, capsys):
+    bvh = tmp_path / "in.bvh"
+    bvh.write_text("not read: the output is checked first")
+    assert main(["import", str(bvh), str(tmp_path / "out.fbx")]) == 2
+    assert error_lines(capsys) == [f"mimic: error: {tmp_path / 'out.fbx'}: unknown clip format '.fbx'; use one of "
+                                   ".txt, .json, .npz, .bvh"]
+    assert main(["play", "walk", "--export", str(tmp_path / "walk.mp4")]) == 2
+    assert error_lines(capsys) == [f"mimic: error: {tmp_path / 'walk.mp4'}: unknown clip format '.mp4'; use one of "
+                                   ".txt, .json, .npz, .bvh"]
+    assert main(["import", str(bvh), str(tmp_path / "no" / "out.npz")]) == 2
+    assert error_lines(capsys) == [f"mimic: error: {tmp_path / 'no' / 'out.npz'}: folder {tmp_path / 'no'} does not "
+                                   "exist"]
+
+
+def test_a_bvh_is_imported_not_loaded(tmp_path, capsys):
+    (tmp_path / "walk.bvh").write_text("HIERARCHY")
+    assert main(["view", str(tmp_path / "walk.bvh")]) == 2
+    assert error_lines(capsys) == [f"mimic: error: {tmp_path / 'walk.bvh'}: unknown clip format '.bvh'; use one of "
+                                   ".txt, .json, .npz; turn a BVH into a clip with `mimic import FILE.bvh OUT.npz`"]

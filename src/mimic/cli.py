@@ -1,4 +1,4 @@
-"""The ``mimic`` command line: ``mimic clips | view | convert | bench | train | eval | play | plot``.
+"""The ``mimic`` command line: ``mimic clips | view | convert | import | bench | train | eval | play | plot``.
 
 User errors (missing files, malformed clips, bad options) print one ``mimic: error: ...`` line and
 exit with status 2; no traceback.
@@ -99,7 +99,7 @@ def cmd_check_character(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    """Convert a clip between DeepMimic ``.txt`` and Mimic ``.npz``."""
+    """Convert a clip between DeepMimic ``.txt`` and Mimic ``.npz``, or write it as BVH."""
     from mimic.character.spec import load_spec
     from mimic.motion import load_clip, save_clip
 
@@ -212,11 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_character_arg(p)
     p.set_defaults(func=cmd_view)
 
-    p = sub.add_parser("convert", help="convert a clip between .txt and .npz",
+    p = sub.add_parser("convert", help="convert a clip between .txt and .npz, or to .bvh",
                        description="Convert a clip between DeepMimic's .txt (JSON, y-up) and Mimic's .npz (z-up, with "
-                                   "world body positions from forward kinematics). Formats follow the extensions.")
+                                   "world body positions from forward kinematics), or write it as .bvh on the "
+                                   "character's own skeleton (metres, y-up: Blender's importer defaults). Formats "
+                                   "follow the extensions; `mimic import` reads BVH.")
     p.add_argument("input", help="bundled clip name or path to a .txt / .npz clip")
-    p.add_argument("output", help="output path ending in .txt or .npz")
+    p.add_argument("output", help="output path ending in .txt, .npz or .bvh")
     add_character_arg(p)
     p.set_defaults(func=cmd_convert)
 
@@ -254,8 +256,14 @@ def _register_training(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
+def _register_import(sub: argparse._SubParsersAction) -> None:
+    from mimic.motion.retarget.commands import register
+
+    register(sub)
+
+
 # Command groups kept in their own modules.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_register_training]
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_register_import, _register_training]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

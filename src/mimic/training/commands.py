@@ -85,6 +85,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-caption", action="store_true",
                    help="leave out the caption (clip, time, running return) and the coloured border that marks "
                         "a fall (red) or another episode end (blue) for 0.75 s")
+    p.add_argument("--export", default=None, metavar="OUT.bvh|OUT.npz|OUT.txt",
+                   help="write the simulated motion of one episode (from the clip's start, at most --seconds) as a "
+                        "clip instead of a video: .bvh opens in Blender with the character's skeleton (metres, "
+                        "y-up), .npz / .txt play with `mimic view`; with --out the video is written too")
     add_character_arg(p)
     p.set_defaults(func=cmd_play)
 
@@ -286,8 +290,16 @@ def cmd_play(args: argparse.Namespace) -> int:
     from mimic.render.scene import CharacterRenderer
     from mimic.render.video import write_video
 
+    if args.export:
+        from mimic.motion.formats import clip_writer
+
+        clip_writer(args.export)  # a bad path fails before the policy loads
     agent, env, ckpt = load_policy(shipped_name(args.policy, args.character), num_envs=1)
     env.episode_seconds = max(env.episode_seconds, args.seconds + 1.0)
+    if args.export:
+        export_episode(agent, env, Path(args.export), args.seconds)
+        if args.out is None:
+            return 0
     if args.out is None and has_display():
         _play_interactive(agent, env)
         return 0
@@ -313,6 +325,43 @@ def cmd_play(args: argparse.Namespace) -> int:
     falls = f"; {caption.falls} fall{'s' if caption.falls != 1 else ''} (marked red)" if caption.falls else ""
     print(f"wrote {out}{falls}")
     return 0
+
+
+def export_episode(agent, env, out: Path, seconds: float) -> None:
+    """Write one deterministic episode of env 0, from the clip's start, as a clip file (format from ``out``).
+
+    Each control step records the simulated root pose and joint positions; the episode ends at a
+    fall, at the end of a non-looping clip, or after ``seconds``.
+    """
+    import numpy as np
+
+    from mimic.motion.clip import Clip, LoopMode
+    from mimic.motion.formats import clip_writer
+
+    writer = clip_writer(out)  # a bad path fails before the episode runs
+    rand_reset = env.config.rand_reset
+    env.config.rand_reset = False  # start at the clip's first frame
+    try:
+        obs = env.reset()
+        policy = agent.policy()
+        rows = []
+        for _ in range(round(seconds / env.dt) + 1):
+            e = env.engine
+            rows.append(torch.cat((e.root_pos[0], e.root_rot[0], e.joint_pos[0])).double())
+            with torch.no_grad():
+                obs, _, done, _ = env.step(policy(obs))
+            if done[0]:  # the engine already holds the next episode's first state
+                break
+    finally:
+        env.config.rand_reset = rand_reset
+    qpos = torch.stack(rows).numpy()
+    frame_dt = np.full(len(rows), env.dt)
+    frame_dt[-1] = 0.0
+    clip = Clip(name=out.stem, loop=LoopMode.NONE, frame_dt=frame_dt, root_pos=qpos[:, :3], root_rot=qpos[:, 3:7],
+                joint_pos=qpos[:, 7:], body_names=env.model.body_names)
+    writer(clip, out, env.model)
+    print(f"wrote {out} ({clip.num_frames} frames at {1.0 / env.dt:.4g} fps, {clip.duration:.3f} s of "
+          f"{env.clips[0].name} as simulated)")
 
 
 def _play_interactive(agent, env) -> None:
