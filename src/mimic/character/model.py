@@ -73,6 +73,8 @@ class CharacterModel:
     body_com_offset: np.ndarray  # (num_bodies, 3) centre of mass in the body frame
     # order of the joints in the character's DeepMimic-format clip files (its spec says; None: body order)
     clip_joint_order: tuple[str, ...] | None = None
+    # (up axis "y" | "z", quaternion order "wxyz" | "xyzw") of those files (its spec says; DeepMimic's by default)
+    clip_format: tuple[str, str] = ("y", "wxyz")
 
     @property
     def num_bodies(self) -> int:

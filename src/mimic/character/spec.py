@@ -11,6 +11,8 @@ import one character's module.
     name: dog3d                        # default: the folder's name
     mjcf: dog3d.xml                    # relative to the folder
     clip_joint_order: [root, ...]      # order of joints in DeepMimic-format clip files (default: MJCF order)
+    clip_format: {up: y, quat: wxyz}   # those files' up axis (y | z) and quaternion order (wxyz | xyzw);
+                                       # the default is DeepMimic's, z / xyzw is pybullet's world
     clips: {dir: motions, prefix: dog3d_, names: [trot, ...]}   # bundled clips (names default: all files)
     end_effectors: [...]               # DeepMimic's end-effector reward
     key_bodies: [...]                  # MimicKit's observations and key-body reward
@@ -31,6 +33,7 @@ import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -52,6 +55,12 @@ class _ClipsEntry:
 
 
 @dataclass
+class _ClipFormat:
+    up: Literal["y", "z"] = "y"
+    quat: Literal["wxyz", "xyzw"] = "wxyz"
+
+
+@dataclass
 class _SpecFile:
     """``character.yaml`` as written (see the module docstring)."""
 
@@ -59,6 +68,7 @@ class _SpecFile:
     name: str = ""
     description: str = ""
     clip_joint_order: list[str] | None = None
+    clip_format: _ClipFormat = field(default_factory=_ClipFormat)
     clips: _ClipsEntry = field(default_factory=_ClipsEntry)
     end_effectors: list[str] = field(default_factory=list)
     key_bodies: list[str] = field(default_factory=list)
@@ -76,7 +86,7 @@ class CharacterSpec:
     Attributes:
         name: the character's name (``humanoid3d``).
         folder: the character's folder; ``spec_path`` its ``character.yaml``.
-        model: the :class:`CharacterModel` read from the MJCF, with the clip files' joint order.
+        model: the :class:`CharacterModel` read from the MJCF, with the clip files' joint order and format.
         clips_source: where the bundled clips are, as written (``clips.dir``, resolved by :attr:`clips_dir`);
             ``clip_prefix`` their file-name prefix; :attr:`clip_names` their short names (``walk`` for
             ``humanoid3d_walk.txt``).
@@ -214,7 +224,7 @@ def _load(spec_path: Path) -> CharacterSpec:
     if order is not None and sorted(order) != sorted(model.body_names):
         missing = [b for b in model.body_names if b not in order]
         raise input_error(spec_path, f"must list every body once; missing {missing}", "clip_joint_order")
-    model = dataclasses.replace(model, clip_joint_order=order)
+    model = dataclasses.replace(model, clip_joint_order=order, clip_format=(raw.clip_format.up, raw.clip_format.quat))
     contact = {}
     for clip, value in raw.contact_bodies.items():
         contact[clip] = model.body_names if value == "all" else bodies(

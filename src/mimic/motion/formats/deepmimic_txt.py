@@ -6,6 +6,11 @@ order: 4 numbers (quaternion) for a spherical joint or 1 angle for a revolute jo
 DeepMimic's y-up world (z = character's right). Mimic is z-up: positions map
 ``(x, y, z) -> (x, -z, y)`` and quaternion vector parts the same way, exactly (a permutation with
 one sign), so reading then writing gives the file's numbers back.
+
+Files of the same layout made in pybullet's z-up world with its (x, y, z, w) quaternions (the Laikago's
+``laikago_walk.txt``) are read and written by a character whose spec says ``clip_format: {up: z, quat:
+xyzw}`` (:attr:`CharacterModel.clip_format`): positions and vector parts are then kept as they are and
+the scalar part moves, again exactly.
 """
 
 from __future__ import annotations
@@ -47,6 +52,30 @@ def _to_zup(v: np.ndarray) -> np.ndarray:
 
 def _to_yup(v: np.ndarray) -> np.ndarray:
     return np.stack((v[..., 0], v[..., 2], -v[..., 1]), axis=-1)
+
+
+def _vec_from_file(v: np.ndarray, model: CharacterModel) -> np.ndarray:
+    """(..., 3) vectors of a file in Mimic's z-up world."""
+    return v.copy() if model.clip_format[0] == "z" else _to_zup(v)
+
+
+def _vec_to_file(v: np.ndarray, model: CharacterModel) -> np.ndarray:
+    return v.copy() if model.clip_format[0] == "z" else _to_yup(v)
+
+
+def _quat_from_file(q: np.ndarray, model: CharacterModel) -> np.ndarray:
+    """(..., 4) quaternions of a file as Mimic's (w, x, y, z) in its z-up world."""
+    w, v = (q[..., 3:], q[..., :3]) if model.clip_format[1] == "xyzw" else (q[..., :1], q[..., 1:])
+    return np.concatenate((w, _vec_from_file(v, model)), axis=-1)
+
+
+def _quat_to_file(q: np.ndarray, model: CharacterModel) -> np.ndarray:
+    w, v = q[..., :1], _vec_to_file(q[..., 1:], model)
+    return np.concatenate((v, w) if model.clip_format[1] == "xyzw" else (w, v), axis=-1)
+
+
+def _quat_order_text(model: CharacterModel) -> str:
+    return ", ".join(model.clip_format[1])
 
 
 def _column_layout(model: CharacterModel) -> list[tuple[int, int, int, str]]:
@@ -104,16 +133,13 @@ def read_deepmimic_txt(path: str | Path, model: CharacterModel) -> Clip:
     joint_pos = np.zeros((arr.shape[0], model.num_joint_pos))
     for col, off, size, _ in _column_layout(model):
         values = arr[:, col:col + size]
-        if size == 4:
-            values = np.concatenate((values[:, :1], _to_zup(values[:, 1:])), axis=1)
-        joint_pos[:, off:off + size] = values
-    root_rot = np.concatenate((arr[:, 4:5], _to_zup(arr[:, 5:8])), axis=1)
+        joint_pos[:, off:off + size] = _quat_from_file(values, model) if size == 4 else values
     clip = Clip(
         name=clip_short_name(path),
         loop=loop,
         frame_dt=arr[:, 0].copy(),
-        root_pos=_to_zup(arr[:, 1:4]),
-        root_rot=root_rot,
+        root_pos=_vec_from_file(arr[:, 1:4], model),
+        root_rot=_quat_from_file(arr[:, 4:8], model),
         joint_pos=joint_pos,
         body_names=model.body_names,
         source=path,
@@ -135,7 +161,7 @@ def _check_joint_quats(arr: np.ndarray, model: CharacterModel, path: Path) -> No
         if bad.size:
             i = int(bad[0])
             raise input_error(path, f"frame {i}: joint {name!r} rotation quaternion has norm {norms[i]:.6g}; "
-                              "it must be a unit quaternion (w, x, y, z)", "Frames")
+                              f"it must be a unit quaternion ({_quat_order_text(model)})", "Frames")
 
 
 def write_deepmimic_txt(clip: Clip, path: str | Path, model: CharacterModel) -> None:
@@ -144,14 +170,11 @@ def write_deepmimic_txt(clip: Clip, path: str | Path, model: CharacterModel) -> 
     n = clip.num_frames
     arr = np.zeros((n, frame_size(model)))
     arr[:, 0] = clip.frame_dt
-    arr[:, 1:4] = _to_yup(clip.root_pos)
-    arr[:, 4] = clip.root_rot[:, 0]
-    arr[:, 5:8] = _to_yup(clip.root_rot[:, 1:])
+    arr[:, 1:4] = _vec_to_file(clip.root_pos, model)
+    arr[:, 4:8] = _quat_to_file(clip.root_rot, model)
     for col, off, size, _ in _column_layout(model):
         values = clip.joint_pos[:, off:off + size]
-        if size == 4:
-            values = np.concatenate((values[:, :1], _to_yup(values[:, 1:])), axis=1)
-        arr[:, col:col + size] = values
+        arr[:, col:col + size] = _quat_to_file(values, model) if size == 4 else values
     arr[arr == 0.0] = 0.0  # no "-0.0" in files
     header = {"Loop": clip.loop.value, **clip.meta}
     lines = ["{"] + [f'"{k}": {json.dumps(v)},' for k, v in header.items()] + ['"Frames":', "["]
