@@ -52,9 +52,11 @@ SWING_FPS = 30
 
 
 def write_pendulum(folder: Path) -> tuple[Path, Path]:
-    """Write the MJCF and a cyclic 1 s swing clip (sines, the lower link lagging) into ``folder``."""
+    """Write the MJCF with its character.yaml and a cyclic 1 s swing clip (sines, the lower link lagging) into
+    ``folder`` (the character folder)."""
     mjcf = folder / "pendulum2.xml"
     mjcf.write_text(PENDULUM_XML)
+    (folder / "character.yaml").write_text("mjcf: pendulum2.xml\ncontact_bodies: {default: all}\n")
     model = load_character(mjcf)
     n = int(SWING_SECONDS * SWING_FPS) + 1  # last frame = first: a closed loop
     phase = 2 * np.pi * np.arange(n) / (n - 1)
@@ -79,7 +81,7 @@ def pendulum_config(pendulum_files: tuple[Path, Path]) -> EnvConfig:
     whose lower link drifts 0.2 m from the reference (falls)."""
     mjcf, npz = pendulum_files
     return EnvConfig(
-        character=str(mjcf), clips=[str(npz)], episode_seconds=2.0,
+        character=str(mjcf.parent), clips=[str(npz)], episode_seconds=2.0,
         reward_weights={"pose": 1.0, "vel": 0.0, "end_eff": 0.0, "root": 0.0, "com": 0.0},
         reward_scales={"pose": 10.0},
         pose_termination=True, pose_termination_dist=0.2,

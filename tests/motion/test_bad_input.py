@@ -93,7 +93,8 @@ def test_npz_missing_and_corrupt_fields(tmp_path, humanoid):
 def test_missing_file_unknown_name_and_format(tmp_path, capsys):
     with pytest.raises(MimicError, match="nope.txt: clip file not found; bundled clips are: walk, run"):
         load_clip(tmp_path / "nope.txt")
-    with pytest.raises(MimicError, match="wlak: unknown clip name for character 'humanoid3d'; bundled clips are: walk, run, jump"):
+    with pytest.raises(MimicError,
+                       match="wlak: unknown clip name for character 'humanoid3d'; bundled clips are: walk, run, jump"):
         load_clip("wlak")
     (tmp_path / "clip.bvh").write_text("HIERARCHY")
     with pytest.raises(MimicError, match="unknown clip format '.bvh'"):

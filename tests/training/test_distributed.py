@@ -84,6 +84,62 @@ def update_worker(ctx: DistContext, data: dict, out_dir: str, optimizer: str, pr
     torch.save({"params": snapshot(agent), "metrics": metrics}, Path(out_dir) / f"rank{ctx.rank}.pt")
 
 
+AMP_DIM, DISC_EPOCHS = 4, 2
+
+
+def amp_config() -> PPOConfig:
+    from mimic.agents.discriminator import AMPConfig
+
+    # one discriminator minibatch per epoch (batch = T x num_envs), as the PPO minibatches above
+    return agent_config(name="amp", amp=AMPConfig(disc_hidden=[16], disc_batch_size=T, disc_epochs=DISC_EPOCHS,
+                                                  disc_lr=1e-2, replay_size=0, normalizer_samples=10_000))
+
+
+def expert_pool() -> torch.Tensor:
+    """The expert samples of one update: epoch e uses rows [e * T * N, (e + 1) * T * N)."""
+    return torch.randn(DISC_EPOCHS * T * N, AMP_DIM, generator=torch.Generator().manual_seed(11)) + 1.0
+
+
+def expert_share(rank: int, world: int):
+    """Rank ``rank``'s part of every epoch's expert batch, so the ranks together see the pool."""
+    pool, per = expert_pool().view(DISC_EPOCHS, T * N, AMP_DIM), T * N // world
+
+    def sample(n: int, generator: torch.Generator) -> torch.Tensor:
+        assert n == DISC_EPOCHS * per
+        return pool[:, rank * per:(rank + 1) * per].reshape(-1, AMP_DIM)
+
+    return sample
+
+
+def amp_buffer(data: dict, envs: slice) -> RolloutBuffer:
+    from mimic.agents import AMPAgent
+
+    buf = to_buffer({k: v for k, v in data.items() if k != "amp_obs"}, envs)
+    amp = AMPAgent(OBS, ACT, amp_config(), amp_obs_dim=AMP_DIM).make_buffer(buf.num_envs)
+    for name in ("obs", "actions", "log_probs", "values", "rewards", "dones", "rand_mask", "bootstrap_values",
+                 "last_values"):
+        getattr(amp, name).copy_(getattr(buf, name))
+    amp.extras["amp_obs"].copy_(data["amp_obs"][:, envs])
+    return amp
+
+
+def amp_snapshot(agent) -> dict[str, torch.Tensor]:
+    out = snapshot(agent)
+    out.update({f"disc.{k}": v.clone() for k, v in agent.disc.state_dict().items()})
+    out.update({f"amp_norm.{k}": v.clone() for k, v in agent.amp_norm.state_dict().items()})
+    return out
+
+
+def amp_update_worker(ctx: DistContext, data: dict, out_dir: str) -> None:
+    from mimic.agents import AMPAgent
+
+    agent = AMPAgent(OBS, ACT, amp_config(), dist=ctx, amp_obs_dim=AMP_DIM,
+                     expert=expert_share(ctx.rank, ctx.world_size))
+    half = N // ctx.world_size
+    metrics = train_once(agent, amp_buffer(data, slice(ctx.rank * half, (ctx.rank + 1) * half)))
+    torch.save({"params": amp_snapshot(agent), "metrics": metrics}, Path(out_dir) / f"rank{ctx.rank}.pt")
+
+
 def sync_worker(ctx: DistContext, out_dir: str) -> None:
     agent = PPOAgent(OBS, ACT, agent_config(), dist=ctx)
     for it in range(4):  # different data on every rank and iteration
@@ -134,6 +190,26 @@ def test_two_process_update_equals_single_process_update_on_concatenated_data(tm
     m0 = torch.load(tmp_path / "rank0.pt")["metrics"]
     assert m0["adv_mean"] == pytest.approx(metrics["adv_mean"], abs=1e-5)
     assert m0["adv_std"] == pytest.approx(metrics["adv_std"], abs=1e-5)
+
+
+def test_two_process_amp_update_equals_single_process_update(tmp_path):
+    """AMP: the style rewards, the PPO update and the discriminator's (its losses global means, its gradients
+    averaged, its normalizer's sums reduced) on two ranks equal one process on the concatenated data."""
+    from mimic.agents import AMPAgent
+
+    data = make_rollout(seed=8)
+    data["amp_obs"] = torch.randn(T, N, AMP_DIM, generator=torch.Generator().manual_seed(9))
+    single = AMPAgent(OBS, ACT, amp_config(), amp_obs_dim=AMP_DIM, expert=expert_share(0, 1))
+    metrics = train_once(single, amp_buffer(data, slice(None)))
+    assert metrics["amp_disc_loss"] > 0
+    run_workers(amp_update_worker, (data, str(tmp_path)), nproc=2, timeout_s=60)
+    expected = amp_snapshot(single)
+    for rank in (0, 1):
+        got = torch.load(tmp_path / f"rank{rank}.pt")["params"]
+        for key, value in expected.items():
+            assert torch.allclose(got[key].double(), value.double(), atol=1e-5, rtol=0), (rank, key)
+    m0 = torch.load(tmp_path / "rank0.pt")["metrics"]
+    assert m0["amp_style_reward"] == pytest.approx(metrics["amp_style_reward"], abs=1e-6)
 
 
 def test_ranks_stay_in_sync_and_a_drifting_rank_is_caught(tmp_path):

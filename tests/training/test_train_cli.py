@@ -75,7 +75,8 @@ def test_eval_json_play_and_plot(run_dir, capsys):
     assert main(["eval", str(run_dir), "--episodes", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result) == {"policy", "normalized_return", "reward_per_step", "mpjpe_m", "body_pos_error_m",
-                           "root_pos_error_m", "fall_rate", "mean_episode_seconds", "episodes"}
+                           "root_pos_error_m", "fall_rate", "mean_episode_seconds", "mean_speed_mps",
+                           "clip_speed_mps", "style_score", "episodes"}
     assert result["episodes"] == 2 and 0.0 <= result["normalized_return"] <= result["reward_per_step"] <= 1.0
     # several policies: one table, or one JSON line each
     assert main(["eval", str(run_dir), "walk", "--episodes", "1"]) == 0
@@ -99,7 +100,7 @@ def test_bad_policy_and_preset(capsys):
     assert "no such run directory or checkpoint" in capsys.readouterr().err
     assert main(["play", "backflip"]) == 2
     assert capsys.readouterr().err.startswith("mimic: error: backflip: no controller is shipped for this clip yet")
-    with pytest.raises(MimicError, match="unknown config preset; presets are deepmimic_humanoid"):
+    with pytest.raises(MimicError, match="unknown config preset; presets are amp_walk, deepmimic_humanoid"):
         load_train_config("nope")
     with pytest.raises(MimicError, match="agent.actor_lrr=1: unknown key"):
         load_train_config(None, ["agent.actor_lrr=1"])

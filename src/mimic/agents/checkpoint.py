@@ -1,6 +1,7 @@
-"""Checkpoints: one ``.pt`` file with everything needed to resume or replay a PPO agent.
+"""Checkpoints: one ``.pt`` file with everything needed to resume or replay an agent.
 
-Contents: a format tag, the agent config (a plain dict), the env sizes, the agent's state
+Contents: a format tag, the agent's name (``ppo``, ``amp``; files without one are PPO's), the agent
+config (a plain dict), the env sizes, the agent's state
 (networks, normalizer, optimizers, ``iteration`` and ``samples`` counters, its generator state),
 the env's generator state when an env is given, and any ``extra`` dict the caller adds (e.g. the
 env config). The file is written to a temporary file in the same folder and moved into place
@@ -35,9 +36,9 @@ def save_checkpoint(path: str | Path, agent: PPOAgent, env: Any = None, extra: d
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "format": FORMAT,
+        "agent_name": agent.name,
         "config": dataclasses.asdict(agent.config),
-        "obs_dim": agent.obs_dim,
-        "action_dim": agent.action_dim,
+        **agent.dims(),
         "agent": agent.state_dict(),
         "env_generator": env.generator.get_state() if env is not None else None,
         "extra": extra or {},
@@ -84,12 +85,20 @@ def load_checkpoint(path: str | Path, agent: PPOAgent | None = None, env: Any = 
     data = read_checkpoint(path)
     if agent is None:
         # Checkpoints from before the precision option were trained, and are replayed, in fp32.
-        stored = {"precision": "fp32", **data["config"]}
+        stored = {"precision": "fp32", **data["config"], "name": data.get("agent_name", "ppo")}
         cfg = config_lib.build(PPOConfig, stored, source=f"{path} (config)")
-        agent = PPOAgent(int(data["obs_dim"]), int(data["action_dim"]), cfg, device=device)
-    elif (agent.obs_dim, agent.action_dim) != (data["obs_dim"], data["action_dim"]):
-        raise MimicError(f"{path}: checkpoint is for obs_dim {data['obs_dim']}, action_dim {data['action_dim']}; "
-                         f"the agent has {agent.obs_dim}, {agent.action_dim}")
+        from mimic.agents.registry import build_agent
+
+        dims = {k: int(data[k]) for k in ("obs_dim", "action_dim", "amp_obs_dim") if k in data}
+        agent = build_agent(cfg, dims, device=device)
+    else:
+        name = data.get("agent_name", "ppo")
+        if name != agent.name:
+            raise MimicError(f"{path}: checkpoint written by agent {name!r}; this run's agent is {agent.name!r}")
+        mine = agent.dims()
+        stored = {k: data.get(k) for k in mine}
+        if stored != mine:
+            raise MimicError(f"{path}: checkpoint is for {stored}; the agent has {mine}")
     try:
         agent.load_state_dict(data["agent"])
     except (KeyError, RuntimeError, ValueError) as exc:
@@ -103,7 +112,8 @@ def export_policy(src: str | Path, dst: str | Path) -> Path:
     """Write a policy-only copy of checkpoint ``src`` to ``dst`` (atomically); returns ``dst``."""
     data = read_checkpoint(src)
     agent = {k: v for k, v in data["agent"].items()
-             if k not in ("critic", "actor_optimizer", "critic_optimizer", "generator")}
+             if k not in ("critic", "actor_optimizer", "critic_optimizer", "generator", "disc", "amp_norm",
+                          "disc_optimizer", "replay", "replay_count")}
     extra = {k: v for k, v in data.get("extra", {}).items() if k != "rank_rng"}
     out = {**data, "agent": agent, "env_generator": None, "extra": {**extra, "policy_only": True}}
     return _write_atomic(out, Path(dst))

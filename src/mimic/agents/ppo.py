@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from mimic.agents.compute import resolve_precision, threads_per_process, torch_threads
+from mimic.agents.discriminator import AMPConfig
 from mimic.agents.networks import Actor, Critic
 from mimic.agents.normalizer import RunningNormalizer
 from mimic.agents.policy import Policy
@@ -90,6 +91,9 @@ class PPOConfig:
         update_threads: torch threads during the PPO update (MuJoCo is idle then); 0 = the cores
             this process owns (all cores over the processes on this machine). Acting and env math
             always run on one thread.
+        name: the algorithm: ``ppo``, or ``amp`` (PPO plus a discriminator whose style reward replaces or
+            mixes with the env's reward, :mod:`mimic.agents.amp`; it needs ``env.amp_obs_steps``).
+        amp: the discriminator's settings (:class:`~mimic.agents.discriminator.AMPConfig`), used by ``amp``.
     """
 
     actor_hidden: list[int] = field(default_factory=lambda: [1024, 512])
@@ -123,6 +127,8 @@ class PPOConfig:
     seed: int = 0
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     update_threads: int = 0
+    name: Literal["ppo", "amp"] = "ppo"
+    amp: AMPConfig = field(default_factory=AMPConfig)
 
     def __post_init__(self) -> None:
         checks = {
@@ -176,6 +182,11 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class PPOAgent:
     """Actor, critic, observation normalizer, optimizers and counters.
 
+    The algorithm seam (README, "Agents"): an agent names itself (``name``, recorded in checkpoints), makes
+    its own rollout storage (:meth:`make_buffer`, with :meth:`rollout_fields` for extra per-step data),
+    may reshape the rollout's rewards before the returns (:meth:`shape_rewards`), and lists the modules
+    that must stay identical over ranks (:meth:`sync_modules`). AMP is this class plus a discriminator.
+
     Args:
         obs_dim / action_dim: env sizes D and A.
         config: :class:`PPOConfig`.
@@ -187,6 +198,8 @@ class PPOAgent:
         iteration: updates done; samples: env samples collected (both restored by checkpoints).
         generator: the agent's only random source (initial weights, exploration, minibatch order).
     """
+
+    name = "ppo"
 
     def __init__(self, obs_dim: int, action_dim: int, config: PPOConfig | None = None,
                  device: torch.device | str = "cpu", dist: DistContext | None = None) -> None:
@@ -216,6 +229,28 @@ class PPOAgent:
             self.dist.broadcast_module(self.critic)
             if self.dist.rank > 0:
                 self.generator.manual_seed(cfg.seed + 1_000_003 * self.dist.rank)
+
+    # ------------------------------------------------------------------------------------ the seam
+    def rollout_fields(self) -> dict[str, tuple[int, ...]]:
+        """Extra per-step data the agent stores (name -> per-sample shape), taken from the env's ``info``."""
+        return {}
+
+    def make_buffer(self, num_envs: int) -> RolloutBuffer:
+        """Rollout storage for ``num_envs`` envs and ``steps_per_iter`` steps, with :meth:`rollout_fields`."""
+        return RolloutBuffer(self.config.steps_per_iter, num_envs, self.obs_dim, self.action_dim, device=self.device,
+                             extra_fields=self.rollout_fields())
+
+    def shape_rewards(self, buffer: RolloutBuffer) -> dict[str, float]:
+        """Change ``buffer.rewards`` in place before the returns are computed; returns metrics (PPO: none)."""
+        return {}
+
+    def sync_modules(self) -> list[nn.Module]:
+        """The modules every rank must hold identically (checked every ``run.sync_check_every`` iterations)."""
+        return [self.actor, self.critic, self.obs_norm]
+
+    def dims(self) -> dict[str, int]:
+        """The sizes this agent was built for (stored in checkpoints)."""
+        return {"obs_dim": self.obs_dim, "action_dim": self.action_dim}
 
     # ------------------------------------------------------------------------------------ acting
     @property
@@ -278,6 +313,7 @@ class PPOAgent:
 
     def _update(self, buffer: RolloutBuffer) -> dict[str, float]:
         cfg = self.config
+        shaped = self.shape_rewards(buffer)
         returns = buffer.returns(cfg.discount, cfg.td_lambda)
         advantages = returns - buffer.values
 
@@ -320,7 +356,7 @@ class PPOAgent:
         if self.dist.enabled:  # the logged losses and means: averages over ranks
             vec = self.dist.mean_(torch.tensor(list(metrics.values()), dtype=torch.float64))
             metrics = dict(zip(metrics, vec.tolist(), strict=True))
-        return {**metrics, "adv_mean": float(adv_mean), "adv_std": float(adv_std), "exp_prob": self.exp_prob}
+        return {**shaped, **metrics, "adv_mean": float(adv_mean), "adv_std": float(adv_std), "exp_prob": self.exp_prob}
 
     def _epochs(self, epochs: int, batch_size: int, num_samples: int,
                 step: Callable[[torch.Tensor], dict[str, float]]) -> dict[str, float]:

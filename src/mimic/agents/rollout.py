@@ -69,14 +69,16 @@ class RolloutBuffer:
     statistics the rollout used), ``actions`` (the unclipped sample, or the mean on non-exploring
     steps), ``log_probs``, ``values``, ``rewards``, ``dones`` (long DoneReason), ``rand_mask`` (bool,
     the action was sampled), ``bootstrap_values`` (V(terminal obs) at TIMEOUT ends, else 0).
-    ``last_values`` (N,) is V(next obs) after the last step.
+    ``last_values`` (N,) is V(next obs) after the last step. ``extras``: the agent's own named fields
+    (``extra_fields``: name -> per-sample shape), each (T, N, ...), filled from the env's ``info[name]``
+    every step (AMP's ``amp_obs``).
 
     Between rollouts the buffer keeps ``next_obs`` (N, D) (None: the next :func:`collect` resets the
     env) and each env's running episode return and length.
     """
 
     def __init__(self, num_steps: int, num_envs: int, obs_dim: int, action_dim: int,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", extra_fields: dict[str, tuple[int, ...]] | None = None) -> None:
         self.num_steps, self.num_envs, self.device = num_steps, num_envs, torch.device(device)
         t, n = num_steps, num_envs
         f32 = dict(dtype=torch.float32, device=self.device)
@@ -89,6 +91,7 @@ class RolloutBuffer:
         self.dones = torch.zeros(t, n, dtype=torch.long, device=self.device)
         self.rand_mask = torch.zeros(t, n, dtype=torch.bool, device=self.device)
         self.last_values = torch.zeros(n, **f32)
+        self.extras = {name: torch.zeros(t, n, *shape, **f32) for name, shape in (extra_fields or {}).items()}
         self.next_obs: torch.Tensor | None = None
         self.episode_return = torch.zeros(n, dtype=torch.float64, device=self.device)
         self.episode_length = torch.zeros(n, dtype=torch.long, device=self.device)
@@ -145,6 +148,11 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
         next_obs, reward, done = next_obs.to(buffer.device), reward.to(buffer.device), done.to(buffer.device)
         buffer.rewards[t] = reward
         buffer.dones[t] = done
+        for name, field in buffer.extras.items():
+            if name not in info:
+                raise MimicError(f"the agent stores {name!r} each step but the env does not give it (for AMP: "
+                                 "set env.amp_obs_steps)")
+            field[t] = info[name].to(buffer.device)
         timeout = torch.nonzero(done == DoneReason.TIMEOUT).squeeze(-1)
         if len(timeout):  # only time-outs need the critic on the pre-reset observation
             timeouts.append((t, timeout, info["terminal_obs"][timeout].to(buffer.device)))

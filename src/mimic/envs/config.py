@@ -64,6 +64,10 @@ class EnvConfig:
             untrained policy then already follows the clip and learns only the corrections that
             keep it balanced (Mimic's ``fast`` preset; not DeepMimic's method).
         residual_scale: multiplies the per-DoF action scale in ``residual`` mode.
+        task: what the env's reward measures: ``track`` (the imitation reward above), or ``none`` (reward 0:
+            an AMP agent's style reward is then the whole reward, DeepMimic's ``imitate_amp``).
+        amp_obs_steps: frames in the AMP discriminator observation ``info["amp_obs"]`` (0: none; DeepMimic's
+            AMP uses 2, MimicKit 10); see :mod:`mimic.envs.amp_obs`.
         engine: physics settings.
     """
 
@@ -92,6 +96,8 @@ class EnvConfig:
     reward_fail_zero: bool = True
     action_mode: Literal["absolute", "residual"] = "absolute"
     residual_scale: float = 1.0
+    task: Literal["track", "none"] = "track"
+    amp_obs_steps: int = 0
     engine: EngineConfig = field(default_factory=EngineConfig)
 
     def __post_init__(self) -> None:
@@ -109,6 +115,8 @@ class EnvConfig:
                                      f"{', '.join(terms)}")
         if self.residual_scale <= 0:
             raise MimicError(f"env.residual_scale: must be positive, got {self.residual_scale}")
+        if self.amp_obs_steps < 0:
+            raise MimicError(f"env.amp_obs_steps: must be >= 0, got {self.amp_obs_steps}")
         if any(k <= 0 for k in self.tar_obs_steps):
             raise MimicError(f"env.tar_obs_steps: steps must be positive, got {self.tar_obs_steps}")
 

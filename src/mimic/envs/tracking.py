@@ -13,7 +13,9 @@
   simulation blew up; in test mode (``env.test_mode = True``) also the tracking errors
   ``body_pos_error`` (N,) mean distance of the bodies to the reference (m), ``root_pos_error`` (N,)
   (m), ``mpjpe`` (N,) mean distance of the non-root bodies to the reference with both root positions
-  aligned (m; the AMP paper's pose error) and ``joint_rot_error`` (N,) mean joint angle error (rad).
+  aligned (m; the AMP paper's pose error), ``joint_rot_error`` (N,) mean joint angle error (rad),
+  ``root_speed`` (N,) the root's horizontal speed over the step (m/s) and ``ref_root_speed`` (N,) the
+  reference root's.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from mimic.engine.mujoco_cpu import MujocoCpuEngine
 from mimic.envs import observations as obs_fn
 from mimic.envs import rewards as rew_fn
 from mimic.envs import terminations as term_fn
+from mimic.envs.amp_obs import AMPObservations, amp_frame
 from mimic.envs.config import EnvConfig
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
@@ -100,6 +103,9 @@ class ImitationEnv:
         self.test_mode = False  # adds tracking errors to info (set by evaluators)
         self.obs_dim = self._obs_size()
         self.action_dim = model.num_dofs
+        self.amp = (AMPObservations(model, self.motion, self.key_bodies, config.amp_obs_steps, self.dt, n)
+                    if config.amp_obs_steps > 0 else None)
+        self.amp_obs_dim = self.amp.obs_dim if self.amp is not None else 0
 
     # ------------------------------------------------------------------------------------ setup
     def _init_reward_weights(self) -> None:
@@ -147,13 +153,17 @@ class ImitationEnv:
         ref = self.motion.state(self.clip_ids, self.motion_time + self.dt)
         offset, scale = self._action_map(ref.joint_rot)
         self.engine.set_pd_targets_exp(offset + scale * action.clamp(-1.0, 1.0))
+        root_before = self.engine.root_pos[:, :2].clone() if self.test_mode else None
         self.engine.step()
         self.motion_time += self.dt
         self.episode_time += self.dt
         self.ref = ref = self._offset_reference(ref, self.clip_ids, self.motion_time, sync=True)
         sim = self._sim_track_state()
 
-        reward, terms = self._reward(sim, ref)
+        if self.config.task == "track":
+            reward, terms = self._reward(sim, ref)
+        else:  # no task: the agent's own reward (AMP's style reward) is the whole reward
+            reward, terms = torch.zeros(self.num_envs), {}
         invalid = self.engine.invalid.clone()
         fail = torch.zeros(self.num_envs, dtype=torch.bool)
         if self.config.early_termination:
@@ -169,8 +179,13 @@ class ImitationEnv:
         reward = torch.where(invalid, torch.zeros_like(reward), torch.nan_to_num(reward))
 
         info = {"reward_terms": terms, "num_invalid": int(invalid.sum())}
+        if self.amp is not None:  # the transition that just happened, before any reset
+            self.amp.push(self.amp_frame_of_sim(sim))
+            info["amp_obs"] = self.amp.observation()
         if self.test_mode:
             info.update(self._tracking_errors(sim, ref))
+            info["root_speed"] = (sim.root_pos[:, :2] - root_before).norm(dim=-1) / self.dt
+            info["ref_root_speed"] = ref.root_vel[:, :2].norm(dim=-1)
         obs = self._observe()
         info["terminal_obs"] = obs
         ended = torch.nonzero(done).squeeze(-1)
@@ -214,6 +229,8 @@ class ImitationEnv:
         self.cycle[ids] = self.motion.cycle_count(clip_ids, times)
         s = self.motion.state(clip_ids, times)
         self.engine.set_state(ids, s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel)
+        if self.amp is not None:
+            self.amp.reset(ids, clip_ids, times)
         if self.ref is not None:  # patch the reference of these envs (offset is 0 after a reset)
             for name, value in vars(s).items():
                 getattr(self.ref, name)[ids] = value
@@ -253,6 +270,11 @@ class ImitationEnv:
             joint_rot=joint_rot, dof_vel=e.dof_vel,
             body_pos=e.body_pos, com_vel=self._com_vel(e.body_vel, e.body_ang_vel, e.body_rot),
         )
+
+    def amp_frame_of_sim(self, sim: rew_fn.TrackState) -> torch.Tensor:
+        """(N, F) the AMP frame of the simulated characters (see :mod:`mimic.envs.amp_obs`)."""
+        return amp_frame(sim.root_pos, sim.root_rot, sim.root_vel, sim.root_ang_vel, sim.joint_rot, sim.dof_vel,
+                         sim.body_pos[:, self.key_bodies])
 
     def _ref_track_state(self, ref: MotionState) -> rew_fn.TrackState:
         return rew_fn.TrackState(

@@ -14,6 +14,10 @@ policy's mean action) until ``episodes`` have finished. Per episode:
   AMP paper's pose error, without its time warping), ``body_pos_error_m`` (world positions, so it
   includes the root's drift) and ``root_pos_error_m``, averaged over the episode's steps.
 - ``fall_rate`` (episodes that ended in a fall), ``mean_episode_seconds``, ``episodes``.
+- ``mean_speed_mps``: the root's mean horizontal speed; ``clip_speed_mps``: the reference's over the same
+  steps (for a policy that does not track a clip, AMP's, the speed the clips move at).
+- ``style_score``: how an AMP policy with no task is judged, in [0, 1]: the fraction of the full episode
+  it stayed up, times ``max(0, 1 - |mean_speed / clip_speed - 1|)`` (its speed against the clips').
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from mimic.envs.terminations import DoneReason
 from mimic.envs.tracking import ImitationEnv
 
 METRICS = ("normalized_return", "reward_per_step", "mpjpe_m", "body_pos_error_m", "root_pos_error_m", "fall_rate",
-           "mean_episode_seconds")
+           "mean_episode_seconds", "mean_speed_mps", "clip_speed_mps", "style_score")
 
 
 def full_episode_steps(env: ImitationEnv, env_ids: torch.Tensor) -> torch.Tensor:
@@ -57,11 +61,13 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     obs = env.reset()
     all_ids = torch.arange(n)
     possible = full_episode_steps(env, all_ids)
-    sums = {k: torch.zeros(n, dtype=torch.float64) for k in ("ret", "mpjpe", "err", "root_err")}
+    sums = {k: torch.zeros(n, dtype=torch.float64) for k in ("ret", "mpjpe", "err", "root_err", "speed", "ref_speed")}
     steps = torch.zeros(n, dtype=torch.float64)
     results: list[dict[str, float]] = []
     for _ in range(max_steps):
         obs, reward, done, info = env.step(policy(obs))
+        sums["speed"] += info.get("root_speed", torch.zeros(n)).double()
+        sums["ref_speed"] += info.get("ref_root_speed", torch.zeros(n)).double()
         sums["ret"] += reward.double()
         sums["mpjpe"] += info["mpjpe"].double()
         sums["err"] += info["body_pos_error"].double()
@@ -71,11 +77,15 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
         for i in ended.tolist():
             if len(results) < episodes:
                 k = float(steps[i])
+                speed, ref_speed = float(sums["speed"][i]) / k, float(sums["ref_speed"][i]) / k
+                match = max(0.0, 1.0 - abs(speed / ref_speed - 1.0)) if ref_speed > 1e-6 else 0.0
                 results.append({
                     "normalized_return": float(sums["ret"][i]) / (best_reward * float(possible[i])),
                     "reward_per_step": float(sums["ret"][i]) / k, "mpjpe_m": float(sums["mpjpe"][i]) / k,
                     "body_pos_error_m": float(sums["err"][i]) / k, "root_pos_error_m": float(sums["root_err"][i]) / k,
                     "fall_rate": float(int(done[i]) == DoneReason.FAIL), "mean_episode_seconds": k * env.dt,
+                    "mean_speed_mps": speed, "clip_speed_mps": ref_speed,
+                    "style_score": min(1.0, k / float(possible[i])) * match,
                 })
             for v in sums.values():
                 v[i] = 0.0

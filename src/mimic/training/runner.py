@@ -28,8 +28,8 @@ import yaml
 from mimic import config as config_lib
 from mimic.agents.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from mimic.agents.compute import threads_per_process
-from mimic.agents.ppo import PPOAgent
-from mimic.agents.rollout import RolloutBuffer, collect
+from mimic.agents.registry import build_agent, env_dims
+from mimic.agents.rollout import collect
 from mimic.distributed import DistContext
 from mimic.envs.tracking import ImitationEnv
 from mimic.errors import MimicError
@@ -91,13 +91,13 @@ class Trainer:
         self.test_episodes = math.ceil(run.test_episodes / dist.world_size)
         self.test_env = ImitationEnv(env_config, num_envs=min(run.test_envs, self.test_episodes),
                                      seed=rank_seed + 10_000)
-        self.agent = PPOAgent(self.env.obs_dim, self.env.action_dim, config.agent, device=dist.device, dist=dist)
-        self.buffer = RolloutBuffer(config.agent.steps_per_iter, run.num_envs, self.env.obs_dim, self.env.action_dim,
-                                    device=dist.device)
+        self.agent = build_agent(config.agent, env_dims(self.env), device=dist.device, dist=dist, env=self.env)
+        self.buffer = self.agent.make_buffer(run.num_envs)
         self.best_test_return = -math.inf
         self.wall_offset = 0.0  # minutes trained before a resume
         self.stop_requested = False  # multi-process Ctrl-C: stop together at the end of the iteration
         self.last_test: dict[str, float] = {}  # the latest test round's metrics
+        self._disc_won = self._disc_flat = 0  # AMP: iterations in a row the discriminator won / learned nothing
         if resume:
             self._resume()
         self.logger = None
@@ -146,7 +146,7 @@ class Trainer:
                 metrics = self.agent.update(self.buffer)
                 it = self.agent.iteration
                 if self.dist.enabled and it % run.sync_check_every == 0:
-                    self.dist.check_in_sync([self.agent.actor, self.agent.critic, self.agent.obs_norm])
+                    self.dist.check_in_sync(self.agent.sync_modules())
                 row = {
                     "iteration": float(it), "samples": float(self.agent.samples),
                     "wall_time_min": self._elapsed_min(start),
@@ -160,17 +160,21 @@ class Trainer:
                     **{f"losses/{k.removesuffix('_loss')}": float(v) for k, v in metrics.items()
                        if k.endswith("_loss") or k in ("clip_frac", "imp_ratio")},
                     **{f"charts/{k}": float(v) for k, v in metrics.items() if k.startswith(("adv_", "exp_prob"))},
+                    **{f"amp/{k.removeprefix('amp_')}": float(v) for k, v in metrics.items() if k.startswith("amp_")},
                 }
+                self._watch_discriminator(row)
                 if it % run.test_every == 0:
                     test = self.last_test = self.test()
-                    row.update({"charts/test_return": test["reward_per_step"],
+                    score = self.test_score(test)
+                    row.update({"charts/test_return": score,
+                                "charts/test_speed_mps": test["mean_speed_mps"],
                                 "charts/test_normalized_return": test["normalized_return"],
                                 "charts/test_mpjpe_m": test["mpjpe_m"],
                                 "charts/body_pos_error_m": test["body_pos_error_m"],
                                 "charts/test_fall_rate": test["fall_rate"],
                                 "charts/test_episode_length_s": test["mean_episode_seconds"]})
-                    if test["reward_per_step"] > self.best_test_return:
-                        self.best_test_return = test["reward_per_step"]
+                    if score > self.best_test_return:
+                        self.best_test_return = score
                         self.save("best.pt", row)
                 if self.logger is not None:
                     self.logger.log(row)
@@ -198,6 +202,32 @@ class Trainer:
             if self.logger is not None:
                 self.logger.close()
         return last
+
+    def test_score(self, test: dict[str, float]) -> float:
+        """The test return logged and used to keep ``best.pt``: the tracking reward per step, or for a policy
+        with no task (AMP's style alone, whose env reward is 0) the evaluator's ``style_score``."""
+        return test["style_score"] if self.env.config.task == "none" else test["reward_per_step"]
+
+    def _watch_discriminator(self, row: dict[str, float]) -> None:
+        """Warn once when AMP's discriminator has won (accuracy > 0.95 on both sides for 20 iterations in a row:
+        the style reward no longer guides the policy) or learns nothing (both within 0.5 +- 0.05 for the first
+        20 iterations)."""
+        if "amp/acc_expert" not in row or not self.is_main:
+            return
+        acc = (row["amp/acc_expert"], row["amp/acc_agent"])
+        self._disc_won = self._disc_won + 1 if min(acc) > 0.95 else 0
+        flat = all(abs(a - 0.5) < 0.05 for a in acc)
+        self._disc_flat = self._disc_flat + 1 if flat and self._disc_flat >= 0 else -1
+        message = None
+        if self._disc_won == 20:
+            message = ("the AMP discriminator has won (accuracy > 0.95 on expert and agent samples for 20 iterations): "
+                       "its style reward no longer guides the policy; raise agent.amp.grad_penalty or lower "
+                       "agent.amp.disc_lr")
+        elif self._disc_flat == 20:
+            message = ("the AMP discriminator is learning nothing (accuracy near 0.5 for the first 20 iterations); "
+                       "check env.amp_obs_steps and raise agent.amp.disc_lr")
+        if message:
+            print(f"mimic: warning: {message}", flush=True)
 
     def test(self) -> dict[str, float]:
         """Deterministic test episodes of the current policy, split over the ranks' test envs."""
@@ -294,7 +324,7 @@ class Trainer:
         if self._time_bounded():
             post["samples"] = f"{self.agent.samples / 1e6:.2f}M"
         if self.last_test:
-            post["test"] = f"{self.last_test['reward_per_step']:.3f}"
+            post["test"] = f"{self.test_score(self.last_test):.3f}"
             post["fall"] = f"{self.last_test['fall_rate']:.0%}"
         if self.best_test_return > -math.inf:
             post["best"] = f"{self.best_test_return:.3f}"

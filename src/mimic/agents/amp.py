@@ -1,0 +1,198 @@
+"""AMP (Peng et al. 2021): PPO plus a discriminator whose style reward says how much the policy's motion
+looks like the clips (:mod:`mimic.agents.discriminator` has the objective; :mod:`mimic.envs.amp_obs` the
+observations).
+
+Each iteration: the rollout stores every step's AMP observation (``amp_obs``, from the env's ``info``);
+before the returns, the current discriminator turns them into style rewards, mixed with the env's task
+reward (``agent.amp.task_weight * task + style_weight * style``); PPO updates the actor and critic on that
+reward; then the discriminator trains for ``disc_epochs`` passes, each minibatch pairing agent samples
+(half from this rollout, half from a replay buffer of past rollouts, so it does not forget what the
+policy used to do) with as many expert samples drawn from the clips. Its observations have their own
+running normalizer, fitted to the expert samples (a fixed distribution). With several ranks the
+discriminator's losses are global means and its gradients are averaged, like PPO's.
+
+Diagnostics (``amp_*`` metrics, logged under ``amp/``): accuracy on expert (logit > 0) and agent (logit
+< 0) samples, their mean logits, the gradient penalty, the mean style and task rewards. A discriminator
+that wins (accuracy near 1 on both) gives the policy no gradient; one near 0.5 from the start learns
+nothing: the runner warns about both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from mimic.agents.discriminator import Discriminator, gradient_penalty_terms, least_squares_terms, style_reward
+from mimic.agents.normalizer import RunningNormalizer
+from mimic.agents.ppo import PPOAgent, PPOConfig, make_optimizer, masked_mean
+from mimic.agents.rollout import RolloutBuffer
+from mimic.distributed import DistContext
+from mimic.errors import MimicError
+
+ExpertSampler = Callable[[int, torch.Generator], torch.Tensor]
+
+
+class AMPAgent(PPOAgent):
+    """PPO with AMP's discriminator.
+
+    Args:
+        obs_dim / action_dim: policy sizes; amp_obs_dim: size of an AMP observation (the env's ``amp_obs_dim``).
+        config: :class:`PPOConfig` with ``amp`` settings.
+        expert: ``expert(n, generator) -> (n, amp_obs_dim)`` AMP observations of the clips (the env's
+            ``amp.sample_expert``); None for an agent that only acts (play, eval).
+        device, dist: as :class:`PPOAgent`.
+    """
+
+    name = "amp"
+
+    def __init__(self, obs_dim: int, action_dim: int, config: PPOConfig | None = None,
+                 device: torch.device | str = "cpu", dist: DistContext | None = None, *, amp_obs_dim: int,
+                 expert: ExpertSampler | None = None) -> None:
+        super().__init__(obs_dim, action_dim, config, device, dist)
+        if amp_obs_dim <= 0:
+            raise MimicError("agent.name=amp needs AMP observations from the env: set env.amp_obs_steps (e.g. 2)")
+        acfg = self.config.amp
+        self.amp_obs_dim = amp_obs_dim
+        self.expert = expert
+        with torch.random.fork_rng(devices=[]):
+            self.disc = Discriminator(amp_obs_dim, acfg.disc_hidden, self.generator).to(self.device)
+        self.amp_norm = RunningNormalizer(amp_obs_dim, acfg.normalizer_samples, self.config.normalizer_clip
+                                          ).to(self.device)
+        self.disc_optimizer = make_optimizer(acfg.disc_optimizer, list(self.disc.parameters()), acfg.disc_lr,
+                                             self.config.momentum, acfg.disc_weight_decay)
+        self.replay = torch.zeros(acfg.replay_size, amp_obs_dim, device=self.device)
+        self.replay_count = 0  # samples written so far (the ring's head is replay_count % replay_size)
+        if self.dist.enabled:
+            self.dist.broadcast_module(self.disc)
+
+    # ------------------------------------------------------------------------------------ the seam
+    def rollout_fields(self) -> dict[str, tuple[int, ...]]:
+        return {"amp_obs": (self.amp_obs_dim,)}
+
+    def sync_modules(self) -> list[nn.Module]:
+        return [*super().sync_modules(), self.disc, self.amp_norm]
+
+    def dims(self) -> dict[str, int]:
+        return {**super().dims(), "amp_obs_dim": self.amp_obs_dim}
+
+    @torch.no_grad()
+    def shape_rewards(self, buffer: RolloutBuffer) -> dict[str, float]:
+        """Replace the rollout's rewards by ``task_weight * task + style_weight * style``."""
+        acfg = self.config.amp
+        amp_obs = buffer.extras["amp_obs"].flatten(0, 1)
+        logits = self.disc(self.amp_norm(amp_obs)).view_as(buffer.rewards)
+        style = style_reward(logits, acfg.reward_scale)
+        task = buffer.rewards.clone()
+        buffer.rewards.copy_(acfg.task_weight * task + acfg.style_weight * style)
+        valid = buffer.valid
+        stats = torch.stack((masked_sum(style, valid), masked_sum(task, valid), valid.sum().double()))
+        stats = self.dist.sum_(stats.double())
+        count = float(stats[2].clamp_min(1))
+        return {"amp_style_reward": float(stats[0]) / count, "amp_task_reward": float(stats[1]) / count}
+
+    # ------------------------------------------------------------------------------------ learning
+    def _update(self, buffer: RolloutBuffer) -> dict[str, float]:
+        metrics = super()._update(buffer)  # style rewards from the current discriminator, then PPO
+        metrics.update(self._update_discriminator(buffer))
+        return metrics
+
+    def _update_discriminator(self, buffer: RolloutBuffer) -> dict[str, float]:
+        if self.expert is None:
+            raise MimicError("this AMP agent was built without expert data (for acting only); it cannot train")
+        acfg = self.config.amp
+        # every sample enters the minibatches (the same number on every rank); invalid ones are masked out
+        valid = buffer.valid.flatten()
+        agent_obs = buffer.extras["amp_obs"].flatten(0, 1)
+        batch = acfg.disc_batch_size * buffer.num_envs
+        per_epoch = -(-len(agent_obs) // batch)
+        expert_all = self.expert(acfg.disc_epochs * per_epoch * batch, self.generator).to(self.device)
+        self.amp_norm.record(expert_all)
+        totals: dict[str, float] = {}
+        count = used = 0
+        for _ in range(acfg.disc_epochs):
+            perm = torch.randperm(len(agent_obs), generator=self.generator, device=self.device)
+            for start in range(0, len(agent_obs), batch):
+                idx = perm[start:start + batch]
+                agent, mask = self._with_replay(agent_obs[idx], valid[idx])
+                expert = expert_all[used:used + len(agent)]
+                used += len(agent)
+                for key, value in self._disc_step(expert, agent, mask).items():
+                    totals[key] = totals.get(key, 0.0) + value
+                count += 1
+        self._store_replay(agent_obs[valid])
+        self._merge_amp_norm()
+        out = {k: v / max(count, 1) for k, v in totals.items()}
+        if self.dist.enabled and out:
+            vec = self.dist.mean_(torch.tensor(list(out.values()), dtype=torch.float64))
+            out = dict(zip(out, vec.tolist(), strict=True))
+        return out
+
+    def _with_replay(self, agent: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The minibatch's agent samples (M, D) and their validity (M,): half from this rollout, half from the
+        replay buffer of past rollouts (all from the rollout while the buffer is empty)."""
+        stored = min(self.replay_count, len(self.replay))
+        if stored == 0:
+            return agent, mask
+        half = len(agent) // 2
+        pick = torch.randint(stored, (len(agent) - half,), generator=self.generator, device=self.device)
+        return torch.cat((agent[:half], self.replay[pick])), torch.cat((mask[:half], torch.ones_like(mask[half:])))
+
+    def _store_replay(self, agent_obs: torch.Tensor) -> None:
+        size = len(self.replay)
+        if size == 0:
+            return
+        obs = agent_obs[-size:]
+        idx = (self.replay_count + torch.arange(len(obs), device=self.device)) % size
+        self.replay[idx] = obs
+        self.replay_count += len(obs)
+
+    def _disc_step(self, expert: torch.Tensor, agent: torch.Tensor, agent_mask: torch.Tensor) -> dict[str, float]:
+        """One discriminator minibatch of expert (M, D) and agent (M, D) samples (``agent_mask`` (M,): valid
+        ones); returns its diagnostics."""
+        acfg = self.config.amp
+        ones_e = torch.ones(len(expert), dtype=torch.bool, device=self.device)
+        expert_logits, grad_sq = gradient_penalty_terms(self.disc, self.amp_norm(expert))
+        agent_logits = self.disc(self.amp_norm(agent))
+        err_e, err_a = least_squares_terms(expert_logits, agent_logits)
+        objective = 0.5 * (self._global_masked_mean(err_e, ones_e) + self._global_masked_mean(err_a, agent_mask))
+        penalty = self._global_masked_mean(grad_sq, ones_e)
+        logit_reg = self.disc.head.weight.square().sum()
+        loss = objective + 0.5 * acfg.grad_penalty * penalty + acfg.logit_reg * logit_reg
+        self._step(self.disc_optimizer, self.disc, loss)
+        with torch.no_grad():
+            return {"amp_disc_loss": objective.item(), "amp_grad_penalty": float(grad_sq.mean()),
+                    "amp_acc_expert": float((expert_logits > 0).float().mean()),
+                    "amp_acc_agent": float(masked_mean((agent_logits < 0).float(), agent_mask)),
+                    "amp_logit_expert": float(expert_logits.mean()),
+                    "amp_logit_agent": float(masked_mean(agent_logits, agent_mask))}
+
+    def _merge_amp_norm(self) -> None:
+        norm = self.amp_norm
+        if self.dist.enabled and not norm.frozen:
+            pending = self.dist.sum_(torch.cat((norm.new_count[None], norm.new_sum, norm.new_sum_sq)))
+            norm.new_count.copy_(pending[0])
+            norm.new_sum.copy_(pending[1:1 + norm.size])
+            norm.new_sum_sq.copy_(pending[1 + norm.size:])
+        norm.update()
+
+    # ------------------------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "disc": self.disc.state_dict(), "amp_norm": self.amp_norm.state_dict(),
+                "disc_optimizer": self.disc_optimizer.state_dict(), "replay": self.replay.clone(),
+                "replay_count": self.replay_count}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        if "disc" in state:  # a policy-only file has none: acting needs no discriminator
+            self.disc.load_state_dict(state["disc"])
+            self.amp_norm.load_state_dict(state["amp_norm"])
+            self.disc_optimizer.load_state_dict(state["disc_optimizer"])
+            self.replay.copy_(state["replay"])
+            self.replay_count = int(state["replay_count"])
+
+
+def masked_sum(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Sum of ``x`` over ``mask`` (same shapes)."""
+    return (x * mask).sum()

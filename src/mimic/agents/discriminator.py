@@ -1,0 +1,104 @@
+"""AMP's discriminator: its settings, network, least-squares objective, gradient penalty and style reward.
+
+Peng et al. 2021 (AMP), as DeepMimic's ``ct_agent_humanoid_amp.txt`` and MimicKit's ``amp_humanoid_agent.yaml``
+run it: a logit ``d = D(s, s')`` of an AMP observation (a few consecutive frames, :mod:`mimic.envs.amp_obs`)
+is trained toward +1 on the clips (expert) and -1 on the policy's motion (agent) with squared errors, plus
+``grad_penalty / 2`` times the squared gradient norm of ``d`` on expert samples (keeps D smooth where the
+policy must climb it), ``logit_reg`` times the squared weights of the output layer, and weight decay.
+The style reward is ``max(0, 1 - 0.25 (d - 1)^2)``: 1 where the motion looks like the data, 0 from
+``d <= -1``, times ``reward_scale``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from mimic.agents.networks import init_linear_, mlp
+from mimic.errors import MimicError
+
+
+@dataclass
+class AMPConfig:
+    """The discriminator's and the reward mix's settings (``agent.amp.*``; used when ``agent.name`` is ``amp``).
+
+    Attributes:
+        disc_hidden: hidden sizes, ReLU (both sources: 1024 -> 512).
+        disc_optimizer / disc_lr / disc_weight_decay: MimicKit: SGD (momentum 0.9), 2.5e-4, 1e-4;
+            DeepMimic: 1e-5, 5e-4. ``adam`` is AdamW.
+        disc_epochs: passes over the rollout's agent samples per iteration (MimicKit: 2).
+        disc_batch_size: minibatch size in units of ``num_envs`` agent samples (MimicKit: 2); each
+            minibatch also takes as many expert samples and half its agent samples from the replay buffer.
+        replay_size: agent samples kept from past rollouts (MimicKit: 200,000, about 1.5 of its rollouts;
+            here 32,768, four rollouts of 256 characters; it is saved in ``latest.pt`` so a resume is exact).
+        logit_reg: weight of the output layer's squared weights (MimicKit 0.01; DeepMimic 0.05).
+        grad_penalty: weight w of the gradient penalty ``w / 2 * E_expert |grad d|^2`` (MimicKit 5; DeepMimic 10).
+        reward_scale: multiplies the style reward (both: 2).
+        style_weight / task_weight: the reward is ``task_weight * task + style_weight * style`` (MimicKit
+            style-only: 1 / 0; with a task: 0.5 / 0.5, DeepMimic's TaskRewardLerp 0.5).
+        normalizer_samples: the AMP observation normalizer stops updating after this many expert samples.
+    """
+
+    disc_hidden: list[int] = field(default_factory=lambda: [1024, 512])
+    disc_optimizer: str = "sgd"
+    disc_lr: float = 2.5e-4
+    disc_weight_decay: float = 1e-4
+    disc_epochs: int = 2
+    disc_batch_size: int = 2
+    replay_size: int = 32_768
+    logit_reg: float = 0.01
+    grad_penalty: float = 5.0
+    reward_scale: float = 2.0
+    style_weight: float = 1.0
+    task_weight: float = 0.0
+    normalizer_samples: int = 100_000_000
+
+    def __post_init__(self) -> None:
+        checks = {"disc_lr": self.disc_lr > 0, "disc_weight_decay": self.disc_weight_decay >= 0,
+                  "disc_epochs": self.disc_epochs >= 0, "disc_batch_size": self.disc_batch_size > 0,
+                  "replay_size": self.replay_size >= 0, "logit_reg": self.logit_reg >= 0,
+                  "grad_penalty": self.grad_penalty >= 0, "reward_scale": self.reward_scale >= 0,
+                  "style_weight": self.style_weight >= 0, "task_weight": self.task_weight >= 0,
+                  "disc_optimizer": self.disc_optimizer in ("sgd", "adam")}
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise MimicError(f"agent.amp: out-of-range value for {', '.join(bad)}")
+
+
+class Discriminator(nn.Module):
+    """Logits (N,) of normalized AMP observations (N, D): an MLP with a linear head (fp32: the gradient
+    penalty differentiates through it)."""
+
+    def __init__(self, obs_dim: int, hidden: Sequence[int], generator: torch.Generator) -> None:
+        super().__init__()
+        self.body = mlp(obs_dim, hidden)
+        self.head = nn.Linear(hidden[-1] if hidden else obs_dim, 1)
+        for layer in [*self.body, self.head]:
+            if isinstance(layer, nn.Linear):
+                init_linear_(layer, generator)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(obs)).squeeze(-1)
+
+
+def style_reward(logits: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """AMP's style reward ``scale * max(0, 1 - 0.25 (d - 1)^2)`` of logits (N,)."""
+    return scale * (1.0 - 0.25 * (logits - 1.0).square()).clamp_min(0.0)
+
+
+def least_squares_terms(expert_logits: torch.Tensor, agent_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample squared errors toward +1 (expert, (Ne,)) and -1 (agent, (Na,)); the objective is half their
+    means' sum."""
+    return (expert_logits - 1.0).square(), (agent_logits + 1.0).square()
+
+
+def gradient_penalty_terms(disc: nn.Module, expert_obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits (N,), squared gradient norms (N,)) of ``disc`` at expert observations (N, D), differentiable
+    (for the penalty's own gradient)."""
+    obs = expert_obs.detach().requires_grad_(True)
+    logits = disc(obs)
+    (grad,) = torch.autograd.grad(logits.sum(), obs, create_graph=True)
+    return logits, grad.square().sum(-1)

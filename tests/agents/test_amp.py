@@ -1,0 +1,146 @@
+"""AMP: the style reward and gradient penalty against hand computations, a discriminator that learns to
+tell the clips' motion from other motion, the rollout's extra field and reward shaping, exact resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mimic.agents import AMPAgent, PPOConfig, collect, load_checkpoint, save_checkpoint
+from mimic.agents.checkpoint import export_policy, read_checkpoint
+from mimic.agents.discriminator import AMPConfig, Discriminator, gradient_penalty_terms, style_reward
+from mimic.errors import MimicError
+
+torch.set_num_threads(1)
+AMP_DIM = 6
+
+
+def expert_sampler(n: int, generator: torch.Generator) -> torch.Tensor:
+    """'Clips' whose AMP observations cluster around (1, -1, 1, -1, 1, -1)."""
+    return torch.tensor([1.0, -1.0] * 3) + 0.3 * torch.randn(n, AMP_DIM, generator=generator)
+
+
+class AmpScriptedEnv:
+    """ScriptedEnv's contract plus ``info["amp_obs"]``: the policy's 'motion' is its action, repeated."""
+
+    obs_dim, action_dim, amp_obs_dim = 3, 2, AMP_DIM
+
+    def __init__(self, num_envs: int, seed: int = 0) -> None:
+        self.num_envs = num_envs
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def reset(self) -> torch.Tensor:
+        return torch.randn(self.num_envs, self.obs_dim, generator=self.generator)
+
+    def step(self, action: torch.Tensor):
+        obs = torch.randn(self.num_envs, self.obs_dim, generator=self.generator)
+        done = torch.zeros(self.num_envs, dtype=torch.long)
+        amp_obs = action.repeat(1, 3)
+        return obs, torch.full((self.num_envs,), 0.5), done, {"terminal_obs": obs, "amp_obs": amp_obs}
+
+
+def small_amp(**amp) -> AMPAgent:
+    cfg = PPOConfig(actor_hidden=[16], critic_hidden=[16], steps_per_iter=8, actor_optimizer="adam", name="amp",
+                    seed=1, precision="fp32",
+                    amp=AMPConfig(disc_hidden=[32], disc_optimizer="adam", disc_lr=1e-3, replay_size=64, **amp))
+    return AMPAgent(3, 2, cfg, amp_obs_dim=AMP_DIM, expert=expert_sampler)
+
+
+def test_style_reward_on_known_logits():
+    logits = torch.tensor([1.0, 0.0, -1.0, 3.0, 2.0, -5.0])
+    assert torch.allclose(style_reward(logits), torch.tensor([1.0, 0.75, 0.0, 0.0, 0.75, 0.0]))
+    assert torch.allclose(style_reward(logits, scale=2.0), torch.tensor([2.0, 1.5, 0.0, 0.0, 1.5, 0.0]))
+
+
+def test_gradient_penalty_equals_a_hand_computation():
+    g = torch.Generator().manual_seed(0)
+    linear = Discriminator(4, [], g)  # d(x) = w . x + b: the gradient is w everywhere
+    x = torch.randn(5, 4, generator=g)
+    logits, grad_sq = gradient_penalty_terms(linear, x)
+    w = linear.head.weight[0]
+    assert torch.allclose(grad_sq, w.square().sum().expand(5))
+    assert torch.allclose(logits, x @ w + linear.head.bias)
+    # one ReLU layer: grad = W2 diag(relu'(W1 x + b1)) W1
+    net = Discriminator(4, [8], g)
+    _, grad_sq = gradient_penalty_terms(net, x)
+    w1, b1, w2 = net.body[0].weight, net.body[0].bias, net.head.weight[0]
+    active = ((x @ w1.T + b1) > 0).float()
+    hand = ((active * w2) @ w1).square().sum(-1)
+    assert torch.allclose(grad_sq, hand, atol=1e-6)
+    assert grad_sq.requires_grad  # the penalty itself is trained through
+
+
+def test_discriminator_separates_expert_from_random_transitions():
+    agent = small_amp(grad_penalty=0.0)
+    g = torch.Generator().manual_seed(5)
+    for _ in range(150):
+        expert = expert_sampler(128, g)
+        agent.amp_norm.record(expert)
+        agent.amp_norm.update()
+        metrics = agent._disc_step(expert, torch.randn(128, AMP_DIM, generator=g), torch.ones(128, dtype=torch.bool))
+    assert metrics["amp_acc_expert"] > 0.9 and metrics["amp_acc_agent"] > 0.9, metrics
+    with torch.no_grad():
+        d_expert = agent.disc(agent.amp_norm(expert_sampler(256, g)))
+        d_random = agent.disc(agent.amp_norm(torch.randn(256, AMP_DIM, generator=g)))
+    assert float(style_reward(d_expert).mean()) > float(style_reward(d_random).mean()) + 0.5
+
+
+def test_the_rollout_stores_amp_obs_and_rewards_become_style_rewards():
+    env, agent = AmpScriptedEnv(4), small_amp(style_weight=1.0, task_weight=0.5)
+    buf = agent.make_buffer(env.num_envs)
+    collect(env, agent, buf)
+    assert buf.extras["amp_obs"].shape == (8, 4, AMP_DIM)
+    amp_obs = buf.extras["amp_obs"].flatten(0, 1)
+    expected = 0.5 * 0.5 + 2.0 * style_reward(agent.disc(agent.amp_norm(amp_obs))).detach().view(8, 4)
+    metrics = agent.update(buf)
+    assert torch.allclose(buf.rewards, expected, atol=1e-6)
+    assert metrics["amp_task_reward"] == pytest.approx(0.5)
+    for key in ("amp_style_reward", "amp_disc_loss", "amp_grad_penalty", "amp_acc_expert", "amp_acc_agent",
+                "amp_logit_expert", "amp_logit_agent"):
+        assert key in metrics
+    assert agent.replay_count == 32  # this rollout's samples went to the replay buffer
+
+
+def test_an_env_without_amp_obs_is_a_clear_error(scripted_env):
+    agent = small_amp()
+    with pytest.raises(MimicError, match="set env.amp_obs_steps"):
+        collect(scripted_env(2), agent, agent.make_buffer(2))
+    with pytest.raises(MimicError, match="needs AMP observations from the env"):
+        AMPAgent(3, 2, PPOConfig(name="amp"), amp_obs_dim=0)
+
+
+def test_amp_checkpoints_resume_exactly_and_ship_without_the_discriminator(tmp_path: Path):
+    env = AmpScriptedEnv(4)
+    agent = small_amp()
+    buf = agent.make_buffer(4)
+    for _ in range(3):  # the replay buffer fills
+        collect(env, agent, buf)
+        agent.update(buf)
+    path = save_checkpoint(tmp_path / "amp.pt", agent, env=env)
+    assert read_checkpoint(path)["agent_name"] == "amp"
+    restored_env = AmpScriptedEnv(4, seed=99)
+    restored = load_checkpoint(path, env=restored_env)
+    assert isinstance(restored, AMPAgent) and restored.expert is None  # built to act
+    restored.expert = expert_sampler
+    buf2 = restored.make_buffer(4)
+    for b in (buf, buf2):
+        b.next_obs = None
+    collect(env, agent, buf)
+    collect(restored_env, restored, buf2)
+    agent.update(buf)
+    restored.update(buf2)
+    for a, b in zip([*agent.actor.parameters(), *agent.critic.parameters(), *agent.disc.parameters()],
+                    [*restored.actor.parameters(), *restored.critic.parameters(), *restored.disc.parameters()],
+                    strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(agent.replay, restored.replay) and torch.equal(agent.amp_norm.mean, restored.amp_norm.mean)
+    # a shipped copy acts like the original and holds no discriminator or replay
+    shipped = export_policy(path, tmp_path / "ship.pt")
+    state = read_checkpoint(shipped)["agent"]
+    assert not {"disc", "replay", "disc_optimizer"} & set(state)
+    obs = torch.randn(5, 3)
+    original = load_checkpoint(path)
+    assert torch.equal(load_checkpoint(shipped).act(obs, deterministic=True).action,
+                       original.act(obs, deterministic=True).action)
