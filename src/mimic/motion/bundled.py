@@ -33,8 +33,18 @@ def clip_short_name(path: str | Path) -> str:
     return stem
 
 
+def pybullet_data_path(reference: str) -> Path:
+    """The file a ``pybullet_data:SUBPATH`` reference names in the ``pybullet`` wheel."""
+    try:
+        import pybullet_data
+    except ImportError:
+        raise MimicError(f"{reference}: this file comes with the 'pybullet' package: pip install pybullet") from None
+    return Path(pybullet_data.getDataPath()) / reference.removeprefix("pybullet_data:")
+
+
 def resolve_clip_path(name_or_path: str | Path, character: CharacterSpec | None = None) -> Path:
-    """The file for one of ``character``'s bundled clip names (``walk``) or an existing path.
+    """The file for one of ``character``'s bundled clip names (``walk``), a ``pybullet_data:SUBPATH`` reference
+    (a file in the pybullet wheel) or an existing path.
 
     Raises :class:`MimicError` listing the bundled names when it is neither.
     """
@@ -42,7 +52,7 @@ def resolve_clip_path(name_or_path: str | Path, character: CharacterSpec | None 
     text = str(name_or_path)
     if text in spec.clip_names:
         return spec.clip_path(text)
-    path = Path(text).expanduser()
+    path = pybullet_data_path(text) if text.startswith("pybullet_data:") else Path(text).expanduser()
     if path.exists():
         return path
     looks_like_path = path.suffix or "/" in text

@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Train a policy that imitates a clip with PPO. Writes config.yaml, log.csv, "
                                    "TensorBoard events (tb/), latest.pt and best.pt into the run directory.")
     p.add_argument("clip", nargs="?", default=None, help="bundled clip name or clip path (default: the config's)")
+    p.add_argument("--dataset", default=None, metavar="NAME|FILE.yaml",
+                   help="train on a motion dataset instead of one clip: a YAML list of clips with weights (README, "
+                        "'Motion datasets'), or a bundled one (humanoid_locomotion); sets env.clips and "
+                        "env.clip_weights")
     from mimic.training.config import preset_names
 
     p.add_argument("--config", default=None,
@@ -116,8 +120,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.clip and "=" in args.clip:  # `mimic train key=value ...` with no clip
         args.overrides, args.clip = [args.clip, *args.overrides], None
     clips_set = [o for o in args.overrides if o.split("=", 1)[0].strip() == "env.clips"]
-    if args.clip and clips_set:
-        raise MimicError(f"the clip {args.clip!r} and {clips_set[-1]} both choose the clips to train on; give one")
+    chosen = [c for c in (f"the clip {args.clip!r}" if args.clip else None,
+                          f"--dataset {args.dataset}" if args.dataset else None,
+                          clips_set[-1] if clips_set else None) if c]
+    if len(chosen) > 1:
+        both = "both" if len(chosen) == 2 else "all"
+        raise MimicError(f"{' and '.join(chosen)} {both} choose the clips to train on; give one")
     out = Path(args.out) if args.out else None
     if args.resume:
         if out is None:
@@ -133,7 +141,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.character:
         cfg.env.character = args.character
     if args.clip:
-        cfg.env.clips = [args.clip]
+        cfg.env.clips, cfg.env.clip_weights = [args.clip], None
+    if args.dataset:
+        from mimic.motion.dataset import load_dataset
+
+        cfg.env.clips, cfg.env.clip_weights = load_dataset(args.dataset)
     run = cfg.run
     nproc = args.nproc or 1
     if args.resume:
@@ -149,7 +161,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from mimic.character.spec import DEFAULT_CHARACTER
         from mimic.motion.bundled import clip_short_name
 
-        name = clip_short_name(cfg.env.clips[0])
+        name = Path(args.dataset).stem if args.dataset else clip_short_name(cfg.env.clips[0])
         if cfg.env.character and cfg.env.character != DEFAULT_CHARACTER:
             name = f"{Path(cfg.env.character).stem}-{name}"
         out = Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
