@@ -100,7 +100,7 @@ def test_bad_policy_and_preset(capsys):
     assert "no such run directory or checkpoint" in capsys.readouterr().err
     assert main(["play", "backflip"]) == 2
     assert capsys.readouterr().err.startswith("mimic: error: backflip: no controller is shipped for this clip yet")
-    with pytest.raises(MimicError, match="unknown config preset; presets are amp_walk, deepmimic_humanoid"):
+    with pytest.raises(MimicError, match="unknown config preset; presets are amp_steer, amp_walk, deepmimic_humanoid"):
         load_train_config("nope")
     with pytest.raises(MimicError, match="agent.actor_lrr=1: unknown key"):
         load_train_config(None, ["agent.actor_lrr=1"])

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mimic.engine.base import EngineConfig
+from mimic.envs.steering import SteeringConfig
 from mimic.errors import MimicError
 
 # Per-term reward weights and error scales (see rewards.py). DeepMimic: ANCHORS 1.7; MimicKit: 3.10.
@@ -64,8 +65,11 @@ class EnvConfig:
             untrained policy then already follows the clip and learns only the corrections that
             keep it balanced (Mimic's ``fast`` preset; not DeepMimic's method).
         residual_scale: multiplies the per-DoF action scale in ``residual`` mode.
-        task: what the env's reward measures: ``track`` (the imitation reward above), or ``none`` (reward 0:
-            an AMP agent's style reward is then the whole reward, DeepMimic's ``imitate_amp``).
+        task: what the env's reward measures: ``track`` (the imitation reward above), ``none`` (reward 0:
+            an AMP agent's style reward is then the whole reward, DeepMimic's ``imitate_amp``), or
+            ``steering`` (move in a target direction at a target speed, :mod:`mimic.envs.steering`; the
+            target is appended to the observation).
+        steering: the steering task's settings (:class:`~mimic.envs.steering.SteeringConfig`).
         amp_obs_steps: frames in the AMP discriminator observation ``info["amp_obs"]`` (0: none; DeepMimic's
             AMP uses 2, MimicKit 10); see :mod:`mimic.envs.amp_obs`.
         engine: physics settings.
@@ -96,7 +100,8 @@ class EnvConfig:
     reward_fail_zero: bool = True
     action_mode: Literal["absolute", "residual"] = "absolute"
     residual_scale: float = 1.0
-    task: Literal["track", "none"] = "track"
+    task: Literal["track", "none", "steering"] = "track"
+    steering: SteeringConfig = field(default_factory=SteeringConfig)
     amp_obs_steps: int = 0
     engine: EngineConfig = field(default_factory=EngineConfig)
 

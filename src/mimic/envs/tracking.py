@@ -34,6 +34,7 @@ from mimic.envs import rewards as rew_fn
 from mimic.envs import terminations as term_fn
 from mimic.envs.amp_obs import AMPObservations, amp_frame
 from mimic.envs.config import EnvConfig
+from mimic.envs.steering import SteeringTask
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
 from mimic.motion import MotionLibrary, load_clip
@@ -101,7 +102,8 @@ class ImitationEnv:
         self.cycle = torch.zeros(n, dtype=torch.long)
         self.ref: MotionState | None = None
         self.test_mode = False  # adds tracking errors to info (set by evaluators)
-        self.obs_dim = self._obs_size()
+        self.task = SteeringTask(config.steering, n, self.generator) if config.task == "steering" else None
+        self.obs_dim = self._obs_size() + (self.task.obs_dim if self.task is not None else 0)
         self.action_dim = model.num_dofs
         self.amp = (AMPObservations(model, self.motion, self.key_bodies, config.amp_obs_steps, self.dt, n)
                     if config.amp_obs_steps > 0 else None)
@@ -162,6 +164,10 @@ class ImitationEnv:
 
         if self.config.task == "track":
             reward, terms = self._reward(sim, ref)
+        elif self.task is not None:
+            self.task.advance(self.dt)
+            reward = self.task.reward(sim.root_vel, sim.root_rot)
+            terms = {"steering": reward}
         else:  # no task: the agent's own reward (AMP's style reward) is the whole reward
             reward, terms = torch.zeros(self.num_envs), {}
         invalid = self.engine.invalid.clone()
@@ -185,6 +191,8 @@ class ImitationEnv:
         if self.test_mode:
             info.update(self._tracking_errors(sim, ref))
             info["root_speed"] = (sim.root_pos[:, :2] - root_before).norm(dim=-1) / self.dt
+            if self.task is not None:
+                info.update(self.task.errors(sim.root_vel))
             info["ref_root_speed"] = ref.root_vel[:, :2].norm(dim=-1)
         obs = self._observe()
         info["terminal_obs"] = obs
@@ -231,6 +239,8 @@ class ImitationEnv:
         self.engine.set_state(ids, s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel)
         if self.amp is not None:
             self.amp.reset(ids, clip_ids, times)
+        if self.task is not None:
+            self.task.reset(ids)
         if self.ref is not None:  # patch the reference of these envs (offset is 0 after a reset)
             for name, value in vars(s).items():
                 getattr(self.ref, name)[ids] = value
@@ -303,7 +313,15 @@ class ImitationEnv:
         }
 
     def _observe(self, ids: torch.Tensor | None = None) -> torch.Tensor:
-        """Observations (N, D) of all envs, or (M, D) of envs ``ids``."""
+        """Observations (N, D) of all envs, or (M, D) of envs ``ids``: the character's, then the task's."""
+        obs = self._character_obs(ids)
+        if self.task is None:
+            return obs
+        task = self.task.observation(self.engine.root_rot)
+        return torch.cat((obs, task if ids is None else task[ids]), dim=-1)
+
+    def _character_obs(self, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """The character's own observation (N, D) or (M, D) (layout ``env.obs``)."""
         e, cfg = self.engine, self.config
         pick = (lambda x: x) if ids is None else (lambda x: x[ids])
         clip_ids, motion_time = pick(self.clip_ids), pick(self.motion_time)

@@ -18,6 +18,8 @@ policy's mean action) until ``episodes`` have finished. Per episode:
   steps (for a policy that does not track a clip, AMP's, the speed the clips move at).
 - ``style_score``: how an AMP policy with no task is judged, in [0, 1]: the fraction of the full episode
   it stayed up, times ``max(0, 1 - |mean_speed / clip_speed - 1|)`` (its speed against the clips').
+- With the steering task also ``heading_error_deg`` (angle between the root's velocity and the target
+  direction) and ``speed_error_mps``, averaged over the steps.
 """
 
 from __future__ import annotations
@@ -61,13 +63,17 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     obs = env.reset()
     all_ids = torch.arange(n)
     possible = full_episode_steps(env, all_ids)
-    sums = {k: torch.zeros(n, dtype=torch.float64) for k in ("ret", "mpjpe", "err", "root_err", "speed", "ref_speed")}
+    task_keys = ("heading_error_deg", "speed_error_mps") if getattr(env, "task", None) is not None else ()
+    sums = {k: torch.zeros(n, dtype=torch.float64)
+            for k in ("ret", "mpjpe", "err", "root_err", "speed", "ref_speed", *task_keys)}
     steps = torch.zeros(n, dtype=torch.float64)
     results: list[dict[str, float]] = []
     for _ in range(max_steps):
         obs, reward, done, info = env.step(policy(obs))
         sums["speed"] += info.get("root_speed", torch.zeros(n)).double()
         sums["ref_speed"] += info.get("ref_root_speed", torch.zeros(n)).double()
+        for key in task_keys:
+            sums[key] += info[key].double()
         sums["ret"] += reward.double()
         sums["mpjpe"] += info["mpjpe"].double()
         sums["err"] += info["body_pos_error"].double()
@@ -86,6 +92,7 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
                     "fall_rate": float(int(done[i]) == DoneReason.FAIL), "mean_episode_seconds": k * env.dt,
                     "mean_speed_mps": speed, "clip_speed_mps": ref_speed,
                     "style_score": min(1.0, k / float(possible[i])) * match,
+                    **{key: float(sums[key][i]) / k for key in task_keys},
                 })
             for v in sums.values():
                 v[i] = 0.0
@@ -97,6 +104,6 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     env.test_mode = False
     if not results:
         return {**{k: math.nan for k in METRICS}, "episodes": 0}
-    out = {k: round(sum(r[k] for r in results) / len(results), 4) for k in METRICS}
+    out = {k: round(sum(r[k] for r in results) / len(results), 4) for k in (*METRICS, *task_keys)}
     out["mean_episode_seconds"] = round(out["mean_episode_seconds"], 3)
     return {**out, "episodes": len(results)}

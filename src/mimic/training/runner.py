@@ -168,6 +168,8 @@ class Trainer:
                     score = self.test_score(test)
                     row.update({"charts/test_return": score,
                                 "charts/test_speed_mps": test["mean_speed_mps"],
+                                **{f"charts/test_{k}": test[k] for k in ("heading_error_deg", "speed_error_mps")
+                                   if k in test},
                                 "charts/test_normalized_return": test["normalized_return"],
                                 "charts/test_mpjpe_m": test["mpjpe_m"],
                                 "charts/body_pos_error_m": test["body_pos_error_m"],

@@ -1,0 +1,78 @@
+"""The steering task: its reward, observation and errors on known states, target changes, and the env."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mimic.character import rotations as rot
+from mimic.envs.config import EnvConfig
+from mimic.envs.steering import SteeringConfig, SteeringTask
+from mimic.envs.tracking import ImitationEnv
+from mimic.errors import MimicError
+
+
+def yaw(deg: float, n: int = 1) -> torch.Tensor:
+    return rot.quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), torch.tensor(math.radians(deg))).expand(n, 4)
+
+
+def task_towards(angle_deg: float, speed: float) -> SteeringTask:
+    task = SteeringTask(SteeringConfig(), 1, torch.Generator().manual_seed(0))
+    task.script([(0.0, angle_deg, speed)])
+    return task
+
+
+def test_reward_on_known_velocities():
+    task = task_towards(90.0, 1.5)  # +y at 1.5 m/s
+    along = torch.tensor([[0.0, 1.5, 0.0]])
+    assert float(task.reward(along, yaw(90))) == pytest.approx(1.0)  # on target, facing it
+    assert float(task.reward(along, yaw(0))) == pytest.approx(0.7)  # on target, facing 90 deg away
+    slow = torch.tensor([[0.0, 0.5, 0.0]])
+    assert float(task.reward(slow, yaw(90))) == pytest.approx(0.7 * math.exp(-0.5) + 0.3)
+    away = torch.tensor([[0.0, -1.5, 0.0]])
+    assert float(task.reward(away, yaw(-90))) == pytest.approx(0.0)  # moving and facing away: nothing
+    errors = task.errors(torch.tensor([[1.0, 0.0, 0.0]]))
+    assert float(errors["heading_error_deg"]) == pytest.approx(90.0)
+    assert float(errors["speed_error_mps"]) == pytest.approx(1.5)
+
+
+def test_observation_is_in_the_heading_frame():
+    task = task_towards(120.0, 2.0)
+    obs = task.observation(yaw(120))
+    assert torch.allclose(obs, torch.tensor([[1.0, 0.0, 2.0]]), atol=1e-6)
+    obs = task.observation(yaw(30))  # target 90 deg to the left of the heading
+    assert torch.allclose(obs, torch.tensor([[0.0, 1.0, 2.0]]), atol=1e-6)
+
+
+def test_targets_change_at_random_times_or_follow_a_script():
+    task = SteeringTask(SteeringConfig(speed_min=1.0, speed_max=2.0, change_min_s=1.0, change_max_s=1.0), 64,
+                        torch.Generator().manual_seed(3))
+    task.reset(torch.arange(64))
+    assert bool(((task.speed >= 1.0) & (task.speed <= 2.0)).all()) and task.angle.std() > 1.0
+    before = task.angle.clone()
+    task.advance(0.5)
+    assert torch.equal(task.angle, before)
+    task.advance(0.6)
+    assert not torch.equal(task.angle, before)  # 1 s passed: every env drew a new target
+    task.script([(0.0, 0.0, 1.0), (2.0, 180.0, 2.0)])
+    task.advance(1.0)
+    assert float(task.angle[0]) == 0.0
+    task.advance(1.0)
+    assert float(task.angle[5]) == pytest.approx(math.pi) and float(task.speed[5]) == 2.0
+    with pytest.raises(MimicError, match="speed_min <= speed_max"):
+        SteeringConfig(speed_min=2.0, speed_max=1.0)
+
+
+def test_the_env_appends_the_target_and_rewards_steering():
+    torch.set_num_threads(1)
+    base = ImitationEnv(EnvConfig(clips=["walk"], phase_obs=False), num_envs=2)
+    env = ImitationEnv(EnvConfig(clips=["walk"], phase_obs=False, task="steering"), num_envs=2)
+    assert env.obs_dim == base.obs_dim + 3
+    obs = env.reset()
+    assert torch.allclose(obs[:, -1], env.task.speed)
+    env.test_mode = True
+    _, reward, _, info = env.step(torch.zeros(2, env.action_dim))
+    assert set(info["reward_terms"]) == {"steering"} and torch.equal(info["reward_terms"]["steering"], reward)
+    assert info["heading_error_deg"].shape == (2,) and info["speed_error_mps"].shape == (2,)
