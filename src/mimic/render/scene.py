@@ -154,8 +154,10 @@ class CharacterRenderer:
             self._lookat_xy += self._follow_blend * (target_xy - self._lookat_xy)
         self.camera.lookat[:] = (self._lookat_xy[0], self._lookat_xy[1], self._lookat_height)
 
-    def render(self, qpos: Any, ref_qpos: Any = None) -> np.ndarray:
-        """One frame: the character at ``qpos`` (nq,), and a translucent reference at ``ref_qpos`` (nq,).
+    def render(self, qpos: Any, ref_qpos: Any = None,
+               arrows: Sequence[tuple[Sequence[float], Sequence[float], Sequence[float]]] = ()) -> np.ndarray:
+        """One frame: the character at ``qpos`` (nq,), a translucent reference at ``ref_qpos`` (nq,), and
+        ``arrows``, each ``(start (3,), end (3,), rgba (4,))`` in world coordinates (a task's target).
 
         The reference is drawn ``ref_offset`` away from its own root position. Returns (H, W, 3) uint8,
         a new array each call.
@@ -179,6 +181,8 @@ class CharacterRenderer:
         self._center_directional_lights(target)
         if ref_qpos is not None:
             self._add_reference_geoms()
+        for start, end, rgba in arrows:
+            self._add_arrow(start, end, rgba)
         self._gl.make_current()
         mujoco.mjr_render(self._rect, self.scene, self._mjr)
         mujoco.mjr_readPixels(self._image, None, self._rect, self._mjr)
@@ -211,6 +215,16 @@ class CharacterRenderer:
             light = self.scene.lights[i]
             if light.type == mujoco.mjtLightType.mjLIGHT_DIRECTIONAL and not light.headlight:
                 light.pos[:2] += xy
+
+    def _add_arrow(self, start: Sequence[float], end: Sequence[float], rgba: Sequence[float]) -> None:
+        if self.scene.ngeom >= self.scene.maxgeom:
+            return
+        geom = self.scene.geoms[self.scene.ngeom]
+        mujoco.mjv_initGeom(geom, mujoco.mjtGeom.mjGEOM_ARROW, np.zeros(3), np.zeros(3), np.zeros(9),
+                            np.asarray(rgba, dtype=np.float32))
+        mujoco.mjv_connector(geom, mujoco.mjtGeom.mjGEOM_ARROW, 0.05, np.asarray(start, dtype=np.float64),
+                             np.asarray(end, dtype=np.float64))
+        self.scene.ngeom += 1
 
     def _add_reference_geoms(self) -> None:
         start = self.scene.ngeom

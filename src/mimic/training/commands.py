@@ -93,6 +93,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write the simulated motion of one episode (from the clip's start, at most --seconds) as a "
                         "clip instead of a video: .bvh opens in Blender with the character's skeleton (metres, "
                         "y-up), .npz / .txt play with `mimic view`; with --out the video is written too")
+    p.add_argument("--targets", default=None, metavar="T:DEG:SPEED,...",
+                   help="steering policies: a fixed sequence of targets instead of random ones, each from time T "
+                        "(s): direction DEG (degrees about z from +x) and SPEED (m/s), e.g. 0:0:1,4:90:1.5,8:180:1 "
+                        "(the video shows the target as a red arrow either way)")
     add_character_arg(p)
     p.set_defaults(func=cmd_play)
 
@@ -308,6 +312,11 @@ def cmd_play(args: argparse.Namespace) -> int:
         clip_writer(args.export)  # a bad path fails before the policy loads
     agent, env, ckpt = load_policy(shipped_name(args.policy, args.character), num_envs=1)
     env.episode_seconds = max(env.episode_seconds, args.seconds + 1.0)
+    if args.targets is not None:
+        if env.task is None:
+            raise MimicError(f"--targets: the policy {args.policy!r} has no steering task (env.task: "
+                             f"{env.config.task})")
+        env.task.script(parse_targets(args.targets))
     if args.export:
         export_episode(agent, env, Path(args.export), args.seconds)
         if args.out is None:
@@ -326,8 +335,10 @@ def cmd_play(args: argparse.Namespace) -> int:
         for _ in range(round(args.seconds / env.dt)):
             e, ref = env.engine, env.ref
             qpos = torch.cat((e.root_pos[0], e.root_rot[0], e.joint_pos[0])).double().numpy()
-            ref_qpos = torch.cat((ref.root_pos[0], ref.root_rot[0], ref.joint_pos[0])).double().numpy()
-            frame = renderer.render(qpos, ref_qpos=ref_qpos)
+            ref_qpos = None  # a task policy follows no clip frame by frame: no reference to show
+            if env.config.task == "track":
+                ref_qpos = torch.cat((ref.root_pos[0], ref.root_rot[0], ref.joint_pos[0])).double().numpy()
+            frame = renderer.render(qpos, ref_qpos=ref_qpos, arrows=task_arrows(env))
             frames.append(frame if args.no_caption else caption.draw(frame))
             with torch.no_grad():
                 action = policy(obs)
@@ -337,6 +348,33 @@ def cmd_play(args: argparse.Namespace) -> int:
     falls = f"; {caption.falls} fall{'s' if caption.falls != 1 else ''} (marked red)" if caption.falls else ""
     print(f"wrote {out}{falls}")
     return 0
+
+
+def parse_targets(text: str) -> list[tuple[float, float, float]]:
+    """``--targets "0:0:1.0,4:90:1.5"``: (time_s, direction_deg, speed_mps) triples, one per target change."""
+    targets = []
+    for item in text.split(","):
+        parts = item.strip().split(":")
+        try:
+            t, angle, speed = (float(x) for x in parts)
+        except ValueError:
+            raise MimicError(f"--targets: {item.strip()!r} is not TIME:DEGREES:SPEED (e.g. 0:0:1.0,4:90:1.5)") from None
+        if t < 0 or speed < 0:
+            raise MimicError(f"--targets: {item.strip()!r}: time and speed must be >= 0")
+        targets.append((t, angle, speed))
+    return targets
+
+
+def task_arrows(env) -> list[tuple[list[float], list[float], list[float]]]:
+    """The steering target of env 0 as an arrow from the root, 0.5 m per m/s (none without a task)."""
+    if getattr(env, "task", None) is None:
+        return []
+    root = env.engine.root_pos[0].double().tolist()
+    angle, speed = float(env.task.angle[0]), float(env.task.speed[0])
+    length = 0.3 + 0.5 * speed
+    start = [root[0], root[1], 0.05]
+    end = [root[0] + length * math.cos(angle), root[1] + length * math.sin(angle), 0.05]
+    return [(start, end, [0.9, 0.2, 0.2, 1.0])]
 
 
 def export_episode(agent, env, out: Path, seconds: float) -> None:
