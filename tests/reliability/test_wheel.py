@@ -32,8 +32,9 @@ def test_the_wheel_installs_into_a_new_venv_and_runs(tmp_path):
     run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(REPO)], tmp_path)
     (wheel,) = dist.glob("mimic_character-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("mimic/character/assets/humanoid3d/humanoid3d.xml", "mimic/character/assets/humanoid3d/character.yaml",
-                   "mimic/character/assets/dog3d/motions/dog3d_trot.txt", "mimic/character/assets/laikago/laikago.xml",
+    assets = "mimic/character/assets"
+    for needed in (f"{assets}/humanoid3d/humanoid3d.xml", f"{assets}/humanoid3d/character.yaml",
+                   f"{assets}/dog3d/motions/dog3d_trot.txt", f"{assets}/laikago/laikago.xml",
                    "mimic/configs/fast.yaml", "mimic/configs/datasets/humanoid_locomotion.yaml",
                    "mimic/policies/walk.pt"):
         assert needed in names, needed

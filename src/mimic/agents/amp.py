@@ -96,6 +96,7 @@ class AMPAgent(PPOAgent):
     def _update(self, buffer: RolloutBuffer) -> dict[str, float]:
         metrics = super()._update(buffer)  # style rewards from the current discriminator, then PPO
         metrics.update(self._update_discriminator(buffer))
+        metrics["skipped_minibatches"] = float(self.skipped_minibatches)  # the discriminator's too
         return metrics
 
     def _update_discriminator(self, buffer: RolloutBuffer) -> dict[str, float]:

@@ -5,8 +5,10 @@ config (a plain dict), the env sizes, the agent's state
 (networks, normalizer, optimizers, ``iteration`` and ``samples`` counters, its generator state),
 the env's generator state when an env is given, and any ``extra`` dict the caller adds (e.g. the
 env config). The file is written to a temporary file in the same folder and moved into place
-with ``os.replace``, so a crash mid-write never leaves a truncated checkpoint under the real name.
-It is read with ``torch.load(weights_only=True)``: only tensors and plain containers, no pickled code.
+with ``os.replace``, so a crash mid-write never leaves a truncated checkpoint under the real name (a
+killed writer can leave its temporary file, which the next run in that folder removes); a failed write
+(a full disk) is a MimicError and leaves the previous file intact. It is read with
+``torch.load(weights_only=True)``: only tensors and plain containers, no pickled code.
 
 :func:`export_policy` writes a policy-only copy (actor, normalizer, counters and configs; no
 critic or optimizer states, about a fifth of the size) for shipping a trained controller: it
@@ -25,7 +27,7 @@ import torch
 
 from mimic import config as config_lib
 from mimic.agents.ppo import PPOAgent, PPOConfig
-from mimic.errors import MimicError
+from mimic.errors import MimicError, input_error
 
 FORMAT = "mimic-ppo/1"
 
@@ -49,17 +51,33 @@ def save_checkpoint(path: str | Path, agent: PPOAgent, env: Any = None, extra: d
 def _write_atomic(data: dict, path: Path) -> Path:
     """``torch.save`` to a temporary file beside ``path``, synced, then renamed onto it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise MimicError(f"{path}: cannot write the checkpoint: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(data, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a quota, a vanished folder: the previous file is untouched
+        Path(tmp).unlink(missing_ok=True)
+        raise MimicError(f"{path}: cannot write the checkpoint ({exc.strerror or exc}); the previous one, if any, "
+                         "is intact") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_stale_temporaries(folder: str | Path) -> int:
+    """Delete temporary files a killed process left beside its checkpoints in ``folder``; returns how many."""
+    count = 0
+    for tmp in Path(folder).glob(".*.pt.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        count += 1
+    return count
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -73,6 +91,11 @@ def read_checkpoint(path: str | Path) -> dict:
         raise MimicError(f"{path}: not a readable checkpoint (corrupt or truncated?): {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise MimicError(f"{path}: not a Mimic PPO checkpoint (expected format {FORMAT!r})")
+    expected = {"config": dict, "obs_dim": int, "action_dim": int, "agent": dict, "extra": dict}
+    for key, kind in expected.items():
+        if not isinstance(data.get(key), kind):
+            raise input_error(path, f"damaged checkpoint: expected {kind.__name__}, got {type(data.get(key)).__name__}",
+                              key)
     return data
 
 
@@ -80,9 +103,21 @@ def load_checkpoint(path: str | Path, agent: PPOAgent | None = None, env: Any = 
                     device: torch.device | str = "cpu") -> PPOAgent:
     """Restore a checkpoint into ``agent`` (or a new agent built from the stored config) and return it.
 
-    With ``env``, its generator state is restored too (when the checkpoint holds one).
+    With ``env``, its generator state is restored too (when the checkpoint holds one). A file that does not
+    fit (another agent's sizes, a damaged state) is a MimicError naming it.
     """
     data = read_checkpoint(path)
+    try:
+        return _restore(path, data, agent, env, device)
+    except MimicError:
+        raise
+    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        # a bit flip can leave a file that unpickles into something else than what was saved
+        raise MimicError(f"{path}: checkpoint does not fit the agent (damaged or another kind): "
+                         f"{type(exc).__name__}: {exc}") from None
+
+
+def _restore(path: Path, data: dict, agent: PPOAgent | None, env: Any, device: torch.device | str) -> PPOAgent:
     if agent is None:
         # Checkpoints from before the precision option were trained, and are replayed, in fp32.
         stored = {"precision": "fp32", **data["config"], "name": data.get("agent_name", "ppo")}
@@ -99,10 +134,7 @@ def load_checkpoint(path: str | Path, agent: PPOAgent | None = None, env: Any = 
         stored = {k: data.get(k) for k in mine}
         if stored != mine:
             raise MimicError(f"{path}: checkpoint is for {stored}; the agent has {mine}")
-    try:
-        agent.load_state_dict(data["agent"])
-    except (KeyError, RuntimeError, ValueError) as exc:
-        raise MimicError(f"{path}: checkpoint does not fit the agent: {exc}") from None
+    agent.load_state_dict(data["agent"])
     if env is not None and data.get("env_generator") is not None:
         env.generator.set_state(data["env_generator"])
     return agent

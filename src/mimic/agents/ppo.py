@@ -179,6 +179,10 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * mask).sum() / mask.sum().clamp_min(1)
 
 
+# Minibatches in a row with NaN or Inf gradients after which training stops (each is skipped).
+NONFINITE_LIMIT = 10
+
+
 class PPOAgent:
     """Actor, critic, observation normalizer, optimizers and counters.
 
@@ -224,6 +228,8 @@ class PPOAgent:
                                                cfg.momentum, cfg.critic_weight_decay)
         self.iteration = 0
         self.samples = 0
+        self.skipped_minibatches = 0  # NaN/Inf gradients skipped in the current update (see _step)
+        self._nonfinite_in_a_row = 0
         if self.dist.enabled:
             self.dist.broadcast_module(self.actor)
             self.dist.broadcast_module(self.critic)
@@ -313,6 +319,7 @@ class PPOAgent:
 
     def _update(self, buffer: RolloutBuffer) -> dict[str, float]:
         cfg = self.config
+        self.skipped_minibatches = 0
         shaped = self.shape_rewards(buffer)
         returns = buffer.returns(cfg.discount, cfg.td_lambda)
         advantages = returns - buffer.values
@@ -356,7 +363,8 @@ class PPOAgent:
         if self.dist.enabled:  # the logged losses and means: averages over ranks
             vec = self.dist.mean_(torch.tensor(list(metrics.values()), dtype=torch.float64))
             metrics = dict(zip(metrics, vec.tolist(), strict=True))
-        return {**shaped, **metrics, "adv_mean": float(adv_mean), "adv_std": float(adv_std), "exp_prob": self.exp_prob}
+        return {**shaped, **metrics, "adv_mean": float(adv_mean), "adv_std": float(adv_std), "exp_prob": self.exp_prob,
+                "skipped_minibatches": float(self.skipped_minibatches)}
 
     def _epochs(self, epochs: int, batch_size: int, num_samples: int,
                 step: Callable[[torch.Tensor], dict[str, float]]) -> dict[str, float]:
@@ -409,9 +417,22 @@ class PPOAgent:
         return (x * mask).sum() * scale
 
     def _step(self, optimizer: torch.optim.Optimizer, net: nn.Module, loss: torch.Tensor) -> None:
+        """Backpropagate ``loss`` and step ``optimizer``, unless a gradient is NaN or Inf: that minibatch is
+        skipped and counted (``skipped_minibatches``), and ``NONFINITE_LIMIT`` in a row stop training."""
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.dist.average_gradients(net.parameters())
+        self.dist.average_gradients(net.parameters())  # NaN on any rank reaches every rank: they all skip
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        if grads and not bool(torch.stack([g.sum() for g in grads]).sum().isfinite()):
+            optimizer.zero_grad(set_to_none=True)
+            self.skipped_minibatches += 1
+            self._nonfinite_in_a_row += 1
+            if self._nonfinite_in_a_row >= NONFINITE_LIMIT:
+                raise MimicError(f"training diverged: {NONFINITE_LIMIT} minibatches in a row had NaN or Inf losses "
+                                 "or gradients (none reached the weights); the run stops with its last checkpoint "
+                                 "(latest.pt) kept: lower the learning rates or check the env's observations")
+            return
+        self._nonfinite_in_a_row = 0
         if self.config.grad_clip > 0:
             nn.utils.clip_grad_norm_(net.parameters(), self.config.grad_clip)
         optimizer.step()

@@ -107,6 +107,8 @@ def validate_clip(clip: Clip, model: CharacterModel) -> None:
         detail = (f"unknown joints {unknown}" if unknown else "") + (f" missing joints {missing}" if missing else "")
         raise input_error(src, f"clip joints do not fit character {model.name!r}: {detail.strip() or 'order differs'}",
                           "body_names")
+    if np.ndim(clip.root_pos) != 2:
+        raise input_error(src, f"expected shape (frames, 3), got {np.shape(clip.root_pos)}", "root_pos")
     n = clip.num_frames
     if n < 2:
         raise input_error(src, f"a clip needs at least 2 frames, got {n}", "Frames")

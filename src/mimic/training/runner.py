@@ -26,7 +26,7 @@ import torch
 import yaml
 
 from mimic import config as config_lib
-from mimic.agents.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from mimic.agents.checkpoint import load_checkpoint, read_checkpoint, remove_stale_temporaries, save_checkpoint
 from mimic.agents.compute import threads_per_process
 from mimic.agents.registry import build_agent, env_dims
 from mimic.agents.rollout import collect
@@ -103,6 +103,7 @@ class Trainer:
         self.logger = None
         if self.is_main:  # only now: a run that fails to start (a bad clip) leaves no empty directory
             self.out_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(self.out_dir)  # a run killed while saving
             (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config_lib.to_dict(config), sort_keys=False))
             self.logger = RunLogger(self.out_dir, echo=not progress)
 
@@ -159,7 +160,8 @@ class Trainer:
                     "charts/reward_per_step": stats["reward_mean"],
                     **{f"losses/{k.removesuffix('_loss')}": float(v) for k, v in metrics.items()
                        if k.endswith("_loss") or k in ("clip_frac", "imp_ratio")},
-                    **{f"charts/{k}": float(v) for k, v in metrics.items() if k.startswith(("adv_", "exp_prob"))},
+                    **{f"charts/{k}": float(v) for k, v in metrics.items()
+                       if k.startswith(("adv_", "exp_prob", "skipped_"))},
                     **{f"amp/{k.removeprefix('amp_')}": float(v) for k, v in metrics.items() if k.startswith("amp_")},
                 }
                 self._watch_discriminator(row)

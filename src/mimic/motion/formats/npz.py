@@ -45,18 +45,30 @@ def read_npz(path: str | Path, model: CharacterModel) -> Clip:
     for key in _REQUIRED:
         if key not in arrays:
             raise input_error(path, "missing array", key)
+    names = arrays["body_names"]
+    if names.ndim != 1 or names.dtype.kind not in "US":
+        raise input_error(path, f"expected a 1-D array of body names, got {names.dtype} of shape {names.shape}",
+                          "body_names")
     clip = Clip(
         name=str(arrays["name"]) if "name" in arrays else path.stem,
         loop=LoopMode.parse(str(arrays["loop"]), path, "loop"),
-        frame_dt=np.asarray(arrays["frame_dt"], dtype=np.float64),
-        root_pos=np.asarray(arrays["root_pos"], dtype=np.float64),
-        root_rot=np.asarray(arrays["root_rot"], dtype=np.float64),
-        joint_pos=np.asarray(arrays["joint_pos"], dtype=np.float64),
-        body_names=tuple(str(b) for b in arrays["body_names"]),
+        frame_dt=_numbers(arrays, "frame_dt", path),
+        root_pos=_numbers(arrays, "root_pos", path),
+        root_rot=_numbers(arrays, "root_rot", path),
+        joint_pos=_numbers(arrays, "joint_pos", path),
+        body_names=tuple(str(b) for b in names),
         source=path,
     )
     validate_clip(clip, model)
     return clip
+
+
+def _numbers(arrays: dict[str, np.ndarray], key: str, path: Path) -> np.ndarray:
+    """``arrays[key]`` as float64; a MimicError names the array when it holds no numbers."""
+    value = arrays[key]
+    if value.dtype.kind not in "biuf":
+        raise input_error(path, f"expected numbers, got an array of {value.dtype}", key)
+    return np.asarray(value, dtype=np.float64)
 
 
 def write_npz(clip: Clip, path: str | Path, model: CharacterModel) -> None:
