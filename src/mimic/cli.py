@@ -140,6 +140,8 @@ def cmd_bench_env(args: argparse.Namespace) -> int:
     data = config_lib.apply_overrides({}, args.overrides)
     if args.physics_hz:
         data.setdefault("engine", {})["physics_hz"] = args.physics_hz
+    if args.engine:
+        data.setdefault("engine", {})["name"] = args.engine
     if args.character:
         data["character"] = args.character
     cfg = config_lib.build(EnvConfig, data, source="command line")
@@ -148,7 +150,7 @@ def cmd_bench_env(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print(f"env:   {result['env_steps_per_s']:>10,.0f} policy steps/s (obs, reward, resets included)")
-        print(f"raw:   {result['raw_steps_per_s']:>10,.0f} policy steps/s (MuJoCo batch stepping alone)")
+        print(f"raw:   {result['raw_steps_per_s']:>10,.0f} policy steps/s (MuJoCo stepping alone)")
         print(f"ratio: {result['ratio']:.3f}   ({result['num_envs']} envs, physics {result['physics_hz']} Hz, "
               f"control {result['control_hz']} Hz)")
     return 0
@@ -236,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seconds", type=_positive_float, default=10.0,
                    help="total measuring time, split between env and raw (default 10)")
     b.add_argument("--physics-hz", type=_positive_int, default=None, help="physics rate (default: the engine's)")
+    b.add_argument("--engine", choices=("mujoco_cpu", "mujoco_warp"), default=None,
+                   help="physics engine (default mujoco_cpu; mujoco_warp needs the gpu extra and runs on "
+                        "cuda:0, or engine.device=cpu)")
     b.add_argument("--json", action="store_true",
                    help="print one JSON object: env_steps_per_s, raw_steps_per_s, ratio, num_envs, physics_hz, "
                         "control_hz (plus resets_per_s, physics_time_fraction: share of the env run spent "

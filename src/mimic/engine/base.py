@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -30,6 +31,7 @@ from mimic.errors import MimicError
 
 PD_DAMPING_MODES = ("implicit", "stable", "explicit")
 PD_BACKENDS = ("native", "python")
+ENGINE_NAMES = ("mujoco_cpu", "mujoco_warp")
 
 
 @dataclass
@@ -37,13 +39,20 @@ class EngineConfig:
     """Knobs of a physics engine. Defaults are the measured choice for DeepMimic's humanoid.
 
     Attributes:
+        name: which engine :func:`~mimic.engine.registry.build_engine` builds: ``mujoco_cpu``
+            (:class:`~mimic.engine.mujoco_cpu.MujocoCpuEngine`, ``mujoco.batch`` on the CPU cores) or
+            ``mujoco_warp`` (:class:`~mimic.engine.mujoco_warp.MujocoWarpEngine`, MuJoCo Warp on a GPU;
+            needs the ``gpu`` extra, ``pip install ".[gpu]"``).
+        device: where the engine simulates and keeps its state tensors (the env follows it). Empty: the
+            engine's default, ``cpu`` for ``mujoco_cpu`` (its only choice) and ``cuda:0`` for
+            ``mujoco_warp`` when a CUDA device exists, else Warp's ``cpu`` device (slow: tests only).
         physics_hz: physics steps per second; a multiple of ``control_hz``. 120 Hz (4 physics steps
             per control step) is the fastest rate tried and had no blow-up in the random-target
             stress runs of ``benchmarks/engine_physics_rate.py`` (120-600 Hz all had none); it
             tracks clips as well as 240 Hz, with about twice 240 Hz's integration error against a
             1200 Hz reference (DeepMimic's rate). MimicKit runs Isaac Gym at 120 Hz.
         control_hz: PD-target updates (policy steps) per second; DeepMimic's 30.
-        num_threads: worker threads stepping the batch; 0 uses every core.
+        num_threads: ``mujoco_cpu`` only: worker threads stepping the batch; 0 uses every core.
         pd_damping: how the PD damping term is integrated.
             ``"implicit"``: the simulator integrates ``-kd * dof_vel`` implicitly (MuJoCo joint damping
             with the implicitfast integrator) and the stiffness term is explicit; stable at every
@@ -57,15 +66,17 @@ class EngineConfig:
             DoF gives ``kp * err`` limited to the torque limit, and the joint damping ``-kd * qdot``
             (implicit, not limited). A ball joint's error is the difference of exp-map coordinates
             (``log(t) - log(q)``, MuJoCo's ball-joint actuator length), limited per axis.
-            ``"python"``: Mimic's batched NumPy PD between physics steps: DeepMimic's quaternion error
-            ``log(conj(q) * t)`` and its torque-norm limit on ball joints, at the cost of Python work
-            at every physics step (see README, "Physics engine", for both measured).
+            ``"python"`` (``mujoco_cpu`` only): Mimic's batched NumPy PD between physics steps:
+            DeepMimic's quaternion error ``log(conj(q) * t)`` and its torque-norm limit on ball joints, at
+            the cost of Python work at every physics step (see README, "Physics engine", for both measured).
         fix_root: weld the root body in place (set by :meth:`Engine.set_state`), e.g. to check PD
             tracking in the air; root velocities then read zero.
         max_body_vel: an env whose body linear or angular velocity has a component above this
             (m/s, rad/s) is flagged invalid, as in DeepMimic (100).
     """
 
+    name: Literal["mujoco_cpu", "mujoco_warp"] = "mujoco_cpu"
+    device: str = ""
     physics_hz: int = 120
     control_hz: int = 30
     num_threads: int = 0
@@ -75,6 +86,14 @@ class EngineConfig:
     max_body_vel: float = 100.0
 
     def __post_init__(self) -> None:
+        if self.name not in ENGINE_NAMES:
+            raise MimicError(f"engine: name {self.name!r} is not one of {', '.join(ENGINE_NAMES)}")
+        if self.name == "mujoco_cpu" and self.device not in ("", "cpu"):
+            raise MimicError(f"engine: device {self.device!r}: the mujoco_cpu engine runs on the cpu only "
+                             "(engine.name=mujoco_warp runs on a GPU)")
+        if self.name == "mujoco_warp" and self.pd_backend != "native":
+            raise MimicError("engine: pd_backend 'python' is a mujoco_cpu option; mujoco_warp runs the native PD "
+                             "(one actuator per DoF inside the physics step)")
         if self.control_hz <= 0 or self.physics_hz <= 0:
             raise MimicError(f"engine: physics_hz ({self.physics_hz}) and control_hz ({self.control_hz}) "
                              "must be positive")

@@ -6,7 +6,9 @@ Both are measured in the same process, interleaved in rounds so that machine noi
   resets) driven by reference-tracking actions with exploration noise;
 - raw: a fresh ``mujoco.batch.Batch`` of the engine's own compiled model (same bodies, contacts,
   PD actuators, physics rate and threads), started from a snapshot of the env's current states and
-  PD targets, stepped ``substeps`` at a time with no Python in between. Starting from the env's own
+  PD targets, stepped ``substeps`` at a time with no Python in between; for the MuJoCo Warp engine,
+  a second MJWarp ``Data`` of the same model from the same snapshot, ``substeps`` ``mjw.step`` calls
+  at a time (one CUDA graph on a GPU; :mod:`mimic.engine.mujoco_warp_bench`). Starting from the env's own
   states keeps the contact load alike (walking and fallen characters, not a standing pose).
 
 Raw steps are counted as policy steps (physics steps / substeps) so the two rates compare directly.
@@ -49,8 +51,8 @@ def bench_env(num_envs: int = 1024, seconds: float = 10.0, config: EnvConfig | N
     def run_env(duration: float) -> tuple[int, float, int]:
         steps, resets, start = 0, 0, time.perf_counter()
         while True:
-            action = env.targets_to_action(env.ref.joint_pos) + noise * torch.randn(num_envs, env.action_dim,
-                                                                                  generator=g)
+            action = env.targets_to_action(env.ref.joint_pos) + noise * torch.randn(
+                num_envs, env.action_dim, generator=g).to(env.device)
             _, _, done, _ = env.step(action)
             steps += 1
             resets += int((done > 0).sum())
@@ -86,6 +88,10 @@ def bench_env(num_envs: int = 1024, seconds: float = 10.0, config: EnvConfig | N
 def raw_steps_per_s(env: ImitationEnv, seconds: float) -> float:
     """Policy steps/s of raw batch stepping from a snapshot of ``env``'s states and PD targets."""
     engine = env.engine
+    if engine.config.name == "mujoco_warp":
+        from mimic.engine.mujoco_warp_bench import raw_steps_per_s as warp_raw_steps_per_s
+
+        return warp_raw_steps_per_s(engine, seconds)
     batch = mujoco.batch.Batch(engine.mj_model, env.num_envs, engine.config.num_threads)
     for name in ("qpos", "qvel", "ctrl", "qfrc_applied"):
         np.copyto(batch.bind(name), engine.batch.bind(name))

@@ -28,7 +28,7 @@ import torch
 from mimic.character import rotations as rot
 from mimic.character.spec import load_spec
 from mimic.engine.base import Engine
-from mimic.engine.mujoco_cpu import MujocoCpuEngine
+from mimic.engine.registry import build_engine
 from mimic.envs import observations as obs_fn
 from mimic.envs import rewards as rew_fn
 from mimic.envs import terminations as term_fn
@@ -48,7 +48,11 @@ class ImitationEnv:
         config: the task (:class:`EnvConfig`).
         num_envs: number of characters simulated together.
         seed: seed of the env's random generator (reset times, clip choice).
-        engine: an engine to use instead of building the MuJoCo CPU one (tests, other backends).
+        engine: an engine to use instead of building ``config.engine`` (tests, other backends).
+
+    Every tensor of the env (state, reference, observations, rewards, ``done``) lives on the engine's
+    ``device``; actions may come from any device. The random generator stays on the CPU, so a seed gives
+    the same reset times and clips on every device.
     """
 
     def __init__(self, config: EnvConfig | None = None, num_envs: int = 1, seed: int = 0,
@@ -60,24 +64,31 @@ class ImitationEnv:
         self.character = character = load_spec(config.character)
         self.model = model = character.model
         self.clips = [load_clip(c, character=character) for c in config.clips]
-        self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops)
-        self.engine = engine or MujocoCpuEngine(model.mjcf_path, num_envs, config.engine)
+        self.engine = engine or build_engine(model.mjcf_path, num_envs, config.engine)
+        self.device = dev = self.engine.device
+        if dev.type != "cpu" and (config.task == "steering" or config.amp_obs_steps > 0):
+            if engine is None:
+                self.engine.close()
+            raise MimicError(f"env.task=steering and env.amp_obs_steps > 0 run on a cpu engine only for now (the "
+                             f"engine is on {dev}): the steering task and the AMP observations keep cpu tensors")
+        self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops,
+                                    device=dev)
         self.dt = self.engine.control_dt
         self.generator = torch.Generator().manual_seed(seed)
 
         lo, hi = action_bounds(model.dof_limits, model.dof_offsets, model.joint_types)
-        self.action_mean = torch.as_tensor((lo + hi) / 2, dtype=torch.float32)
-        self.action_scale = torch.as_tensor((hi - lo) / 2, dtype=torch.float32)
+        self.action_mean = torch.as_tensor((lo + hi) / 2, dtype=torch.float32, device=dev)
+        self.action_scale = torch.as_tensor((hi - lo) / 2, dtype=torch.float32, device=dev)
 
         contact = config.contact_bodies
         if contact is None:
             contact = sorted({b for c in self.clips for b in character.contact_bodies_for(c.name)})
-        self.allowed_contact = torch.zeros(model.num_bodies, dtype=torch.bool)
+        self.allowed_contact = torch.zeros(model.num_bodies, dtype=torch.bool, device=dev)
         self.allowed_contact[model.body_indices(list(contact))] = True
         key = config.key_bodies if config.key_bodies is not None else character.key_bodies
-        self.key_bodies = torch.as_tensor(model.body_indices(list(key)), dtype=torch.long)
+        self.key_bodies = torch.as_tensor(model.body_indices(list(key)), dtype=torch.long, device=dev)
         ee = config.end_effectors if config.end_effectors is not None else character.end_effectors
-        self.end_effectors = torch.as_tensor(model.body_indices(ee), dtype=torch.long)
+        self.end_effectors = torch.as_tensor(model.body_indices(ee), dtype=torch.long, device=dev)
         self._init_reward_weights()
         # A body-based term over no bodies would always be 1: a silent constant in the reward.
         for term, bodies, key in (("end_eff", self.end_effectors, "end_effectors"),
@@ -90,16 +101,16 @@ class ImitationEnv:
                                                              for c in self.clips)
         hold = [config.end_hold_seconds if config.end_hold_seconds is not None else
                 character.end_hold_seconds_for(c.name) for c in self.clips]
-        self.end_hold_seconds = torch.tensor(hold, dtype=torch.float64)
-        self.body_masses = torch.as_tensor(model.body_masses, dtype=torch.float32)
-        self.body_com_offset = torch.as_tensor(model.body_com_offset, dtype=torch.float32)
+        self.end_hold_seconds = torch.tensor(hold, dtype=torch.float64, device=dev)
+        self.body_masses = torch.as_tensor(model.body_masses, dtype=torch.float32, device=dev)
+        self.body_com_offset = torch.as_tensor(model.body_com_offset, dtype=torch.float32, device=dev)
 
         n = num_envs
-        self.clip_ids = torch.zeros(n, dtype=torch.long)
-        self.motion_time = torch.zeros(n, dtype=torch.float64)
-        self.episode_time = torch.zeros(n, dtype=torch.float64)
-        self.ref_offset = torch.zeros(n, 3)
-        self.cycle = torch.zeros(n, dtype=torch.long)
+        self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
+        self.motion_time = torch.zeros(n, dtype=torch.float64, device=dev)
+        self.episode_time = torch.zeros(n, dtype=torch.float64, device=dev)
+        self.ref_offset = torch.zeros(n, 3, device=dev)
+        self.cycle = torch.zeros(n, dtype=torch.long, device=dev)
         self.ref: MotionState | None = None
         self.test_mode = False  # adds tracking errors to info (set by evaluators)
         self.task = SteeringTask(config.steering, n, self.generator) if config.task == "steering" else None
@@ -120,13 +131,13 @@ class ImitationEnv:
             jw = w[1:]
         else:
             jw = np.array(self.character.mimickit_joint_weights)
-        self.joint_weights = torch.as_tensor(jw, dtype=torch.float32)
+        self.joint_weights = torch.as_tensor(jw, dtype=torch.float32, device=self.device)
         dof_w = np.zeros(model.num_dofs)
         for b in range(1, model.num_bodies):
             if model.dof_offsets[b] >= 0:
                 size = {2: 3, 3: 1}[int(model.joint_types[b])]
                 dof_w[model.dof_offsets[b]:model.dof_offsets[b] + size] = jw[b - 1]
-        self.dof_weights = torch.as_tensor(dof_w, dtype=torch.float32)
+        self.dof_weights = torch.as_tensor(dof_w, dtype=torch.float32, device=self.device)
 
     def _obs_size(self) -> int:
         cfg, model = self.config, self.model
@@ -137,7 +148,7 @@ class ImitationEnv:
     # ------------------------------------------------------------------------------------ API
     def reset(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Reset envs ``env_ids`` (default all) by reference state initialization; returns obs (N, D)."""
-        ids = torch.arange(self.num_envs) if env_ids is None else env_ids
+        ids = torch.arange(self.num_envs, device=self.device) if env_ids is None else env_ids
         if len(ids):
             self._reset_envs(ids)
         if self.ref is None or env_ids is None:
@@ -148,7 +159,7 @@ class ImitationEnv:
         """Apply normalized actions (N, num_dofs) for one control step; see the module docstring."""
         if self.ref is None:
             raise MimicError("call reset() before step()")
-        action = torch.as_tensor(action, dtype=torch.float32, device="cpu")  # a policy on the GPU: one copy
+        action = torch.as_tensor(action, dtype=torch.float32, device=self.device)  # a policy elsewhere: one copy
         if action.shape != (self.num_envs, self.action_dim):
             raise MimicError(f"action must have shape ({self.num_envs}, {self.action_dim}), got {tuple(action.shape)}")
         # the reference at the end of this step: the residual mode's PD offset, then the reward's target
@@ -169,9 +180,9 @@ class ImitationEnv:
             reward = self.task.reward(sim.root_vel, sim.root_rot)
             terms = {"steering": reward}
         else:  # no task: the agent's own reward (AMP's style reward) is the whole reward
-            reward, terms = torch.zeros(self.num_envs), {}
+            reward, terms = torch.zeros(self.num_envs, device=self.device), {}
         invalid = self.engine.invalid.clone()
-        fail = torch.zeros(self.num_envs, dtype=torch.bool)
+        fail = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         if self.config.early_termination:
             fail |= term_fn.contact_fail(self.engine.ground_contact, self.allowed_contact)
         if self.config.pose_termination:
@@ -229,7 +240,7 @@ class ImitationEnv:
         if self.config.rand_reset:
             times = self.motion.sample_times(clip_ids, generator=self.generator)
         else:
-            times = torch.zeros(len(ids), dtype=torch.float64)
+            times = torch.zeros(len(ids), dtype=torch.float64, device=self.device)
         self.clip_ids[ids] = clip_ids
         self.motion_time[ids] = times
         self.episode_time[ids] = 0.0
@@ -330,7 +341,7 @@ class ImitationEnv:
             return obs_fn.deepmimic_obs(pick(e.root_pos), pick(e.root_rot), pick(e.body_pos), pick(e.body_rot),
                                         pick(e.body_vel), pick(e.body_ang_vel), phase, cfg.body_rot_obs,
                                         cfg.world_root_rot_obs)
-        steps = torch.as_tensor(cfg.tar_obs_steps, dtype=torch.float64)
+        steps = torch.as_tensor(cfg.tar_obs_steps, dtype=torch.float64, device=self.device)
         n, k = len(clip_ids), len(steps)
         times = (motion_time[:, None] + steps * self.dt).reshape(-1)
         fut = self.motion.state(clip_ids.repeat_interleave(k), times)

@@ -62,7 +62,7 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     env.test_mode = True
     obs = env.reset()
     all_ids = torch.arange(n)
-    possible = full_episode_steps(env, all_ids)
+    possible = full_episode_steps(env, all_ids).cpu()
     task_keys = ("heading_error_deg", "speed_error_mps") if getattr(env, "task", None) is not None else ()
     sums = {k: torch.zeros(n, dtype=torch.float64)
             for k in ("ret", "mpjpe", "err", "root_err", "speed", "ref_speed", *task_keys)}
@@ -70,6 +70,9 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     results: list[dict[str, float]] = []
     for _ in range(max_steps):
         obs, reward, done, info = env.step(policy(obs))
+        # the sums live on the CPU whatever the engine's device (one small copy per step)
+        reward, done = reward.cpu(), done.cpu()
+        info = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in info.items()}
         sums["speed"] += info.get("root_speed", torch.zeros(n)).double()
         sums["ref_speed"] += info.get("ref_root_speed", torch.zeros(n)).double()
         for key in task_keys:
@@ -98,7 +101,7 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
                 v[i] = 0.0
             steps[i] = 0.0
         if len(ended):  # the new episodes' full length, from their start times
-            possible[ended] = full_episode_steps(env, ended)
+            possible[ended] = full_episode_steps(env, ended.to(env.clip_ids.device)).cpu()
         if len(results) >= episodes:
             break
     env.test_mode = False

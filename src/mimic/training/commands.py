@@ -71,6 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run directory (uses best.pt, else latest.pt), checkpoint file, or the name of a shipped "
                         + _SHIPPED_HELP)
     p.add_argument("--episodes", type=_positive_int, default=32, help="test episodes per policy (default 32)")
+    p.add_argument("--engine", choices=("mujoco_cpu", "mujoco_warp"), default=None,
+                   help="simulate with this engine instead of the one the policy was trained with (sim-to-sim "
+                        "across engines; mujoco_warp needs the gpu extra, runs on cuda:0 or else Warp's cpu device)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per policy and line: policy, normalized_return, reward_per_step, "
                         "mpjpe_m, body_pos_error_m, root_pos_error_m, fall_rate, mean_episode_seconds, episodes")
@@ -253,8 +256,11 @@ def resolve_checkpoint(policy: str) -> Path:
                      f"shipped: {have})")
 
 
-def load_policy(policy: str, num_envs: int):
-    """(agent, env) for a checkpoint, the env rebuilt from the run's stored configuration."""
+def load_policy(policy: str, num_envs: int, engine: str | None = None):
+    """(agent, env) for a checkpoint, the env rebuilt from the run's stored configuration (with the physics
+    engine ``engine`` on its default device instead of the stored one, when given)."""
+    from dataclasses import replace
+
     from mimic import config as config_lib
     from mimic.agents.checkpoint import load_checkpoint, read_checkpoint
     from mimic.envs.tracking import ImitationEnv
@@ -265,6 +271,8 @@ def load_policy(policy: str, num_envs: int):
     if stored is None:
         raise MimicError(f"{ckpt}: the checkpoint holds no run configuration")
     cfg = config_lib.build(TrainConfig, stored, source=f"{ckpt} (train_config)")
+    if engine is not None and engine != cfg.env.engine.name:
+        cfg.env.engine = replace(cfg.env.engine, name=engine, device="")
     torch.set_num_threads(1)
     env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 20_000)
     agent = load_checkpoint(ckpt)
@@ -276,8 +284,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     results = []
     for policy in args.policy:
-        agent, env, ckpt = load_policy(shipped_name(policy, args.character), num_envs=min(args.episodes, 16))
-        result = evaluate(env, agent.policy(), episodes=args.episodes)
+        agent, env, ckpt = load_policy(shipped_name(policy, args.character), num_envs=min(args.episodes, 16),
+                                       engine=args.engine)
+        result = evaluate(env if env.device.type == "cpu" else _HostOutputs(env), agent.policy(),
+                          episodes=args.episodes)
         env.close()
         if args.json:
             print(json.dumps({"policy": policy, **result}), flush=True)
@@ -299,6 +309,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for policy, _, result in results:
         print(f"{policy:<{width}} " + " ".join(f"{fmt.format(result[k]):>9}" for _, k, fmt in cols))
     return 0
+
+
+class _HostOutputs:
+    """An env whose ``reset``/``step`` results are moved to the CPU, for the evaluator's CPU accumulators when
+    the env runs on a GPU engine; every other attribute is the env's own."""
+
+    def __init__(self, env) -> None:
+        object.__setattr__(self, "_env", env)
+
+    def __getattr__(self, name: str):
+        return getattr(self._env, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._env, name, value)
+
+    def reset(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
+        return self._env.reset(env_ids).cpu()
+
+    def step(self, action: torch.Tensor):
+        obs, reward, done, info = self._env.step(action)
+        info = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in info.items()}
+        return obs.cpu(), reward.cpu(), done.cpu(), info
 
 
 def cmd_play(args: argparse.Namespace) -> int:

@@ -1,0 +1,178 @@
+"""The GPU checks of the MuJoCo Warp engine in one run (< 10 minutes on one H200), all numbers in one JSON file.
+
+Run by ``scripts/gpu_check.sh`` (which installs the ``gpu`` extra first) on a machine with an NVIDIA GPU:
+
+1. ``tests/engine/test_mujoco_warp.py`` on ``cuda:0`` (the CPU engine against the Warp engine; its first run
+   compiles Warp's CUDA kernels into Warp's kernel cache, which the later steps reuse);
+2. ``mimic bench env --engine mujoco_warp --json`` for 1,024, 4,096 and 16,384 characters (plus the CPU engine
+   at 4,096 on the machine's cores, for comparison);
+3. ``mimic eval walk`` of the shipped controller (trained on the CPU engine) on both engines: the normalized
+   returns and their difference (the issue asks for |difference| <= 0.03);
+4. the full training loop (``mimic train walk --config fast --device cuda``, Warp engine) for 1,024, 4,096 and
+   16,384 characters, three iterations each: samples/s from the run's ``log.csv``.
+
+Each step runs in its own process with a time limit, is recorded as it finishes (a crash or a time-out is
+recorded too), and steps are skipped once the overall budget (``--budget-s``) is spent.
+
+Usage: ``python scripts/gpu_check.py --out OUT/gpu_check.json [--budget-s 540]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MIMIC = [sys.executable, "-m", "mimic.cli"]
+
+
+class Check:
+    """Runs the steps against a deadline and rewrites the JSON file after each."""
+
+    def __init__(self, out: Path, budget_s: float) -> None:
+        self.out, self.deadline = out, time.monotonic() + budget_s
+        self.result: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "steps": {}}
+        out.parent.mkdir(parents=True, exist_ok=True)
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def save(self) -> None:
+        self.out.write_text(json.dumps(self.result, indent=2) + "\n")
+
+    def run(self, name: str, cmd: list[str], limit_s: float, env: dict | None = None) -> dict:
+        """Run ``cmd`` (at most ``limit_s`` and the budget left); record status, seconds and the output's tail."""
+        limit = min(limit_s, self.left())
+        if limit < 20:
+            step = {"status": "skipped", "reason": "time budget spent"}
+        else:
+            start = time.monotonic()
+            print(f"[gpu_check] {name}: {' '.join(cmd)}", flush=True)
+            try:
+                proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=limit,
+                                      env={**os.environ, **(env or {})})
+                step = {"status": "ok" if proc.returncode == 0 else f"exit {proc.returncode}",
+                        "stdout": proc.stdout, "stderr_tail": proc.stderr[-3000:]}
+            except subprocess.TimeoutExpired as exc:
+                out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+                step = {"status": f"timed out after {limit:.0f} s", "stdout": out}
+            step["seconds"] = round(time.monotonic() - start, 1)
+        self.result["steps"][name] = step
+        self.save()
+        print(f"[gpu_check] {name}: {step['status']} ({step.get('seconds', 0)} s)", flush=True)
+        return step
+
+
+def last_json(step: dict) -> dict | None:
+    """The last line of the step's stdout that parses as a JSON object."""
+    for line in reversed(step.get("stdout", "").splitlines()):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def train_rate(run_dir: Path) -> dict | None:
+    """Samples/s of the iterations after the first (which holds compilation and warm-up), from ``log.csv``."""
+    log = run_dir / "log.csv"
+    if not log.is_file():
+        return None
+    rows = list(csv.DictReader(log.open()))
+    rates = [float(r["charts/samples_per_s"]) for r in rows[1:]] or [float(r["charts/samples_per_s"]) for r in rows]
+    return {"iterations": len(rows), "samples_per_s": round(statistics.median(rates), 1) if rates else None,
+            "samples": float(rows[-1]["samples"]) if rows else 0}
+
+
+def environment() -> dict:
+    info: dict = {"python": platform.python_version()}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except Exception as exc:  # noqa: BLE001 - recorded, not fatal
+        info["torch_error"] = repr(exc)
+    for name in ("mujoco", "mujoco_warp", "warp"):
+        try:
+            module = __import__(name)
+            info[name] = getattr(module, "__version__", "?")
+        except Exception as exc:  # noqa: BLE001
+            info[f"{name}_error"] = repr(exc)
+    try:
+        info["nvidia_smi"] = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
+                                             "--format=csv,noheader"], capture_output=True, text=True,
+                                            timeout=20).stdout.strip()
+    except Exception as exc:  # noqa: BLE001
+        info["nvidia_smi_error"] = repr(exc)
+    return info
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "runs")) / "gpu_check.json")
+    parser.add_argument("--budget-s", type=float, default=540.0, help="overall time budget (default 540)")
+    parser.add_argument("--sizes", default="1024,4096,16384", help="character counts for bench and training")
+    parser.add_argument("--device", default="cuda:0", help="the Warp engine's device (cpu: a dry run of this script)")
+    args = parser.parse_args()
+    check = Check(args.out, args.budget_s)
+    check.result["environment"] = environment()
+    check.save()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    device = f"engine.device={args.device}"
+    summary: dict = {"bench_env": {}, "train": {}}
+    check.result["summary"] = summary
+
+    # 1. equivalence on the GPU (compiles the CUDA kernels into Warp's cache)
+    step = check.run("tests_warp", [sys.executable, "-m", "pytest", "tests/engine/test_mujoco_warp.py", "-q",
+                                    "-p", "no:cacheprovider"], 300, env={"MIMIC_WARP_DEVICE": args.device})
+    summary["tests_warp"] = (step.get("stdout", "").strip().splitlines() or [step["status"]])[-1]
+
+    # 2. environment throughput
+    for n in sizes:
+        step = check.run(f"bench_env_warp_{n}", [*MIMIC, "bench", "env", "--engine", "mujoco_warp", "--num-envs",
+                                                 str(n), "--seconds", "8", "--json", device], 120)
+        summary["bench_env"][f"mujoco_warp_{n}"] = last_json(step)
+    step = check.run("bench_env_cpu_4096", [*MIMIC, "bench", "env", "--num-envs", "4096", "--seconds", "8",
+                                            "--json"], 120)
+    summary["bench_env"]["mujoco_cpu_4096"] = last_json(step)
+    check.save()
+
+    # 3. sim-to-sim: the shipped walk controller (trained on the CPU engine) on both engines
+    returns = {}
+    for engine in ("mujoco_cpu", "mujoco_warp"):
+        step = check.run(f"eval_walk_{engine}", [*MIMIC, "eval", "walk", "--engine", engine, "--json"], 150)
+        result = last_json(step)
+        summary[f"eval_walk_{engine}"] = result
+        if result:
+            returns[engine] = result["normalized_return"]
+    if len(returns) == 2:
+        summary["eval_walk_return_difference"] = round(returns["mujoco_warp"] - returns["mujoco_cpu"], 4)
+    check.save()
+
+    # 4. the full training loop on the GPU, three iterations per size (32 steps per iteration in `fast`)
+    nets = "cuda" if args.device.startswith("cuda") else "cpu"
+    for n in sizes:
+        run_dir = Path(check.out.parent) / f"train_{n}"
+        check.run(f"train_warp_{n}", [*MIMIC, "train", "walk", "--config", "fast", "--num-envs", str(n), "--device",
+                                      nets, "--max-samples", str(3 * 32 * n), "--no-progress", "--out", str(run_dir),
+                                      "env.engine.name=mujoco_warp", f"env.{device}", "run.test_every=1000"], 180)
+        summary["train"][f"mujoco_warp_{n}"] = train_rate(run_dir)
+    check.result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    check.save()
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
