@@ -53,8 +53,10 @@ class EnvConfig:
             per-clip setting (4 s for kick and punch, else 20; the longest over several clips).
         end_hold_seconds: a non-looping clip's last pose is held this long before the episode ends as
             a success; None: DeepMimic's per-clip setting (0.3 s for the get-ups, else 0).
-        rand_reset: reference state initialization: start each episode at a uniform random clip time
-            (otherwise at time 0).
+        rand_reset: reference state initialization: start each episode at a random clip time (otherwise
+            at time 0), drawn as ``start_times`` says.
+        start_times: ``uniform`` (DeepMimic's RSI) or ``adaptive``: half the starts uniform, half shortly
+            before the clip phases where recent episodes fell (:mod:`mimic.envs.start_sampler`).
         sync_root_pos: at each new cycle of a cyclic clip, move the reference root horizontally onto
             the simulated root (DeepMimic's sync_char_root_pos).
         reward_fail_zero: the reward of a step that ends in a fall is 0 (DeepMimic).
@@ -96,6 +98,7 @@ class EnvConfig:
     episode_seconds: float | None = None
     end_hold_seconds: float | None = None
     rand_reset: bool = True
+    start_times: Literal["uniform", "adaptive"] = "uniform"
     sync_root_pos: bool = True
     reward_fail_zero: bool = True
     action_mode: Literal["absolute", "residual"] = "absolute"

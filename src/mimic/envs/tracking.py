@@ -34,6 +34,7 @@ from mimic.envs import rewards as rew_fn
 from mimic.envs import terminations as term_fn
 from mimic.envs.amp_obs import AMPObservations, amp_frame
 from mimic.envs.config import EnvConfig
+from mimic.envs.start_sampler import StartTimeSampler
 from mimic.envs.steering import SteeringTask
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
@@ -73,6 +74,7 @@ class ImitationEnv:
                              f"engine is on {dev}): the steering task and the AMP observations keep cpu tensors")
         self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops,
                                     device=dev)
+        self.starts = StartTimeSampler(self.motion, adaptive=config.start_times == "adaptive")
         self.dt = self.engine.control_dt
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -209,6 +211,8 @@ class ImitationEnv:
         info["terminal_obs"] = obs
         ended = torch.nonzero(done).squeeze(-1)
         if len(ended):
+            fell = ended[done[ended] == DoneReason.FAIL]
+            self.starts.record_falls(self.clip_ids[fell], self.motion_time[fell])
             obs = obs.clone()
             self._reset_envs(ended)
             obs[ended] = self._observe(ended)
@@ -238,7 +242,7 @@ class ImitationEnv:
     def _reset_envs(self, ids: torch.Tensor) -> None:
         clip_ids = self.motion.sample_clips(len(ids), generator=self.generator)
         if self.config.rand_reset:
-            times = self.motion.sample_times(clip_ids, generator=self.generator)
+            times = self.starts.sample(clip_ids, self.generator)
         else:
             times = torch.zeros(len(ids), dtype=torch.float64, device=self.device)
         self.clip_ids[ids] = clip_ids

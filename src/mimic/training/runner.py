@@ -114,6 +114,8 @@ class Trainer:
             raise MimicError(f"{path}: a policy-only checkpoint (exported for play/eval) cannot resume training")
         load_checkpoint(path, self.agent, self.env, device=self.dist.device)
         self.best_test_return = float(extra.get("best_test_return", -math.inf))
+        if "start_sampler" in extra:
+            self.env.starts.load_state_dict(extra["start_sampler"])
         self.wall_offset = float(extra.get("wall_time_min", 0.0))
         states = extra.get("rank_rng")
         if states is not None and len(states) == self.dist.world_size:
@@ -257,7 +259,8 @@ class Trainer:
         if not self.is_main:
             return None
         extra = {"best_test_return": self.best_test_return, "wall_time_min": row.get("wall_time_min", 0.0),
-                 "train_config": config_lib.to_dict(self.config), "world_size": self.dist.world_size}
+                 "train_config": config_lib.to_dict(self.config), "world_size": self.dist.world_size,
+                 "start_sampler": self.env.starts.state_dict()}  # rank 0's fall statistics (adaptive starts)
         if rank_rng is not None:
             extra["rank_rng"] = rank_rng
         return save_checkpoint(self.out_dir / name, self.agent, self.env, extra=extra)

@@ -1,0 +1,63 @@
+"""Start times: uniform by default; the adaptive sampler starts more episodes shortly before where falls were."""
+
+from __future__ import annotations
+
+import torch
+
+from mimic.envs.start_sampler import StartTimeSampler
+from mimic.motion import MotionLibrary, load_clip
+
+
+def library(humanoid, *names) -> MotionLibrary:
+    return MotionLibrary([load_clip(n, humanoid) for n in names], humanoid)
+
+
+def test_uniform_until_falls_are_recorded(humanoid):
+    motion = library(humanoid, "walk")
+    sampler = StartTimeSampler(motion, adaptive=True)
+    g = torch.Generator().manual_seed(0)
+    times = sampler.sample(torch.zeros(4000, dtype=torch.long), g)
+    hist = torch.histc(times.float(), bins=4, min=0, max=float(motion.durations[0]))
+    assert float(hist.min()) > 850  # about 1000 per quarter
+
+
+def test_adaptive_starts_concentrate_before_the_falls(humanoid):
+    motion = library(humanoid, "walk", "kick")  # a cyclic clip and a non-looping one
+    dur = motion.durations.double()
+    sampler = StartTimeSampler(motion, adaptive=True, bins=10, lead_seconds=0.2, uniform_share=0.0)
+    fall_at = 0.75 * dur  # every fall three quarters into each clip
+    for _ in range(50):
+        sampler.record_falls(torch.tensor([0, 1]), fall_at)
+    g = torch.Generator().manual_seed(1)
+    for clip in (0, 1):
+        times = sampler.sample(torch.full((2000,), clip, dtype=torch.long), g).double()
+        # the fall's bin [0.7, 0.8) of the clip, moved 0.2 s earlier
+        lo, hi = 0.7 * dur[clip] - 0.2, 0.8 * dur[clip] - 0.2
+        inside = ((times >= lo - 1e-9) & (times < hi + 1e-9)).double().mean()
+        assert inside > 0.95, (clip, float(inside))
+    assert StartTimeSampler(motion).sample(torch.zeros(3, dtype=torch.long), g).shape == (3,)
+
+
+def test_falls_fade_and_the_state_round_trips(humanoid):
+    motion = library(humanoid, "walk")
+    sampler = StartTimeSampler(motion, adaptive=True, decay=0.5)
+    sampler.record_falls(torch.tensor([0]), torch.tensor([0.1], dtype=torch.float64))
+    sampler.record_falls(torch.tensor([0, 0]), torch.tensor([1.0, 1.0], dtype=torch.float64))
+    assert float(sampler.falls.sum()) == 0.25 + 2.0
+    copy = StartTimeSampler(motion, adaptive=True)
+    copy.load_state_dict(sampler.state_dict())
+    assert torch.equal(copy.falls, sampler.falls)
+
+
+def test_the_env_records_falls_for_adaptive_starts():
+    from mimic.envs.config import EnvConfig
+    from mimic.envs.tracking import ImitationEnv
+
+    torch.set_num_threads(1)
+    env = ImitationEnv(EnvConfig(clips=["walk"], start_times="adaptive"), num_envs=8, seed=0)
+    env.reset()
+    falls = 0
+    for _ in range(60):  # absolute action 0: knees bent, the characters fall
+        _, _, done, _ = env.step(torch.zeros(8, env.action_dim))
+        falls += int((done == 1).sum())
+    assert falls > 0 and float(env.starts.falls.sum()) > 0.9 * falls * 0.999 ** falls
