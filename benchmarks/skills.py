@@ -58,7 +58,7 @@ def train_clip(clip: str, args: argparse.Namespace, run_dir: Path) -> None:
 def evaluate_clip(run_dir: Path, episodes: int) -> dict[str, float]:
     """``mimic eval``'s metrics of the run's best policy (cached in ``eval.json`` beside it)."""
     from mimic.eval.evaluator import evaluate
-    from mimic.training.commands import load_policy
+    from mimic.policies import load_policy
 
     cache = run_dir / "eval.json"
     ckpt = run_dir / ("best.pt" if (run_dir / "best.pt").is_file() else "latest.pt")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from mimic.agents.checkpoint import export_policy
-from mimic.training.commands import POLICIES_DIR, resolve_checkpoint
+from mimic.policies import POLICIES_DIR, resolve_checkpoint
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import torch
 
 from mimic.agents.checkpoint import load_checkpoint
 from mimic.cli import main
-from mimic.training.commands import resolve_checkpoint
+from mimic.policies import resolve_checkpoint
 
 
 def observations(n: int = 1000) -> torch.Tensor:

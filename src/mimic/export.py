@@ -28,7 +28,7 @@ def export_policy_graph(policy_name: str, out: str | Path) -> tuple[Path, Path]:
     """Export a run directory, checkpoint or shipped policy to ``out`` (``.onnx`` or ``.pt``) and its sidecar
     ``out`` with ``.json``; returns both paths."""
     from mimic.agents.policy import export_copy
-    from mimic.training.commands import load_policy
+    from mimic.policies import load_policy
 
     out = Path(out)
     if out.suffix not in (".onnx", ".pt"):

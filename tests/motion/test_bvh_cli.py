@@ -11,7 +11,7 @@ from mimic.cli import main
 from mimic.errors import MimicError
 from mimic.motion import load_clip
 from mimic.motion.retarget import uniform_clip
-from mimic.training.commands import POLICIES_DIR
+from mimic.policies import POLICIES_DIR
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from mimic.cli import main
 from mimic.errors import MimicError
-from mimic.training.commands import POLICIES_DIR
+from mimic.policies import POLICIES_DIR
 from mimic.training.config import load_train_config, preset_names
 from mimic.training.logger import read_csv
 

@@ -24,9 +24,10 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from mimic.agents.config import PPOConfig
 from mimic.agents.discriminator import Discriminator, gradient_penalty_terms, least_squares_terms, style_reward
 from mimic.agents.normalizer import RunningNormalizer
-from mimic.agents.ppo import PPOAgent, PPOConfig, make_optimizer, masked_mean
+from mimic.agents.ppo import PPOAgent, make_optimizer, masked_mean
 from mimic.agents.rollout import RolloutBuffer
 from mimic.distributed import DistContext
 from mimic.errors import MimicError

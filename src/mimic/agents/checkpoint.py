@@ -26,7 +26,8 @@ from typing import Any
 import torch
 
 from mimic import config as config_lib
-from mimic.agents.ppo import PPOAgent, PPOConfig
+from mimic.agents.config import PPOConfig
+from mimic.agents.ppo import PPOAgent
 from mimic.errors import MimicError, input_error
 
 FORMAT = "mimic-ppo/1"

@@ -7,7 +7,8 @@ from typing import Any
 import torch
 
 from mimic.agents.amp import AMPAgent
-from mimic.agents.ppo import PPOAgent, PPOConfig
+from mimic.agents.config import PPOConfig
+from mimic.agents.ppo import PPOAgent
 from mimic.distributed import DistContext
 
 AGENTS: dict[str, type[PPOAgent]] = {"ppo": PPOAgent, "amp": AMPAgent}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mimic import config as config_lib
-from mimic.agents.ppo import PPOConfig
+from mimic.agents.config import PPOConfig
 from mimic.envs.config import EnvConfig
 from mimic.errors import MimicError
 
