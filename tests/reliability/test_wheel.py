@@ -3,7 +3,9 @@ policies, and installed into a new virtual environment it lists clips, evaluates
 
 Slow (about a minute): ``python -m pytest -m slow tests/reliability/test_wheel.py -s``. The virtual
 environment reuses this interpreter's installed dependencies (``--system-site-packages``) so the test needs no
-network; ``MIMIC_WHEEL_FRESH=1`` installs the dependencies into it too, from the package index.
+network; ``MIMIC_WHEEL_FRESH=1`` installs the dependencies into it too, from the package index, this
+interpreter's torch version first (with ``MIMIC_TORCH_INDEX``, e.g. PyTorch's CPU index, if set): left to
+itself pip takes the default index's CUDA build of torch (a 6 GB environment).
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ def test_the_wheel_installs_into_a_new_venv_and_runs(tmp_path):
     fresh = os.environ.get("MIMIC_WHEEL_FRESH") == "1"
     run([sys.executable, "-m", "venv", *([] if fresh else ["--system-site-packages"]), str(venv)], tmp_path)
     py, mimic = venv / "bin" / "python", venv / "bin" / "mimic"
+    if fresh:
+        import torch
+
+        index = os.environ.get("MIMIC_TORCH_INDEX")
+        run([str(py), "-m", "pip", "install", "-q", f"torch=={torch.__version__.split('+')[0]}",
+             *(["--index-url", index] if index else [])], tmp_path, 1800)
     run([str(py), "-m", "pip", "install", "-q", *([] if fresh else ["--no-deps"]), str(wheel)], tmp_path, 1800)
     where = run([str(py), "-c", "import mimic; print(mimic.__file__)"], tmp_path).strip()
     assert where.startswith(str(venv)), where  # the wheel's copy, not the repository's
