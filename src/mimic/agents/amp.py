@@ -124,7 +124,7 @@ class AMPAgent(PPOAgent):
                     totals[key] = totals.get(key, 0.0) + value
                 count += 1
         self._store_replay(agent_obs[valid])
-        self._merge_amp_norm()
+        self._merge_normalizer(self.amp_norm)
         out = {k: v / max(count, 1) for k, v in totals.items()}
         if self.dist.enabled and out:
             vec = self.dist.mean_(torch.tensor(list(out.values()), dtype=torch.float64))
@@ -169,15 +169,6 @@ class AMPAgent(PPOAgent):
                     "amp_acc_agent": float(masked_mean((agent_logits < 0).float(), agent_mask)),
                     "amp_logit_expert": float(expert_logits.mean()),
                     "amp_logit_agent": float(masked_mean(agent_logits, agent_mask))}
-
-    def _merge_amp_norm(self) -> None:
-        norm = self.amp_norm
-        if self.dist.enabled and not norm.frozen:
-            pending = self.dist.sum_(torch.cat((norm.new_count[None], norm.new_sum, norm.new_sum_sq)))
-            norm.new_count.copy_(pending[0])
-            norm.new_sum.copy_(pending[1:1 + norm.size])
-            norm.new_sum_sq.copy_(pending[1 + norm.size:])
-        norm.update()
 
     # ------------------------------------------------------------------------------------ state
     def state_dict(self) -> dict:

@@ -244,13 +244,7 @@ class PPOAgent:
         actor_metrics = self._epochs(cfg.actor_epochs, cfg.actor_batch_size * buffer.num_envs, num_samples,
                                      lambda idx: self._actor_step(norm_obs[idx], actions[idx], old_log_probs[idx],
                                                                   norm_adv[idx], explore[idx], valid[idx]))
-        norm = self.obs_norm
-        if self.dist.enabled and not norm.frozen:
-            pending = self.dist.sum_(torch.cat((norm.new_count[None], norm.new_sum, norm.new_sum_sq)))
-            norm.new_count.copy_(pending[0])
-            norm.new_sum.copy_(pending[1:1 + norm.size])
-            norm.new_sum_sq.copy_(pending[1 + norm.size:])
-        norm.update()
+        self._merge_normalizer(self.obs_norm)
         self.iteration += 1
         metrics = {**critic_metrics, **actor_metrics, "return_mean": float(returns[valid].mean()),
                    "value_mean": float(buffer.values.flatten()[valid].mean())}
@@ -296,6 +290,15 @@ class PPOAgent:
             clipped = ((ratio - 1.0).abs() > cfg.ppo_clip_ratio).float()
             return {"actor_loss": loss.item(), "action_bound_loss": bound_loss.item(),
                     "clip_frac": masked_mean(clipped, explore).item(), "imp_ratio": masked_mean(ratio, explore).item()}
+
+    def _merge_normalizer(self, norm: RunningNormalizer) -> None:
+        """Fold the samples ``norm`` recorded since its last update into its statistics, summed over ranks."""
+        if self.dist.enabled and not norm.frozen:
+            pending = self.dist.sum_(torch.cat((norm.new_count[None], norm.new_sum, norm.new_sum_sq)))
+            norm.new_count.copy_(pending[0])
+            norm.new_sum.copy_(pending[1:1 + norm.size])
+            norm.new_sum_sq.copy_(pending[1 + norm.size:])
+        norm.update()
 
     def _global_counts(self, *masks: torch.Tensor) -> torch.Tensor:
         """(len(masks),) number of True entries of each mask, summed over ranks."""
