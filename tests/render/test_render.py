@@ -109,6 +109,27 @@ def test_reference_ghost_changes_image(rest_qpos: np.ndarray) -> None:
 
 
 @requires_gl
+@pytest.mark.parametrize("character", ["humanoid3d", "dog3d"])
+def test_reference_stands_beside_the_character_in_frame(character: str) -> None:
+    # The reference goes the character's length plus a gap along +x (1 m for the humanoid), and the
+    # follow camera backs off so both fit: the orange ghost fills the right half only, clear of the edge.
+    model = mujoco.MjModel.from_xml_path(str(load_spec(character).mjcf_path))
+    q = model.qpos0.copy()
+    with CharacterRenderer(load_spec(character).mjcf_path, width=W, height=H, camera_lag_s=0.0,
+                           shadows=False) as renderer:
+        img = renderer.render(q, ref_qpos=q)
+        offset = renderer.ref_offset[0]
+    if character == "humanoid3d":
+        assert offset == 1.0
+    else:
+        assert offset > 1.0
+    orange = (img[..., 0].astype(int) - img[..., 2].astype(int)) > 40
+    cols = np.flatnonzero(orange.any(axis=0))
+    assert cols.size > 0
+    assert cols.min() > 0.5 * W and cols.max() < W - 2
+
+
+@requires_gl
 def test_follow_camera_tracks_a_walking_character(rest_qpos: np.ndarray) -> None:
     far = rest_qpos.copy()
     far[0] += 20.0

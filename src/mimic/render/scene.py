@@ -43,6 +43,19 @@ def _as_qpos(qpos: Any, nq: int, what: str) -> np.ndarray:
     return arr
 
 
+def _rest_extent(model: mujoco.MjModel, data: mujoco.MjData) -> tuple[float, float]:
+    """(height, length along x) in metres of the character's geoms at its rest pose (qpos0)."""
+    mujoco.mj_forward(model, data)
+    geoms = np.flatnonzero(model.geom_bodyid > 0)
+    if geoms.size == 0:
+        return 1.7, 0.5
+    radius = model.geom_rbound[geoms]
+    top = float(np.max(data.geom_xpos[geoms, 2] + radius))
+    x = data.geom_xpos[geoms, 0]
+    length = float(np.max(x + radius) - np.min(x - radius))
+    return (top if top > 0.1 else 1.7), length
+
+
 class CharacterRenderer:
     """Draws a character at any pose from a camera that follows it, headless (EGL/OSMesa) or not.
 
@@ -54,8 +67,10 @@ class CharacterRenderer:
             (e.g. ``"track"``, the humanoid's ``trackcom`` camera).
         fps: frames per second the caller renders at; sets the follow camera's smoothing per frame.
         camera_lag_s: time constant of the follow camera's exponential smoothing (0: rigid follow).
-        ref_offset: (3,) world offset (m) added to the reference's root position; the default, 1 m along
-            +x, shows it beside the character in the follow camera's side view ((0, 0, 0) overlays it).
+        ref_offset: (3,) world offset (m) added to the reference's root position ((0, 0, 0) overlays it).
+            The default (None) puts it beside the character along +x, in the follow camera's side view:
+            1 m for the humanoid, the character's length plus a gap for a longer one (a dog), and the
+            follow camera backs off so both fit in the frame.
         ref_rgba: colour and opacity of the reference character.
         shadows, reflections: MuJoCo render flags; on a CPU (llvmpipe) shadows about halve the frame
             rate (640x480: ~10 vs ~19 frames/s on 2 busy cores), reflections cost a little more.
@@ -63,7 +78,7 @@ class CharacterRenderer:
 
     def __init__(self, mjcf_path: str | Path | None = None, width: int = 640, height: int = 480, *,
                  camera: str = FOLLOW_CAMERA, fps: float = 30.0, camera_lag_s: float = 0.25,
-                 ref_offset: Sequence[float] = (1.0, 0.0, 0.0),
+                 ref_offset: Sequence[float] | None = None,
                  ref_rgba: Sequence[float] = (0.95, 0.65, 0.3, 0.35),
                  shadows: bool = True, reflections: bool = False) -> None:
         self._gl: Any = None
@@ -84,7 +99,6 @@ class CharacterRenderer:
         if self.model.nq < 7 or self.model.jnt_type[0] != mujoco.mjtJoint.mjJNT_FREE:
             raise input_error(path, "the first joint must be the character's free root joint")
         self.width, self.height = int(width), int(height)
-        self.ref_offset = np.asarray(ref_offset, dtype=np.float64).reshape(3)
         self.ref_rgba = np.asarray(ref_rgba, dtype=np.float32).reshape(4)
 
         vis = self.model.vis
@@ -97,6 +111,10 @@ class CharacterRenderer:
 
         self.data = mujoco.MjData(self.model)
         self.ref_data = mujoco.MjData(self.model)
+        self._height, self._length = _rest_extent(self.model, self.data)
+        if ref_offset is None:
+            ref_offset = (max(1.0, self._length + 0.25 * self._height), 0.0, 0.0)
+        self.ref_offset = np.asarray(ref_offset, dtype=np.float64).reshape(3)
         self._option = mujoco.MjvOption()
         self._pert = mujoco.MjvPerturb()
         # Room for the character twice plus the world, and the model's own decorations.
@@ -128,17 +146,19 @@ class CharacterRenderer:
         _open_renderers.add(self)
 
     def _setup_follow_camera(self, fps: float, lag_s: float) -> None:
-        """Side view (looking along +y, forward +x to the right) framing the standing character at half height."""
-        mujoco.mj_forward(self.model, self.data)  # rest pose: measures the character's height
-        geoms = np.flatnonzero(self.model.geom_bodyid > 0)
-        top = float(np.max(self.data.geom_xpos[geoms, 2] + self.model.geom_rbound[geoms]))
-        char_height = top if top > 0.1 else 1.7
-        fovy = np.deg2rad(self.model.vis.global_.fovy)
+        """Side view (looking along +y, forward +x to the right) framing the standing character at half
+        height; with a reference beside it, far enough back that both fit in 80 % of the frame's width."""
+        tan_half = float(np.tan(np.deg2rad(self.model.vis.global_.fovy) / 2.0))
+        aspect = self.width / self.height
         self.camera.type = mujoco.mjtCamera.mjCAMERA_FREE
         self.camera.azimuth = 90.0
         self.camera.elevation = -8.0
-        self.camera.distance = char_height / (0.5 * 2.0 * np.tan(fovy / 2.0))
-        self._lookat_height = 0.5 * char_height
+        self._distance_alone = max(self._height / (0.5 * 2.0 * tan_half),
+                                   self._length / (0.8 * 2.0 * tan_half * aspect))
+        pair = abs(float(self.ref_offset[0])) + self._length
+        self._distance_pair = max(self._distance_alone, pair / (0.8 * 2.0 * tan_half * aspect))
+        self.camera.distance = self._distance_alone
+        self._lookat_height = 0.5 * self._height
         self._follow_blend = 1.0 if lag_s <= 0 else float(1.0 - np.exp(-1.0 / (fps * lag_s)))
         self._lookat_xy: np.ndarray | None = None
 
@@ -174,6 +194,7 @@ class CharacterRenderer:
             self._pose(self.ref_data)
             target = 0.5 * (target + self.ref_data.qpos[:2])  # keep both characters in the picture
         if self._follow:
+            self.camera.distance = self._distance_alone if ref_qpos is None else self._distance_pair
             self._update_follow_camera(target)
 
         mujoco.mjv_updateScene(self.model, self.data, self._option, None, self.camera,
