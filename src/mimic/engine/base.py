@@ -157,64 +157,73 @@ class Engine(abc.ABC):
         return self.config.physics_dt
 
     # --- state -------------------------------------------------------------------------------
+    # Subclasses bind, in __init__: ``_state``, one tensor per name below (views of the simulator's own
+    # arrays where it can, refreshed in place by every step and set_state); ``_invalid`` (N,) bool;
+    # ``_pd_targets`` (N, num_joint_pos) and ``_pd_targets_stale``.
+    STATE_NAMES = ("root_pos", "root_rot", "root_vel", "root_ang_vel", "joint_pos", "dof_vel", "body_pos",
+                   "body_rot", "body_vel", "body_ang_vel", "ground_contact", "dof_torque")
+    _state: dict[str, torch.Tensor]
+    _invalid: torch.Tensor
+    _pd_targets: torch.Tensor
+    _pd_targets_stale: bool
+
     @property
-    @abc.abstractmethod
     def root_pos(self) -> torch.Tensor:
         """(N, 3) world position of the root body's origin."""
+        return self._state["root_pos"]
 
     @property
-    @abc.abstractmethod
     def root_rot(self) -> torch.Tensor:
         """(N, 4) world rotation of the root body."""
+        return self._state["root_rot"]
 
     @property
-    @abc.abstractmethod
     def root_vel(self) -> torch.Tensor:
         """(N, 3) world linear velocity of the root body's origin."""
+        return self._state["root_vel"]
 
     @property
-    @abc.abstractmethod
     def root_ang_vel(self) -> torch.Tensor:
         """(N, 3) world angular velocity of the root body."""
+        return self._state["root_ang_vel"]
 
     @property
-    @abc.abstractmethod
     def joint_pos(self) -> torch.Tensor:
         """(N, num_joint_pos) local joint coordinates."""
+        return self._state["joint_pos"]
 
     @property
-    @abc.abstractmethod
     def dof_vel(self) -> torch.Tensor:
         """(N, num_dofs) joint velocities (ball: child-frame angular velocity)."""
+        return self._state["dof_vel"]
 
     @property
-    @abc.abstractmethod
     def body_pos(self) -> torch.Tensor:
         """(N, num_bodies, 3) world position of each body's frame origin (its joint)."""
+        return self._state["body_pos"]
 
     @property
-    @abc.abstractmethod
     def body_rot(self) -> torch.Tensor:
         """(N, num_bodies, 4) world rotation of each body."""
+        return self._state["body_rot"]
 
     @property
-    @abc.abstractmethod
     def body_vel(self) -> torch.Tensor:
         """(N, num_bodies, 3) world linear velocity of each body's frame origin."""
+        return self._state["body_vel"]
 
     @property
-    @abc.abstractmethod
     def body_ang_vel(self) -> torch.Tensor:
         """(N, num_bodies, 3) world angular velocity of each body."""
+        return self._state["body_ang_vel"]
 
     @property
-    @abc.abstractmethod
     def ground_contact(self) -> torch.Tensor:
         """(N, num_bodies) bool: the body touches the ground in the current state (not accumulated
         over the physics steps of the last control step)."""
+        return self._state["ground_contact"]
 
     @property
-    @abc.abstractmethod
     def invalid(self) -> torch.Tensor:
         """(N,) bool: the env's simulation went bad since its last :meth:`set_state`.
 
@@ -223,16 +232,26 @@ class Engine(abc.ABC):
         The engine keeps stepping such an env (its state is meaningless) and never resets it by
         itself: the caller resets it with :meth:`set_state`, which clears the flag.
         """
+        return self._invalid
 
     @property
-    @abc.abstractmethod
     def pd_targets(self) -> torch.Tensor:
-        """(N, num_joint_pos) the current PD targets."""
+        """(N, num_joint_pos) the current PD targets. (converted from the
+        simulator's per-DoF targets when :meth:`set_pd_targets_exp` set them last)."""
+        if self._pd_targets_stale:
+            self._pd_targets.copy_(self.character.dof_exp_to_joint_pos(self._native_pd_targets()).float())
+            self._pd_targets_stale = False
+        return self._pd_targets
+
+    @abc.abstractmethod
+    def _native_pd_targets(self) -> torch.Tensor:
+        """(N, num_dofs) the per-DoF PD targets as the simulator holds them (ball joints as
+        exponential maps), a tensor the caller may keep."""
 
     @property
-    @abc.abstractmethod
     def dof_torque(self) -> torch.Tensor:
         """(N, num_dofs) PD torque of the last physics step, after the torque limits."""
+        return self._state["dof_torque"]
 
     # --- commands ----------------------------------------------------------------------------
     @abc.abstractmethod

@@ -180,7 +180,7 @@ class MujocoCpuEngine(Engine):
         }
         self._np = {k: np.zeros(shape, dtype=np.float32) for k, shape in shapes.items()}
         self._np["ground_contact"] = np.zeros((n, ch.num_bodies), dtype=bool)
-        self._buf = {k: torch.from_numpy(v) for k, v in self._np.items()}
+        self._state = {k: torch.from_numpy(v) for k, v in self._np.items()}
         self._invalid = torch.zeros(n, dtype=torch.bool)
         rest = self.rest_state()
         self._pd_targets = torch.zeros(n, ch.num_joint_pos)
@@ -188,66 +188,8 @@ class MujocoCpuEngine(Engine):
         self.set_pd_targets(rest["joint_pos"])
         self.set_state(None, **rest)
 
-    # --- state properties (see Engine) -----------------------------------------------------
-    @property
-    def root_pos(self) -> torch.Tensor:
-        return self._buf["root_pos"]
-
-    @property
-    def root_rot(self) -> torch.Tensor:
-        return self._buf["root_rot"]
-
-    @property
-    def root_vel(self) -> torch.Tensor:
-        return self._buf["root_vel"]
-
-    @property
-    def root_ang_vel(self) -> torch.Tensor:
-        return self._buf["root_ang_vel"]
-
-    @property
-    def joint_pos(self) -> torch.Tensor:
-        return self._buf["joint_pos"]
-
-    @property
-    def dof_vel(self) -> torch.Tensor:
-        return self._buf["dof_vel"]
-
-    @property
-    def body_pos(self) -> torch.Tensor:
-        return self._buf["body_pos"]
-
-    @property
-    def body_rot(self) -> torch.Tensor:
-        return self._buf["body_rot"]
-
-    @property
-    def body_vel(self) -> torch.Tensor:
-        return self._buf["body_vel"]
-
-    @property
-    def body_ang_vel(self) -> torch.Tensor:
-        return self._buf["body_ang_vel"]
-
-    @property
-    def ground_contact(self) -> torch.Tensor:
-        return self._buf["ground_contact"]
-
-    @property
-    def dof_torque(self) -> torch.Tensor:
-        return self._buf["dof_torque"]
-
-    @property
-    def invalid(self) -> torch.Tensor:
-        return self._invalid
-
-    @property
-    def pd_targets(self) -> torch.Tensor:
-        if self._pd_targets_stale:
-            exp = torch.from_numpy(self._ctrl.copy())
-            self._pd_targets.copy_(self.character.dof_exp_to_joint_pos(exp).float())
-            self._pd_targets_stale = False
-        return self._pd_targets
+    def _native_pd_targets(self) -> torch.Tensor:
+        return torch.from_numpy(self._ctrl.copy())
 
     # --- commands --------------------------------------------------------------------------
     def set_state(self, env_ids: torch.Tensor | None, root_pos: torch.Tensor, root_rot: torch.Tensor,

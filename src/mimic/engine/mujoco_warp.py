@@ -186,13 +186,13 @@ class MujocoWarpEngine(Engine):
         if fixed:
             self._mocap_pos, self._mocap_quat = t(d.mocap_pos), t(d.mocap_quat)
         b = ch.num_bodies
-        self._views = {
+        self._state = {
             "root_pos": self._xpos[:, 1], "root_rot": self._xquat[:, 1],
             "joint_pos": self._qpos[:, self._qoff:], "dof_vel": self._qvel[:, self._voff:],
             "body_pos": self._xpos[:, 1:], "body_rot": self._xquat[:, 1:], "body_ang_vel": self._cvel[:, 1:, :3],
             "dof_torque": self._act_force,
         }
-        self._views["root_ang_vel"] = self._views["body_ang_vel"][:, 0]
+        self._state["root_ang_vel"] = self._state["body_ang_vel"][:, 0]
         self._body_vel = torch.zeros(self.num_envs, b, 3, device=dev)
         # cvel's linear part is the velocity of the point at the subtree CoM of the body's tree root.
         self._root_of = torch.as_tensor(m.body_rootid[1:], dtype=torch.long, device=dev)
@@ -202,6 +202,7 @@ class MujocoWarpEngine(Engine):
         self._con_slots = torch.arange(d.naconmax, device=dev)
         self._contact_flat = torch.zeros(self.num_envs * b + 1, dtype=torch.bool, device=dev)  # last: discarded
         self._ground_contact = self._contact_flat[:-1].view(self.num_envs, b)
+        self._state.update(root_vel=self._body_vel[:, 0], body_vel=self._body_vel, ground_contact=self._ground_contact)
         self._ball_pos = torch.as_tensor(self.pd.ball_pos, dtype=torch.long, device=dev)
 
     # --- state properties (see Engine) -----------------------------------------------------
@@ -219,64 +220,8 @@ class MujocoWarpEngine(Engine):
         """A control step is one captured CUDA graph."""
         return self._step_graph is not None
 
-    @property
-    def root_pos(self) -> torch.Tensor:
-        return self._views["root_pos"]
-
-    @property
-    def root_rot(self) -> torch.Tensor:
-        return self._views["root_rot"]
-
-    @property
-    def root_vel(self) -> torch.Tensor:
-        return self._body_vel[:, 0]
-
-    @property
-    def root_ang_vel(self) -> torch.Tensor:
-        return self._views["root_ang_vel"]
-
-    @property
-    def joint_pos(self) -> torch.Tensor:
-        return self._views["joint_pos"]
-
-    @property
-    def dof_vel(self) -> torch.Tensor:
-        return self._views["dof_vel"]
-
-    @property
-    def body_pos(self) -> torch.Tensor:
-        return self._views["body_pos"]
-
-    @property
-    def body_rot(self) -> torch.Tensor:
-        return self._views["body_rot"]
-
-    @property
-    def body_vel(self) -> torch.Tensor:
-        return self._body_vel
-
-    @property
-    def body_ang_vel(self) -> torch.Tensor:
-        return self._views["body_ang_vel"]
-
-    @property
-    def ground_contact(self) -> torch.Tensor:
-        return self._ground_contact
-
-    @property
-    def dof_torque(self) -> torch.Tensor:
-        return self._views["dof_torque"]
-
-    @property
-    def invalid(self) -> torch.Tensor:
-        return self._invalid
-
-    @property
-    def pd_targets(self) -> torch.Tensor:
-        if self._pd_targets_stale:
-            self._pd_targets.copy_(self.character.dof_exp_to_joint_pos(self._ctrl.double()).float())
-            self._pd_targets_stale = False
-        return self._pd_targets
+    def _native_pd_targets(self) -> torch.Tensor:
+        return self._ctrl.double()
 
     @property
     def physics_seconds(self) -> float:
