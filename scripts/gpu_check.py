@@ -9,7 +9,8 @@ Run by ``scripts/gpu_check.sh`` (which installs the ``gpu`` extra first) on a ma
 3. ``mimic eval walk`` of the shipped controller (trained on the CPU engine) on both engines: the normalized
    returns and their difference (the issue asks for |difference| <= 0.03);
 4. the full training loop (``mimic train walk --config fast --device cuda``, Warp engine) for 1,024, 4,096 and
-   16,384 characters, three iterations each: samples/s from the run's ``log.csv``.
+   16,384 characters, three iterations each: samples/s from the run's ``log.csv``;
+5. two iterations of ``--config amp_steer`` (AMP and the steering task) on the Warp engine, 1,024 characters.
 
 Each step runs in its own process with a time limit, is recorded as it finishes (a crash or a time-out is
 recorded too), and steps are skipped once the overall budget (``--budget-s``) is spent.
@@ -168,6 +169,15 @@ def main() -> int:
                                       nets, "--max-samples", str(3 * 32 * n), "--no-progress", "--out", str(run_dir),
                                       "env.engine.name=mujoco_warp", f"env.{device}", "run.test_every=1000"], 180)
         summary["train"][f"mujoco_warp_{n}"] = train_rate(run_dir)
+    check.save()
+
+    # 5. AMP with the steering task on the GPU (its observations, expert samples and targets on the device)
+    run_dir = Path(check.out.parent) / "train_amp_steer"
+    check.run("train_amp_steer_warp", [*MIMIC, "train", "--config", "amp_steer", "--num-envs", "1024",
+                                        "--device", nets, "--max-samples", str(2 * 32 * 1024), "--no-progress",
+                                        "--out", str(run_dir), "env.engine.name=mujoco_warp", f"env.{device}",
+                                        "run.test_every=1000"], 180)
+    summary["train"]["amp_steer_warp_1024"] = train_rate(run_dir)
     check.result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     check.save()
     print(json.dumps(summary, indent=2))

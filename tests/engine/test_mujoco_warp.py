@@ -181,6 +181,27 @@ def test_env_on_either_engine_gives_the_same_observations_and_rewards():
     assert float(rew_w.min()) > 0.5  # tracking the reference, not fallen
 
 
+def test_steering_and_amp_observations_run_on_the_engines_device():
+    # The steering task's targets and the AMP history live on the engine's device; the random draws stay
+    # on the CPU generator, so both engines see the same targets and the same AMP observations.
+    def make(name: str) -> ImitationEnv:
+        engine = EngineConfig(name=name, num_threads=1, device=DEVICE if name == "mujoco_warp" else "")
+        return ImitationEnv(EnvConfig(engine=engine, task="steering", amp_obs_steps=2), num_envs=4, seed=3)
+
+    cpu, warp = make("mujoco_cpu"), make("mujoco_warp")
+    assert warp.task.angle.device == warp.device and warp.amp.history.device == warp.device
+    obs_c, obs_w = cpu.reset(), warp.reset()
+    torch.testing.assert_close(obs_w.cpu(), obs_c, atol=1e-4, rtol=0)
+    a = torch.zeros(4, cpu.action_dim)
+    _, rew_c, _, info_c = cpu.step(a)
+    _, rew_w, _, info_w = warp.step(a.to(warp.device))
+    torch.testing.assert_close(rew_w.cpu(), rew_c, atol=1e-4, rtol=0)
+    torch.testing.assert_close(info_w["amp_obs"].cpu(), info_c["amp_obs"], atol=5e-4, rtol=0)
+    gen = torch.Generator(device=warp.device).manual_seed(0)
+    expert = warp.amp.sample_expert(8, gen)
+    assert expert.shape == (8, warp.amp.obs_dim) and expert.device == warp.device
+
+
 def test_bench_env_on_the_warp_engine_prints_the_same_keys(capsys):
     import json
 

@@ -54,7 +54,7 @@ class AMPObservations:
         self.steps, self.dt = steps, dt
         self.frame_dim = amp_frame_dim(model, len(key_bodies))
         self.obs_dim = steps * self.frame_dim
-        self.history = torch.zeros(num_envs, steps, self.frame_dim)
+        self.history = torch.zeros(num_envs, steps, self.frame_dim, device=motion.device)
 
     def observation(self) -> torch.Tensor:
         """(N, steps * F): each env's frames, newest first."""
@@ -72,20 +72,22 @@ class AMPObservations:
     def motion_frames(self, clip_ids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         """(M, steps, F) frames of the clips at ``times`` and the ``steps - 1`` control steps before."""
         m, k = len(clip_ids), self.steps
-        t = times.to(torch.float64)[:, None] - self.dt * torch.arange(k, dtype=torch.float64)
+        t = times.to(torch.float64)[:, None] - self.dt * torch.arange(k, dtype=torch.float64, device=times.device)
         s = self.motion.state(clip_ids.repeat_interleave(k), t.reshape(-1))
         frame = amp_frame(s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_rot, s.dof_vel,
                           s.body_pos[:, self.key_bodies])
         return frame.reshape(m, k, -1).to(self.history.dtype)
 
     def sample_expert(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(n, steps * F) AMP observations of the clips at random times (clips drawn by their weights)."""
+        """(n, steps * F) AMP observations of the clips at random times (clips drawn by their weights), on
+        the motion library's device; ``generator`` draws on its own device (an agent's may be a GPU's)."""
         clip_ids = self.motion.sample_clips(n, generator=generator)
         span = self.dt * (self.steps - 1)
         # a non-looping clip has no frames before its start: its window starts inside the clip
-        u = torch.rand(n, generator=generator, dtype=torch.float64)
-        dur = self.motion.durations[clip_ids].cpu()
-        wrap = self.motion.wrap[clip_ids].cpu()
+        where = generator.device if generator is not None else torch.device("cpu")
+        u = torch.rand(n, generator=generator, dtype=torch.float64, device=where).to(clip_ids.device)
+        dur = self.motion.durations[clip_ids]
+        wrap = self.motion.wrap[clip_ids]
         lo = torch.where(wrap, torch.zeros_like(dur), torch.clamp(torch.full_like(dur, span), max=dur))
         times = lo + u * (dur - lo)
         return self.motion_frames(clip_ids, times).reshape(n, -1)

@@ -54,11 +54,13 @@ class SteeringTask:
 
     obs_dim = 3
 
-    def __init__(self, config: SteeringConfig, num_envs: int, generator: torch.Generator) -> None:
+    def __init__(self, config: SteeringConfig, num_envs: int, generator: torch.Generator,
+                 device: torch.device | str = "cpu") -> None:
         self.config, self.generator = config, generator
-        self.angle = torch.zeros(num_envs)
-        self.speed = torch.zeros(num_envs)
-        self.time_left = torch.zeros(num_envs)
+        self.device = torch.device(device)
+        self.angle = torch.zeros(num_envs, device=self.device)
+        self.speed = torch.zeros(num_envs, device=self.device)
+        self.time_left = torch.zeros(num_envs, device=self.device)
         self.scripted: list[tuple[float, float, float]] | None = None  # (time, angle_deg, speed), see script()
         self.clock = 0.0
 
@@ -74,13 +76,13 @@ class SteeringTask:
         reproducible videos); the clock restarts at 0."""
         self.scripted = sorted(targets)
         self.clock = 0.0
-        self._apply_script(torch.arange(len(self.angle)))
+        self._apply_script(torch.arange(len(self.angle), device=self.device))
 
     def advance(self, dt: float) -> None:
         """Move time on by ``dt``; envs whose target time ran out get new targets."""
         self.clock += dt
         if self.scripted is not None:
-            self._apply_script(torch.arange(len(self.angle)))
+            self._apply_script(torch.arange(len(self.angle), device=self.device))
             return
         self.time_left -= dt
         due = torch.nonzero(self.time_left <= 0).squeeze(-1)
@@ -114,10 +116,11 @@ class SteeringTask:
                 "speed_error_mps": (along - self.speed).abs()}
 
     def _draw(self, ids: torch.Tensor) -> None:
-        cfg, g, m = self.config, self.generator, len(ids)
-        self.angle[ids] = 2 * math.pi * torch.rand(m, generator=g)
-        self.speed[ids] = cfg.speed_min + (cfg.speed_max - cfg.speed_min) * torch.rand(m, generator=g)
-        self.time_left[ids] = cfg.change_min_s + (cfg.change_max_s - cfg.change_min_s) * torch.rand(m, generator=g)
+        cfg, m = self.config, len(ids)
+        u = torch.rand(3, m, generator=self.generator).to(self.device)  # the CPU generator: same draws on any device
+        self.angle[ids] = 2 * math.pi * u[0]
+        self.speed[ids] = cfg.speed_min + (cfg.speed_max - cfg.speed_min) * u[1]
+        self.time_left[ids] = cfg.change_min_s + (cfg.change_max_s - cfg.change_min_s) * u[2]
 
     def _apply_script(self, ids: torch.Tensor) -> None:
         current = [t for t in self.scripted if t[0] <= self.clock + 1e-9] or self.scripted[:1]

@@ -67,11 +67,6 @@ class ImitationEnv:
         self.clips = [load_clip(c, character=character) for c in config.clips]
         self.engine = engine or build_engine(model.mjcf_path, num_envs, config.engine)
         self.device = dev = self.engine.device
-        if dev.type != "cpu" and (config.task == "steering" or config.amp_obs_steps > 0):
-            if engine is None:
-                self.engine.close()
-            raise MimicError(f"env.task=steering and env.amp_obs_steps > 0 run on a cpu engine only for now (the "
-                             f"engine is on {dev}): the steering task and the AMP observations keep cpu tensors")
         self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops,
                                     device=dev)
         self.starts = StartTimeSampler(self.motion, adaptive=config.start_times == "adaptive")
@@ -115,7 +110,7 @@ class ImitationEnv:
         self.cycle = torch.zeros(n, dtype=torch.long, device=dev)
         self.ref: MotionState | None = None
         self.test_mode = False  # adds tracking errors to info (set by evaluators)
-        self.task = SteeringTask(config.steering, n, self.generator) if config.task == "steering" else None
+        self.task = SteeringTask(config.steering, n, self.generator, dev) if config.task == "steering" else None
         self.obs_dim = self._obs_size() + (self.task.obs_dim if self.task is not None else 0)
         self.action_dim = model.num_dofs
         self.amp = (AMPObservations(model, self.motion, self.key_bodies, config.amp_obs_steps, self.dt, n)

@@ -164,12 +164,14 @@ class MotionLibrary:
         return len(self.clips)
 
     def sample_clips(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(n,) clip indices drawn by weight."""
-        return torch.multinomial(self.weights.cpu(), n, replacement=True, generator=generator).to(self.device)
+        """(n,) clip indices drawn by weight, with ``generator`` on its own device (the CPU by default)."""
+        where = generator.device if generator is not None else torch.device("cpu")
+        return torch.multinomial(self.weights.to(where), n, replacement=True, generator=generator).to(self.device)
 
     def sample_times(self, clip_ids: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n,) times drawn uniformly in ``[0, duration)`` of each clip."""
-        u = torch.rand(clip_ids.shape, generator=generator, dtype=torch.float64).to(self.device)
+        where = generator.device if generator is not None else torch.device("cpu")
+        u = torch.rand(clip_ids.shape, generator=generator, dtype=torch.float64, device=where).to(self.device)
         return u * self.durations[clip_ids]
 
     def phase(self, clip_ids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
