@@ -56,6 +56,7 @@ def test_a_minimal_spec_gives_defaults(tmp_path):
     ("mjcf: arm.xml\nclip_joint_order: [arm]\n", r"clip_joint_order: must list every body once; missing \['base'\]"),
     ("mjcf: arm.xml\ndeepmimic_joint_weights: {arm: -1}\n", r"deepmimic_joint_weights.arm: weights must be"),
     ("mjcf: arm.xml\nepisode_seconds: {default: -2}\n", r"episode_seconds.default: must be a non-negative"),
+    ("mjcf: arm.xml\npose_termination_dist: {walk: 0}\n", r"pose_termination_dist.walk: must be a positive"),
     ("mjcf: arm.xml\ncolour: red\n", r"character.yaml: colour: unknown key"),
     ("mjcf: [arm.xml\n", r"character.yaml: not valid YAML"),
 ])

@@ -95,6 +95,19 @@ def _step_until_done(env: ImitationEnv, steps: int = 10) -> torch.Tensor:
     return done, reward
 
 
+@pytest.mark.parametrize(("clip", "ends"), [("canter", True), ("trot", False)])
+def test_per_clip_pose_termination_from_the_character_spec(clip, ends):
+    # dog3d's spec ends a canter episode when a body is 1 m from the reference; the trot has no such limit
+    env = ImitationEnv(EnvConfig(character="dog3d", clips=[clip], rand_reset=False), num_envs=2)
+    env.reset()
+    state = {k: getattr(env.engine, k).clone() for k in
+             ("root_pos", "root_rot", "root_vel", "root_ang_vel", "joint_pos", "dof_vel")}
+    state["root_pos"][:, 1] += 1.5  # beside the reference, on the same ground
+    env.engine.set_state(None, **state)
+    _, _, done, _ = env.step(hold_reference(env))
+    assert bool((done == DoneReason.FAIL).all()) == ends and bool((done == DoneReason.NONE).all()) != ends
+
+
 def test_head_contact_fails_and_foot_contact_does_not():
     env = make(num_envs=2, rand_reset=False)
     env.reset()

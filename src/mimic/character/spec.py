@@ -21,6 +21,7 @@ import one character's module.
     mimickit_joint_weights: {chest: 1.0, ...}   # MimicKit's joint_err_w per non-root body (missing: 1)
     episode_seconds: {default: 20, kick: 4}     # time limit per clip
     end_hold_seconds: {getup_faceup: 0.3}       # last pose held before a non-looping clip succeeds
+    pose_termination_dist: {canter: 1.0}        # per clip: a body this far (m) from the reference is a fall
 
 ``clips.dir`` may be ``pybullet_data:SUBDIR`` for clips that come with the ``pybullet`` wheel.
 Characters shipped with Mimic live in ``mimic/character/assets/NAME/``.
@@ -77,6 +78,7 @@ class _SpecFile:
     mimickit_joint_weights: dict[str, float] = field(default_factory=dict)
     episode_seconds: dict[str, float] = field(default_factory=dict)
     end_hold_seconds: dict[str, float] = field(default_factory=dict)
+    pose_termination_dist: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +98,8 @@ class CharacterSpec:
         mimickit_joint_weights: (num_bodies - 1,) MimicKit's joint weight per non-root body.
         episode_seconds: clip name (or ``default``) -> time limit (s).
         end_hold_seconds: clip name -> seconds the last pose of a non-looping clip is held.
+        pose_termination_dist: clip name (or ``default``) -> distance (m) from the reference at which a body
+            ends the episode as a fall (MimicKit's pose termination); clips without one have none.
     """
 
     name: str
@@ -112,6 +116,7 @@ class CharacterSpec:
     mimickit_joint_weights: tuple[float, ...]
     episode_seconds: dict[str, float]
     end_hold_seconds: dict[str, float]
+    pose_termination_dist: dict[str, float] = field(default_factory=dict)
     description: str = ""
 
     @property
@@ -152,6 +157,10 @@ class CharacterSpec:
     def end_hold_seconds_for(self, clip_name: str) -> float:
         """Seconds the last pose of a non-looping ``clip_name`` is held before success (0 if none)."""
         return self.end_hold_seconds.get(clip_name, 0.0)
+
+    def pose_termination_dist_for(self, clip_name: str) -> float | None:
+        """Distance (m) from the reference that ends an episode tracking ``clip_name``, None for none."""
+        return self.pose_termination_dist.get(clip_name, self.pose_termination_dist.get("default"))
 
     def clip_path(self, name: str) -> Path:
         """The file of bundled clip ``name`` (see :attr:`clip_names`)."""
@@ -235,6 +244,10 @@ def _load(spec_path: Path) -> CharacterSpec:
         for clip, sec in getattr(raw, key).items():
             if not sec >= 0:
                 raise input_error(spec_path, f"must be a non-negative number of seconds, got {sec}", f"{key}.{clip}")
+    for clip, dist in raw.pose_termination_dist.items():
+        if not dist > 0:
+            raise input_error(spec_path, f"must be a positive distance in metres, got {dist}",
+                              f"pose_termination_dist.{clip}")
     return CharacterSpec(
         name=raw.name or folder.name, folder=folder, spec_path=spec_path, model=model,
         clips_source=raw.clips.dir, clip_prefix=raw.clips.prefix,
@@ -242,6 +255,7 @@ def _load(spec_path: Path) -> CharacterSpec:
         end_effectors=bodies(raw.end_effectors, "end_effectors"), key_bodies=bodies(raw.key_bodies, "key_bodies"),
         contact_bodies=contact, deepmimic_joint_weights=dm_w, mimickit_joint_weights=mk_w,
         episode_seconds=dict(raw.episode_seconds), end_hold_seconds=dict(raw.end_hold_seconds),
+        pose_termination_dist={k: float(v) for k, v in raw.pose_termination_dist.items()},
         description=raw.description,
     )
 

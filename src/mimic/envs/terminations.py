@@ -28,8 +28,9 @@ def contact_fail(ground_contact: torch.Tensor, allowed: torch.Tensor) -> torch.T
     return (ground_contact & ~allowed).any(dim=-1)
 
 
-def pose_fail(body_pos: torch.Tensor, ref_body_pos: torch.Tensor, max_dist: float) -> torch.Tensor:
-    """(N,) some body is farther than ``max_dist`` from its reference position; inputs (N, B, 3)."""
+def pose_fail(body_pos: torch.Tensor, ref_body_pos: torch.Tensor, max_dist: float | torch.Tensor) -> torch.Tensor:
+    """(N,) some body is farther than ``max_dist`` (a number or (N,) per env; inf: never) from its reference
+    position; positions (N, B, 3)."""
     return (body_pos - ref_body_pos).square().sum(-1).max(dim=-1).values > max_dist * max_dist
 
 

@@ -99,6 +99,11 @@ class ImitationEnv:
         hold = [config.end_hold_seconds if config.end_hold_seconds is not None else
                 character.end_hold_seconds_for(c.name) for c in self.clips]
         self.end_hold_seconds = torch.tensor(hold, dtype=torch.float64, device=dev)
+        # pose termination per clip: the config's distance when it turns it on, else the character's per clip
+        dist = [config.pose_termination_dist if config.pose_termination else
+                character.pose_termination_dist_for(c.name) or math.inf for c in self.clips]
+        self.pose_termination_dist = torch.tensor(dist, dtype=torch.float32, device=dev)
+        self._pose_termination = any(math.isfinite(d) for d in dist)
         self.body_masses = torch.as_tensor(model.body_masses, dtype=torch.float32, device=dev)
         self.body_com_offset = torch.as_tensor(model.body_com_offset, dtype=torch.float32, device=dev)
 
@@ -182,8 +187,8 @@ class ImitationEnv:
         fail = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         if self.config.early_termination:
             fail |= term_fn.contact_fail(self.engine.ground_contact, self.allowed_contact)
-        if self.config.pose_termination:
-            fail |= term_fn.pose_fail(self.engine.body_pos, ref.body_pos, self.config.pose_termination_dist)
+        if self._pose_termination:
+            fail |= term_fn.pose_fail(self.engine.body_pos, ref.body_pos, self.pose_termination_dist[self.clip_ids])
         clip_end = self.motion.durations[self.clip_ids] + self.end_hold_seconds[self.clip_ids]
         success = ~self.motion.wrap[self.clip_ids] & (self.motion_time >= clip_end - 1e-9)
         timeout = self.episode_time >= self.episode_seconds - 1e-9
