@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from mimic.agents.networks import init_linear_, mlp
+from mimic.agents.networks import Critic
 from mimic.errors import MimicError
 
 
@@ -68,20 +68,12 @@ class AMPConfig:
             raise MimicError(f"agent.amp: out-of-range value for {', '.join(bad)}")
 
 
-class Discriminator(nn.Module):
-    """Logits (N,) of normalized AMP observations (N, D): an MLP with a linear head (fp32: the gradient
-    penalty differentiates through it)."""
+class Discriminator(Critic):
+    """Logits (N,) of normalized AMP observations (N, D): the critic's MLP with a linear head, always in
+    fp32 (the gradient penalty differentiates through it)."""
 
     def __init__(self, obs_dim: int, hidden: Sequence[int], generator: torch.Generator) -> None:
-        super().__init__()
-        self.body = mlp(obs_dim, hidden)
-        self.head = nn.Linear(hidden[-1] if hidden else obs_dim, 1)
-        for layer in [*self.body, self.head]:
-            if isinstance(layer, nn.Linear):
-                init_linear_(layer, generator)
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(obs)).squeeze(-1)
+        super().__init__(obs_dim, hidden, generator, precision="fp32")
 
 
 def style_reward(logits: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
