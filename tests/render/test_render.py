@@ -147,6 +147,17 @@ def test_follow_camera_tracks_a_walking_character(rest_qpos: np.ndarray) -> None
 
 
 @requires_gl
+def test_follow_camera_keeps_up_with_a_fast_character(rest_qpos: np.ndarray) -> None:
+    # A character running at a steady 5 m/s stays in the middle of the picture: no lag behind it.
+    with CharacterRenderer(width=W, height=H, fps=30.0, camera_lag_s=0.25, shadows=False) as renderer:
+        q = rest_qpos.copy()
+        for frame in range(90):
+            q[0] = 5.0 * frame / 30.0
+            renderer.render(q)
+        assert abs(renderer.camera.lookat[0] - q[0]) < 0.05
+
+
+@requires_gl
 def test_shadow_follows_the_character(rest_qpos: np.ndarray) -> None:
     far = rest_qpos.copy()
     far[0] += 10.0  # well outside the shadow map of a sun fixed above the origin

@@ -169,9 +169,17 @@ class CharacterRenderer:
     def _update_follow_camera(self, target_xy: np.ndarray) -> None:
         if self._lookat_xy is None:
             self._lookat_xy = target_xy.copy()
+            self._lookat_vel = np.zeros(2)  # per frame
         else:
-            # Exponential smoothing: steps and lateral sway of the root do not shake the picture.
-            self._lookat_xy += self._follow_blend * (target_xy - self._lookat_xy)
+            # An alpha-beta filter: smooths the steps and lateral sway of the root like exponential
+            # smoothing, but predicts with the estimated velocity, so a character moving at a steady
+            # speed (a galloping dog at 5 m/s) stays in the middle of the picture instead of ahead of it.
+            a = self._follow_blend
+            b = a * a / (2.0 - a)
+            predicted = self._lookat_xy + self._lookat_vel
+            residual = target_xy - predicted
+            self._lookat_xy = predicted + a * residual
+            self._lookat_vel = self._lookat_vel + b * residual
         self.camera.lookat[:] = (self._lookat_xy[0], self._lookat_xy[1], self._lookat_height)
 
     def render(self, qpos: Any, ref_qpos: Any = None,
