@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from mimic import config as config_lib
 from mimic.agents.config import PPOConfig
 from mimic.agents.ppo import PPOAgent
 from mimic.errors import MimicError, input_error
+from mimic.fileio import temporary_beside
 
 FORMAT = "mimic-ppo/1"
 
@@ -53,7 +53,7 @@ def _write_atomic(data: dict, path: Path) -> Path:
     """``torch.save`` to a temporary file beside ``path``, synced, then renamed onto it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = temporary_beside(path)
     except OSError as exc:
         raise MimicError(f"{path}: cannot write the checkpoint: {exc.strerror or exc}") from None
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,6 +13,7 @@ import torch
 
 from mimic.character.spec import load_spec
 from mimic.errors import MimicError
+from mimic.fileio import temporary_beside
 from mimic.motion import MotionLibrary, load_clip
 from mimic.motion.bundled import clip_short_name
 from mimic.motion.clip import Clip, LoopMode
@@ -43,11 +43,8 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float) -> P
     if not fps > 0:
         raise MimicError(f"{path}: fps must be positive, got {fps}")
     # Same folder (same file system) so the final rename is atomic; the .mp4 suffix tells ffmpeg the container.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".partial.mp4")
+    fd, tmp_name = temporary_beside(path, prefix=f".{path.stem}.", suffix=".partial.mp4")
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp's 0600 would make the video private to its writer
     count = 0
     try:
         # macro_block_size=2: yuv420p needs even sizes; imageio's default 16 would rescale sizes such as

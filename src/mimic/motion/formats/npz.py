@@ -16,7 +16,6 @@ Keys (F keyframes, B bodies):
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from mimic.character.model import CharacterModel
 from mimic.errors import MimicError, input_error
+from mimic.fileio import temporary_beside
 from mimic.motion.clip import Clip, LoopMode, validate_clip
 
 FORMAT_VERSION = 1
@@ -89,7 +89,7 @@ def write_npz(clip: Clip, path: str | Path, model: CharacterModel) -> None:
         "body_names": np.array(model.body_names),
         "body_pos": clip.body_pos(model),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".npz.tmp")
+    fd, tmp = temporary_beside(path, suffix=".npz.tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)
