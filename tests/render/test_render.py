@@ -15,7 +15,7 @@ import pytest
 
 from mimic.character.spec import load_spec
 from mimic.errors import MimicError
-from mimic.motion import load_clip
+from mimic.motion import MotionLibrary, load_clip
 from mimic.motion.clip import LoopMode
 from mimic.render import CharacterRenderer, gl, play_clip, rendering_available, write_video
 from mimic.render.video import default_seconds
@@ -218,3 +218,17 @@ def test_default_playback_length() -> None:
     assert default_seconds(short) == pytest.approx(10 * short.duration)
     once = dataclasses.replace(walk, loop=LoopMode.NONE)
     assert default_seconds(once) == pytest.approx(walk.duration)
+
+
+def test_travel_heading_turns_the_side_view_to_the_clip():
+    # The humanoid's walk goes along +x; pybullet's Laikago walk along +y: the camera sees both side-on.
+    from mimic.render.scene import travel_heading
+
+    walk = MotionLibrary([load_clip("walk")], load_spec().model)
+    assert abs(travel_heading(walk)) < 0.1
+    laikago = load_spec("laikago")
+    try:
+        clip = load_clip("walk", character=laikago)
+    except MimicError as exc:  # the clip comes with the pybullet wheel
+        pytest.skip(str(exc))
+    assert abs(travel_heading(MotionLibrary([clip], laikago.model)) - np.pi / 2) < 0.1

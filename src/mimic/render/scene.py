@@ -43,6 +43,18 @@ def _as_qpos(qpos: Any, nq: int, what: str) -> np.ndarray:
     return arr
 
 
+def travel_heading(library: Any, clip: int = 0) -> float:
+    """Direction (rad about z, from +x) of clip ``clip``'s horizontal root travel over one cycle of a
+    :class:`~mimic.motion.library.MotionLibrary`; 0 for a clip that stays within 5 cm of where it starts."""
+    import torch
+
+    dur = float(library.durations[clip])
+    ids = torch.full((2,), clip, dtype=torch.long)
+    pos = library.state(ids, torch.tensor([0.0, 0.999 * dur], dtype=torch.float64)).root_pos
+    dx, dy = (float(v) for v in (pos[1, :2] - pos[0, :2]))
+    return float(np.arctan2(dy, dx)) if np.hypot(dx, dy) > 0.05 else 0.0
+
+
 def _rest_extent(model: mujoco.MjModel, data: mujoco.MjData) -> tuple[float, float]:
     """(height, length along x) in metres of the character's geoms at its rest pose (qpos0)."""
     mujoco.mj_forward(model, data)
@@ -71,6 +83,9 @@ class CharacterRenderer:
             The default (None) puts it beside the character along +x, in the follow camera's side view:
             1 m for the humanoid, the character's length plus a gap for a longer one (a dog), and the
             follow camera backs off so both fit in the frame.
+        travel_heading: the direction (rad about z, from +x) the character travels in: the follow camera
+            looks at it from its side and the default reference offset points that way (a clip walking
+            along +y, like the Laikago's, is seen side-on too); see :func:`travel_heading`.
         ref_rgba: colour and opacity of the reference character.
         shadows, reflections: MuJoCo render flags; on a CPU (llvmpipe) shadows about halve the frame
             rate (640x480: ~10 vs ~19 frames/s on 2 busy cores), reflections cost a little more.
@@ -78,7 +93,7 @@ class CharacterRenderer:
 
     def __init__(self, mjcf_path: str | Path | None = None, width: int = 640, height: int = 480, *,
                  camera: str = FOLLOW_CAMERA, fps: float = 30.0, camera_lag_s: float = 0.25,
-                 ref_offset: Sequence[float] | None = None,
+                 ref_offset: Sequence[float] | None = None, travel_heading: float = 0.0,
                  ref_rgba: Sequence[float] = (0.95, 0.65, 0.3, 0.35),
                  shadows: bool = True, reflections: bool = False) -> None:
         self._gl: Any = None
@@ -113,7 +128,9 @@ class CharacterRenderer:
         self.ref_data = mujoco.MjData(self.model)
         self._height, self._length = _rest_extent(self.model, self.data)
         if ref_offset is None:
-            ref_offset = (max(1.0, self._length + 0.25 * self._height), 0.0, 0.0)
+            ahead = max(1.0, self._length + 0.25 * self._height)
+            ref_offset = (ahead * np.cos(travel_heading), ahead * np.sin(travel_heading), 0.0)
+        self._travel_heading = float(travel_heading)
         self.ref_offset = np.asarray(ref_offset, dtype=np.float64).reshape(3)
         self._option = mujoco.MjvOption()
         self._pert = mujoco.MjvPerturb()
@@ -151,11 +168,11 @@ class CharacterRenderer:
         tan_half = float(np.tan(np.deg2rad(self.model.vis.global_.fovy) / 2.0))
         aspect = self.width / self.height
         self.camera.type = mujoco.mjtCamera.mjCAMERA_FREE
-        self.camera.azimuth = 90.0
+        self.camera.azimuth = 90.0 + float(np.rad2deg(self._travel_heading))
         self.camera.elevation = -8.0
         self._distance_alone = max(self._height / (0.5 * 2.0 * tan_half),
                                    self._length / (0.8 * 2.0 * tan_half * aspect))
-        pair = abs(float(self.ref_offset[0])) + self._length
+        pair = float(np.linalg.norm(self.ref_offset[:2])) + self._length
         self._distance_pair = max(self._distance_alone, pair / (0.8 * 2.0 * tan_half * aspect))
         self.camera.distance = self._distance_alone
         self._lookat_height = 0.5 * self._height

@@ -18,7 +18,7 @@ from mimic.motion import MotionLibrary, load_clip
 from mimic.motion.bundled import clip_short_name
 from mimic.motion.clip import Clip, LoopMode
 from mimic.render.gl import has_display
-from mimic.render.scene import CharacterRenderer
+from mimic.render.scene import CharacterRenderer, travel_heading
 
 # Default playback length of a looping ('wrap') clip: whole cycles, at least this many and at
 # least this long, so short cycles still show a few seconds of motion.
@@ -124,7 +124,7 @@ def play_clip(clip: str | Path, out: Path | None = None, seconds: float | None =
 
     num_frames = max(1, round(seconds * fps))
     qpos = clip_qpos(library, np.arange(num_frames) / fps)
-    with CharacterRenderer(model.mjcf_path, width, height, fps=fps) as renderer:
+    with CharacterRenderer(model.mjcf_path, width, height, fps=fps, travel_heading=travel_heading(library)) as renderer:
         frames = _with_progress(renderer.frames(qpos), num_frames, f"render {out.name}")
         return write_video(frames, out, fps)
 

@@ -15,7 +15,7 @@ from mimic.policies import load_policy, shipped_name
 
 def cmd_play(args: argparse.Namespace) -> int:
     from mimic.render.gl import has_display
-    from mimic.render.scene import CharacterRenderer
+    from mimic.render.scene import CharacterRenderer, travel_heading
     from mimic.render.video import write_video
 
     if args.export:
@@ -43,7 +43,8 @@ def cmd_play(args: argparse.Namespace) -> int:
 
     caption = PlayCaption(env, mark_seconds=0.75)
     policy = agent.policy()
-    with CharacterRenderer(env.model.mjcf_path) as renderer:
+    heading = travel_heading(env.motion) if env.config.task == "track" else 0.0
+    with CharacterRenderer(env.model.mjcf_path, travel_heading=heading) as renderer:
         for _ in range(round(args.seconds / env.dt)):
             e, ref = env.engine, env.ref
             qpos = torch.cat((e.root_pos[0], e.root_rot[0], e.joint_pos[0])).double().numpy()
