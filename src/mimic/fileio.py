@@ -15,8 +15,8 @@ def temporary_beside(path: str | Path, suffix: str = ".tmp", prefix: str | None 
     ``0o600``, which would make a checkpoint, clip or video private to whoever wrote it.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, name = tempfile.mkstemp(dir=folder, prefix=prefix if prefix is not None else f".{path.name}.", suffix=suffix)
+    prefix = prefix if prefix is not None else f".{path.name}."
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     umask = os.umask(0)
     os.umask(umask)
     os.fchmod(fd, 0o666 & ~umask)

@@ -236,8 +236,8 @@ class Engine(abc.ABC):
 
     @property
     def pd_targets(self) -> torch.Tensor:
-        """(N, num_joint_pos) the current PD targets. (converted from the
-        simulator's per-DoF targets when :meth:`set_pd_targets_exp` set them last)."""
+        """(N, num_joint_pos) the current PD targets (converted from the simulator's per-DoF targets
+        when :meth:`set_pd_targets_exp` set them last)."""
         if self._pd_targets_stale:
             self._pd_targets.copy_(self.character.dof_exp_to_joint_pos(self._native_pd_targets()).float())
             self._pd_targets_stale = False

@@ -16,7 +16,7 @@ import torch
 
 from mimic.character import rotations as rot
 from mimic.character.model import CharacterModel
-from mimic.motion.library import MotionLibrary
+from mimic.motion.library import MotionLibrary, generator_device
 
 
 def amp_frame_dim(model: CharacterModel, num_key: int) -> int:
@@ -84,8 +84,8 @@ class AMPObservations:
         clip_ids = self.motion.sample_clips(n, generator=generator)
         span = self.dt * (self.steps - 1)
         # a non-looping clip has no frames before its start: its window starts inside the clip
-        where = generator.device if generator is not None else torch.device("cpu")
-        u = torch.rand(n, generator=generator, dtype=torch.float64, device=where).to(clip_ids.device)
+        u = torch.rand(n, generator=generator, dtype=torch.float64, device=generator_device(generator))
+        u = u.to(clip_ids.device)
         dur = self.motion.durations[clip_ids]
         wrap = self.motion.wrap[clip_ids]
         lo = torch.where(wrap, torch.zeros_like(dur), torch.clamp(torch.full_like(dur, span), max=dur))

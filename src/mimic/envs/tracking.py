@@ -100,8 +100,9 @@ class ImitationEnv:
                 character.end_hold_seconds_for(c.name) for c in self.clips]
         self.end_hold_seconds = torch.tensor(hold, dtype=torch.float64, device=dev)
         # pose termination per clip: the config's distance when it turns it on, else the character's per clip
-        dist = [config.pose_termination_dist if config.pose_termination else
-                character.pose_termination_dist_for(c.name) or math.inf for c in self.clips]
+        per_clip = [character.pose_termination_dist_for(c.name) for c in self.clips]
+        dist = [config.pose_termination_dist if config.pose_termination else math.inf if d is None else d
+                for d in per_clip]
         self.pose_termination_dist = torch.tensor(dist, dtype=torch.float32, device=dev)
         self._pose_termination = any(math.isfinite(d) for d in dist)
         self.body_masses = torch.as_tensor(model.body_masses, dtype=torch.float32, device=dev)

@@ -37,6 +37,11 @@ _CLIP_GAP = 1.0
 GRID_HZ = 240.0
 
 
+def generator_device(generator: torch.Generator | None) -> torch.device:
+    """The device ``generator`` draws on (random draws must be made there); the CPU for None."""
+    return generator.device if generator is not None else torch.device("cpu")
+
+
 @dataclass
 class MotionState:
     """Reference state of N queries (all tensors num_queries first)."""
@@ -160,18 +165,23 @@ class MotionLibrary:
         self._grid_dt = self.durations / (count_t - 1)
 
     @property
+    def cycle_delta(self) -> torch.Tensor:
+        """(num_clips, 3) horizontal root displacement over one cycle of each clip (z is 0)."""
+        return self._cycle_delta
+
+    @property
     def num_clips(self) -> int:
         return len(self.clips)
 
     def sample_clips(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n,) clip indices drawn by weight, with ``generator`` on its own device (the CPU by default)."""
-        where = generator.device if generator is not None else torch.device("cpu")
+        where = generator_device(generator)
         return torch.multinomial(self.weights.to(where), n, replacement=True, generator=generator).to(self.device)
 
     def sample_times(self, clip_ids: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n,) times drawn uniformly in ``[0, duration)`` of each clip."""
-        where = generator.device if generator is not None else torch.device("cpu")
-        u = torch.rand(clip_ids.shape, generator=generator, dtype=torch.float64, device=where).to(self.device)
+        u = torch.rand(clip_ids.shape, generator=generator, dtype=torch.float64,
+                       device=generator_device(generator)).to(self.device)
         return u * self.durations[clip_ids]
 
     def phase(self, clip_ids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:

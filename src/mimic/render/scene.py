@@ -45,13 +45,8 @@ def _as_qpos(qpos: Any, nq: int, what: str) -> np.ndarray:
 
 def travel_heading(library: Any, clip: int = 0) -> float:
     """Direction (rad about z, from +x) of clip ``clip``'s horizontal root travel over one cycle of a
-    :class:`~mimic.motion.library.MotionLibrary`; 0 for a clip that stays within 5 cm of where it starts."""
-    import torch
-
-    dur = float(library.durations[clip])
-    ids = torch.full((2,), clip, dtype=torch.long)
-    pos = library.state(ids, torch.tensor([0.0, 0.999 * dur], dtype=torch.float64)).root_pos
-    dx, dy = (float(v) for v in (pos[1, :2] - pos[0, :2]))
+    :class:`~mimic.motion.library.MotionLibrary`; 0 for a clip that moves less than 5 cm."""
+    dx, dy = (float(v) for v in library.cycle_delta[clip, :2])
     return float(np.arctan2(dy, dx)) if np.hypot(dx, dy) > 0.05 else 0.0
 
 
@@ -163,8 +158,9 @@ class CharacterRenderer:
         _open_renderers.add(self)
 
     def _setup_follow_camera(self, fps: float, lag_s: float) -> None:
-        """Side view (looking along +y, forward +x to the right) framing the standing character at half
-        height; with a reference beside it, far enough back that both fit in 80 % of the frame's width."""
+        """Side view of the direction of travel (looking along +y when it is +x, forward to the right)
+        framing the standing character at half height; with a reference beside it, far enough back that
+        both fit in 80 % of the frame's width."""
         tan_half = float(np.tan(np.deg2rad(self.model.vis.global_.fovy) / 2.0))
         aspect = self.width / self.height
         self.camera.type = mujoco.mjtCamera.mjCAMERA_FREE
