@@ -131,7 +131,7 @@ def contract(env: Any, agent: Any, checkpoint: str) -> dict:
             "torque_limit": float(model.joint_torque_limit[b]),
         })
     residual = cfg.action_mode == "residual"
-    offset = env.action_mean.tolist()
+    offset = env.action_offset.tolist()
     scale = (cfg.residual_scale * env.action_scale if residual else env.action_scale).tolist()
     clips = [{"name": clip_short_name(c.name), "duration_s": float(env.motion.durations[i]),
               "loop": "wrap" if bool(env.motion.wrap[i]) else "none",

@@ -308,6 +308,26 @@ def test_residual_zero_action_tracks_the_reference_like_absolute_targets():
     assert torch.allclose(env.targets_to_action(ref.joint_pos), torch.zeros(2, 28), atol=1e-5)
 
 
+def test_rest_mode_zero_action_targets_the_zero_pose_and_keeps_the_absolute_scale():
+    """``action_mode: rest`` (for AMP policies, which have no reference to add to): action 0 is the MJCF's
+    zero pose, the identity rotation of every ball joint; the scale is the absolute mode's."""
+    absolute, rest = make(num_envs=2, action_mode="absolute"), make(num_envs=2, action_mode="rest")
+    assert torch.equal(rest.action_scale, absolute.action_scale)
+    assert torch.equal(rest.action_offset, torch.zeros(28)) and bool((absolute.action_offset != 0).any())
+    rest.reset()
+    rest.step(torch.zeros(2, 28))
+    identity = torch.tensor([1.0, 0, 0, 0])
+    targets = rest.engine.pd_targets  # (2, num_joint_pos): 4 numbers per ball joint, 1 per hinge
+    model = rest.model
+    for b in range(1, model.num_bodies):
+        start = int(model.joint_pos_offsets[b])
+        if int(model.joint_types[b]) == 2:  # ball
+            assert torch.allclose(targets[:, start:start + 4].abs(), identity.abs().expand(2, 4), atol=1e-6)
+        elif int(model.joint_types[b]) == 3:  # hinge
+            assert torch.allclose(targets[:, start], torch.zeros(2), atol=1e-6)
+    assert torch.allclose(rest.targets_to_action(targets), torch.zeros(2, 28), atol=1e-5)
+
+
 def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip():
     """`mimic train CLIP` needs no flags: contact set, time limit and end hold follow DeepMimic's arg file."""
     from mimic.motion import bundled_clips

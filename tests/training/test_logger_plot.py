@@ -29,6 +29,18 @@ def test_csv_rows_and_late_columns(tmp_path, capsys):
     assert len(read_csv(tmp_path / "log.csv")[1]) == 3
 
 
+def test_an_amp_run_prints_its_style_reward_and_discriminator_accuracy(tmp_path, capsys):
+    """An AMP run's train_ret is its task reward (0 with no task): the table adds what says it learns."""
+    log = RunLogger(tmp_path, tensorboard=False)
+    log.log({"iteration": 1, "samples": 100, "wall_time_min": 0.1, "charts/train_return": 0.0,
+             "amp/style_reward": 0.4321, "amp/acc_expert": 0.83, "amp/acc_agent": 0.71})
+    header, line = capsys.readouterr().out.splitlines()
+    assert header.split()[-3:] == ["style", "acc_e", "acc_a"]
+    assert line.split()[-3:] == ["0.432", "0.83", "0.71"]
+    RunLogger(tmp_path / "ppo", tensorboard=False).log({"iteration": 1, "samples": 100, "wall_time_min": 0.1})
+    assert "style" not in capsys.readouterr().out
+
+
 def test_plot_writes_png(tmp_path):
     log = RunLogger(tmp_path, tensorboard=False, echo=False)
     for i in range(5):

@@ -62,7 +62,10 @@ class EnvConfig:
             the simulated root (DeepMimic's sync_char_root_pos).
         reward_fail_zero: the reward of a step that ends in a fall is 0 (DeepMimic).
         action_mode: ``absolute``: an action of 0 is the middle of each DoF's bounds (DeepMimic and
-            MimicKit; the knees then start bent at -1.57 rad). ``residual``: an action of 0 is the
+            MimicKit; the knees then start bent at -1.57 rad). ``rest``: an action of 0 is the MJCF's
+            zero pose (for the humanoid, standing straight; legged_gym's and MimicKit's robots' default
+            pose), with the same scale: for policies with no reference to add to (AMP), whose untrained
+            actions then stand instead of crouching. ``residual``: an action of 0 is the
             reference pose at the end of the control step, and the action adds ``action_scale``
             times the same per-DoF scale as ``absolute`` (exp-map components and hinge angles); the
             untrained policy then already follows the clip and learns only the corrections that
@@ -102,7 +105,7 @@ class EnvConfig:
     start_times: Literal["uniform", "adaptive"] = "uniform"
     sync_root_pos: bool = True
     reward_fail_zero: bool = True
-    action_mode: Literal["absolute", "residual"] = "absolute"
+    action_mode: Literal["absolute", "rest", "residual"] = "absolute"
     residual_scale: float = 1.0
     task: Literal["track", "none", "steering"] = "track"
     steering: SteeringConfig = field(default_factory=SteeringConfig)

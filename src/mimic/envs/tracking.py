@@ -74,7 +74,9 @@ class ImitationEnv:
         self.generator = torch.Generator().manual_seed(seed)
 
         lo, hi = action_bounds(model.dof_limits, model.dof_offsets, model.joint_types)
-        self.action_mean = torch.as_tensor((lo + hi) / 2, dtype=torch.float32, device=dev)
+        # the PD target of action 0 in the absolute and rest modes: the bounds' middle, or the MJCF's zero pose
+        offset = np.zeros_like(lo) if config.action_mode == "rest" else (lo + hi) / 2
+        self.action_offset = torch.as_tensor(offset, dtype=torch.float32, device=dev)
         self.action_scale = torch.as_tensor((hi - lo) / 2, dtype=torch.float32, device=dev)
 
         contact = config.contact_bodies
@@ -230,11 +232,11 @@ class ImitationEnv:
     def _action_map(self, ref_joint_rot: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(offset, scale) with PD target = offset + scale * action: (N, num_dofs) and (num_dofs,).
 
-        ``absolute``: the middle of the bounds; ``residual``: the reference pose ``ref_joint_rot``
-        (N, num_joints, 4) at the end of the step."""
+        ``absolute``: the middle of the bounds; ``rest``: the MJCF's zero pose; ``residual``: the reference
+        pose ``ref_joint_rot`` (N, num_joints, 4) at the end of the step."""
         if self.config.action_mode == "residual":
             return self.model.joint_rot_to_dof_exp(ref_joint_rot), self.config.residual_scale * self.action_scale
-        return self.action_mean, self.action_scale
+        return self.action_offset, self.action_scale
 
     def close(self) -> None:
         self.engine.close()

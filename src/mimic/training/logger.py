@@ -24,6 +24,13 @@ TABLE_COLUMNS: dict[str, tuple[str, str]] = {
     "losses/clip_frac": ("clip", "{:>6.3f}"),
     "charts/body_pos_error_m": ("err_m", "{:>6.3f}"),
 }
+# Added for an AMP run, whose train_ret is only the task's reward (0 without a task): the style reward
+# per step and the discriminator's accuracy on clip (expert) and policy (agent) samples.
+AMP_TABLE_COLUMNS: dict[str, tuple[str, str]] = {
+    "amp/style_reward": ("style", "{:>6.3f}"),
+    "amp/acc_expert": ("acc_e", "{:>5.2f}"),
+    "amp/acc_agent": ("acc_a", "{:>5.2f}"),
+}
 
 
 class RunLogger:
@@ -74,14 +81,13 @@ class RunLogger:
             self._print(row)
 
     def _print(self, row: dict[str, float]) -> None:
-        cols = list(TABLE_COLUMNS)
+        table = {**TABLE_COLUMNS, **(AMP_TABLE_COLUMNS if "amp/style_reward" in row else {})}
         if self._rows_printed % 20 == 0:
-            print("  ".join(TABLE_COLUMNS[k][0].rjust(len(TABLE_COLUMNS[k][1].format(0))) for k in cols))
+            print("  ".join(head.rjust(len(fmt.format(0))) for head, fmt in table.values()))
         values = []
-        for k in cols:
+        for k, (_, fmt) in table.items():
             v = row.get(k, math.nan)
-            values.append(TABLE_COLUMNS[k][1].format(v) if math.isfinite(v) else "-".rjust(len(TABLE_COLUMNS[k][1]
-                                                                                               .format(0))))
+            values.append(fmt.format(v) if math.isfinite(v) else "-".rjust(len(fmt.format(0))))
         print("  ".join(values), flush=True)
         self._rows_printed += 1
 
