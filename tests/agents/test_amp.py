@@ -3,6 +3,7 @@ tell the clips' motion from other motion, the rollout's extra field and reward s
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,13 @@ def test_style_reward_on_known_logits():
     logits = torch.tensor([1.0, 0.0, -1.0, 3.0, 2.0, -5.0])
     assert torch.allclose(style_reward(logits), torch.tensor([1.0, 0.75, 0.0, 0.0, 0.75, 0.0]))
     assert torch.allclose(style_reward(logits, scale=2.0), torch.tensor([2.0, 1.5, 0.0, 0.0, 1.5, 0.0]))
+    # MimicKit's: -log(max(1 - sigmoid(d), 1e-4)), positive and graded where least squares gives 0
+    prob = torch.sigmoid(logits)
+    hand = -torch.log(torch.maximum(1 - prob, torch.tensor(1e-4)))
+    assert torch.allclose(style_reward(logits, 2.0, "bce"), 2.0 * hand, atol=1e-5)
+    assert torch.allclose(style_reward(torch.tensor([20.0]), 1.0, "bce"), torch.tensor([math.log(1e4)]))
+    far = style_reward(torch.tensor([-1.0, -3.0, -5.0]), 1.0, "bce")
+    assert bool((far > 0).all()) and far[0] > far[1] > far[2]
 
 
 def test_gradient_penalty_equals_a_hand_computation():
@@ -95,10 +103,11 @@ def test_gradient_penalty_equals_a_hand_computation():
     assert grad_sq.requires_grad  # the penalty itself is trained through
 
 
-def test_discriminator_separates_expert_from_random_transitions():
-    agent = small_amp(grad_penalty=0.0)
+@pytest.mark.parametrize("objective", ["least_squares", "bce"])
+def test_discriminator_separates_expert_from_random_transitions(objective):
+    agent = small_amp(grad_penalty=0.0, objective=objective)
     g = torch.Generator().manual_seed(5)
-    for _ in range(150):
+    for _ in range(150 if objective == "least_squares" else 400):  # the logistic loss's gradients fade sooner
         expert = expert_sampler(128, g)
         agent.amp_norm.record(expert)
         agent.amp_norm.update()
@@ -107,7 +116,22 @@ def test_discriminator_separates_expert_from_random_transitions():
     with torch.no_grad():
         d_expert = agent.disc(agent.amp_norm(expert_sampler(256, g)))
         d_random = agent.disc(agent.amp_norm(torch.randn(256, AMP_DIM, generator=g)))
-    assert float(style_reward(d_expert).mean()) > float(style_reward(d_random).mean()) + 0.5
+    expert_reward, random_reward = style_reward(d_expert, 1.0, objective), style_reward(d_random, 1.0, objective)
+    assert float(expert_reward.mean()) > float(random_reward.mean()) + 0.5
+
+
+def test_bce_gradient_penalty_covers_both_sides():
+    """MimicKit's objective: the logged penalty is the mean of the expert and agent sides' squared gradient
+    norms (a linear discriminator: |w|^2 on both)."""
+    agent = small_amp(objective="bce")
+    expert, other = expert_sampler(64, torch.Generator().manual_seed(0)), torch.randn(64, AMP_DIM)
+    with torch.no_grad():
+        for layer in (*agent.disc.body, agent.disc.head):
+            if isinstance(layer, torch.nn.Linear):
+                layer.weight.zero_()
+    metrics = agent._disc_step(expert, other, torch.ones(64, dtype=torch.bool))
+    assert metrics["amp_grad_penalty"] == pytest.approx(0.0, abs=1e-12)
+    assert metrics["amp_disc_loss"] == pytest.approx(math.log(2.0), abs=1e-3)  # BCE of d = b ~ 0 on both sides
 
 
 def test_the_rollout_stores_amp_obs_and_rewards_become_style_rewards():

@@ -26,7 +26,7 @@ from torch import nn
 
 from mimic.agents.compute import resolve_precision
 from mimic.agents.config import PPOConfig
-from mimic.agents.discriminator import Discriminator, gradient_penalty_terms, least_squares_terms, style_reward
+from mimic.agents.discriminator import Discriminator, gradient_penalty_terms, objective_terms, style_reward
 from mimic.agents.normalizer import RunningNormalizer
 from mimic.agents.ppo import PPOAgent, make_optimizer, masked_mean
 from mimic.agents.rollout import RolloutBuffer
@@ -86,7 +86,7 @@ class AMPAgent(PPOAgent):
         acfg = self.config.amp
         amp_obs = buffer.extras["amp_obs"].flatten(0, 1)
         logits = self.disc(self.amp_norm(amp_obs)).view_as(buffer.rewards)
-        style = style_reward(logits, acfg.reward_scale)
+        style = style_reward(logits, acfg.reward_scale, acfg.objective)
         task = buffer.rewards.clone()
         buffer.rewards.copy_(acfg.task_weight * task + acfg.style_weight * style)
         valid = buffer.valid
@@ -158,15 +158,22 @@ class AMPAgent(PPOAgent):
         acfg = self.config.amp
         ones_e = torch.ones(len(expert), dtype=torch.bool, device=self.device)
         expert_logits, grad_sq = gradient_penalty_terms(self.disc, self.amp_norm(expert))
-        agent_logits = self.disc(self.amp_norm(agent))
-        err_e, err_a = least_squares_terms(expert_logits, agent_logits)
+        if acfg.objective == "bce":  # MimicKit: the penalty on both sides, weighted by grad_penalty
+            agent_logits, grad_sq_agent = gradient_penalty_terms(self.disc, self.amp_norm(agent))
+            penalty = 0.5 * (self._global_masked_mean(grad_sq, ones_e)
+                             + self._global_masked_mean(grad_sq_agent, agent_mask))
+            penalty_weight = acfg.grad_penalty
+        else:  # the AMP paper: on expert samples, weighted by grad_penalty / 2
+            agent_logits = self.disc(self.amp_norm(agent))
+            penalty = self._global_masked_mean(grad_sq, ones_e)
+            penalty_weight = 0.5 * acfg.grad_penalty
+        err_e, err_a = objective_terms(acfg.objective, expert_logits, agent_logits)
         objective = 0.5 * (self._global_masked_mean(err_e, ones_e) + self._global_masked_mean(err_a, agent_mask))
-        penalty = self._global_masked_mean(grad_sq, ones_e)
         logit_reg = self.disc.head.weight.square().sum()
-        loss = objective + 0.5 * acfg.grad_penalty * penalty + acfg.logit_reg * logit_reg
+        loss = objective + penalty_weight * penalty + acfg.logit_reg * logit_reg
         self._step(self.disc_optimizer, self.disc, loss)
         with torch.no_grad():
-            return {"amp_disc_loss": objective.item(), "amp_grad_penalty": float(grad_sq.mean()),
+            return {"amp_disc_loss": objective.item(), "amp_grad_penalty": penalty.item(),
                     "amp_acc_expert": float((expert_logits > 0).float().mean()),
                     "amp_acc_agent": float(masked_mean((agent_logits < 0).float(), agent_mask)),
                     "amp_logit_expert": float(expert_logits.mean()),

@@ -1,16 +1,25 @@
 """AMP's discriminator: its settings, network, least-squares objective, gradient penalty and style reward.
 
-Peng et al. 2021 (AMP), as DeepMimic's ``ct_agent_humanoid_amp.txt`` and MimicKit's ``amp_humanoid_agent.yaml``
-run it: a logit ``d = D(s, s')`` of an AMP observation (a few consecutive frames, :mod:`mimic.envs.amp_obs`)
-is trained toward +1 on the clips (expert) and -1 on the policy's motion (agent) with squared errors, plus
-``grad_penalty / 2`` times the squared gradient norm of ``d`` on expert samples (keeps D smooth where the
-policy must climb it), ``logit_reg`` times the squared weights of the output layer, and weight decay.
-The style reward is ``max(0, 1 - 0.25 (d - 1)^2)``: 1 where the motion looks like the data, 0 from
-``d <= -1``, times ``reward_scale``.
+A logit ``d = D(s, s')`` of an AMP observation (a few consecutive frames, :mod:`mimic.envs.amp_obs`) is
+trained to tell the clips (expert) from the policy's motion (agent), with one of two objectives
+(``agent.amp.objective``):
+
+- ``least_squares``, the AMP paper's and DeepMimic's (``ct_agent_humanoid_amp.txt``): squared errors toward
+  +1 (expert) and -1 (agent), plus ``grad_penalty / 2`` times the squared gradient norm of ``d`` on expert
+  samples. Style reward ``max(0, 1 - 0.25 (d - 1)^2)``: 1 where the motion looks like the data, and exactly
+  0 from ``d <= -1``, so while the discriminator wins every policy sample scores the same 0.
+- ``bce``, MimicKit's (``amp_agent.py``): binary cross-entropy (expert 1, agent 0), plus ``grad_penalty``
+  times the mean of the squared gradient norms on expert and on agent samples. Style reward
+  ``-log(max(1 - sigmoid(d), 1e-4))`` (= softplus(d), at most 9.21): positive and graded for every ``d``,
+  so a policy still learns which of its motions look less unlike the data while the discriminator wins.
+
+Both add ``logit_reg`` times the squared weights of the output layer and weight decay; the reward is
+times ``reward_scale``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +49,7 @@ class AMPConfig:
         style_weight / task_weight: the reward is ``task_weight * task + style_weight * style`` (MimicKit
             style-only: 1 / 0; with a task: 0.5 / 0.5, DeepMimic's TaskRewardLerp 0.5).
         normalizer_samples: the AMP observation normalizer stops updating after this many expert samples.
+        objective: ``least_squares`` (the AMP paper, DeepMimic) or ``bce`` (MimicKit); see the module doc.
         disc_precision: ``fp32``, ``bf16`` or ``auto`` (bf16 where the CPU has it), as ``agent.precision``
             for the actor and critic: the hidden layers under bf16 autocast, the gradient penalty's double
             backward included (1.9x faster per step at 1024-512 on 2 cores; the same loss and penalty
@@ -60,6 +70,7 @@ class AMPConfig:
     task_weight: float = 0.0
     normalizer_samples: int = 100_000_000
     disc_precision: str = "fp32"
+    objective: str = "least_squares"
 
     def __post_init__(self) -> None:
         checks = {"disc_lr": self.disc_lr > 0, "disc_weight_decay": self.disc_weight_decay >= 0,
@@ -68,10 +79,15 @@ class AMPConfig:
                   "grad_penalty": self.grad_penalty >= 0, "reward_scale": self.reward_scale >= 0,
                   "style_weight": self.style_weight >= 0, "task_weight": self.task_weight >= 0,
                   "disc_optimizer": self.disc_optimizer in ("sgd", "adam"),
-                  "disc_precision": self.disc_precision in ("fp32", "bf16", "auto")}
+                  "disc_precision": self.disc_precision in ("fp32", "bf16", "auto"),
+                  "objective": self.objective in OBJECTIVES}
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise MimicError(f"agent.amp: out-of-range value for {', '.join(bad)}")
+
+
+OBJECTIVES = ("least_squares", "bce")
+BCE_MIN_ONE_MINUS_PROB = 1e-4  # MimicKit's floor on 1 - sigmoid(d) in the bce style reward
 
 
 class Discriminator(Critic):
@@ -83,8 +99,11 @@ class Discriminator(Critic):
         super().__init__(obs_dim, hidden, generator, precision=precision)
 
 
-def style_reward(logits: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """AMP's style reward ``scale * max(0, 1 - 0.25 (d - 1)^2)`` of logits (N,)."""
+def style_reward(logits: torch.Tensor, scale: float = 1.0, objective: str = "least_squares") -> torch.Tensor:
+    """The style reward (N,) of logits (N,): ``scale * max(0, 1 - 0.25 (d - 1)^2)`` (``least_squares``) or
+    ``scale * -log(max(1 - sigmoid(d), 1e-4))`` (``bce``)."""
+    if objective == "bce":
+        return scale * torch.nn.functional.softplus(logits).clamp_max(-math.log(BCE_MIN_ONE_MINUS_PROB))
     return scale * (1.0 - 0.25 * (logits - 1.0).square()).clamp_min(0.0)
 
 
@@ -92,6 +111,18 @@ def least_squares_terms(expert_logits: torch.Tensor, agent_logits: torch.Tensor)
     """Per-sample squared errors toward +1 (expert, (Ne,)) and -1 (agent, (Na,)); the objective is half their
     means' sum."""
     return (expert_logits - 1.0).square(), (agent_logits + 1.0).square()
+
+
+def bce_terms(expert_logits: torch.Tensor, agent_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample binary cross-entropies toward 1 (expert, (Ne,)) and 0 (agent, (Na,)); the objective is half
+    their means' sum."""
+    return torch.nn.functional.softplus(-expert_logits), torch.nn.functional.softplus(agent_logits)
+
+
+def objective_terms(objective: str, expert_logits: torch.Tensor,
+                    agent_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-sample terms of ``objective`` (``least_squares`` or ``bce``) for expert and agent logits."""
+    return (bce_terms if objective == "bce" else least_squares_terms)(expert_logits, agent_logits)
 
 
 def gradient_penalty_terms(disc: nn.Module, expert_obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
