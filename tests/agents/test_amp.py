@@ -11,7 +11,13 @@ import torch
 
 from mimic.agents import AMPAgent, PPOConfig, collect, load_checkpoint, save_checkpoint
 from mimic.agents.checkpoint import export_policy, read_checkpoint
-from mimic.agents.discriminator import AMPConfig, Discriminator, gradient_penalty_terms, style_reward
+from mimic.agents.discriminator import (
+    AMPConfig,
+    Discriminator,
+    gradient_penalty_terms,
+    least_squares_terms,
+    style_reward,
+)
 from mimic.errors import MimicError
 
 torch.set_num_threads(1)
@@ -52,8 +58,6 @@ def small_amp(**amp) -> AMPAgent:
 def test_bf16_discriminator_step_agrees_with_fp32():
     """``disc_precision: bf16`` (the AMP presets' ``auto`` on a CPU with bf16): the same logits, penalty and
     gradients of the whole objective as fp32, within bf16's precision."""
-    from mimic.agents.discriminator import least_squares_terms
-
     g = torch.Generator().manual_seed(0)
     expert, agent = torch.randn(256, 40, generator=g), torch.randn(256, 40, generator=g) + 0.5
     out = {}

@@ -20,7 +20,6 @@ times ``reward_scale``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -91,12 +90,8 @@ BCE_MIN_ONE_MINUS_PROB = 1e-4  # MimicKit's floor on 1 - sigmoid(d) in the bce s
 
 
 class Discriminator(Critic):
-    """Logits (N,) of normalized AMP observations (N, D): the critic's MLP with a linear head, its hidden
-    layers in ``precision`` (``fp32`` or ``bf16``, resolved), the head in fp32."""
-
-    def __init__(self, obs_dim: int, hidden: Sequence[int], generator: torch.Generator,
-                 precision: str = "fp32") -> None:
-        super().__init__(obs_dim, hidden, generator, precision=precision)
+    """Logits (N,) of normalized AMP observations (N, D): the critic's MLP with a linear head, built with the
+    same arguments (its hidden layers in ``precision``, ``fp32`` or ``bf16`` resolved; the head in fp32)."""
 
 
 def style_reward(logits: torch.Tensor, scale: float = 1.0, objective: str = "least_squares") -> torch.Tensor:
