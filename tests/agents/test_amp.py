@@ -154,6 +154,26 @@ def test_the_rollout_stores_amp_obs_and_rewards_become_style_rewards():
     assert agent.replay_count == 32  # this rollout's samples went to the replay buffer
 
 
+def test_the_discriminator_normalizer_sees_both_sides():
+    """MimicKit's normalizer: fitted to the agent's samples and as many expert samples. A feature the clips
+    hold constant (the walk's neck) gets its spread from the agent's side instead of the 1e-4 floor, which
+    put any motion of it at the clip bound and let the discriminator win on it alone."""
+    def constant_first(n: int, generator: torch.Generator) -> torch.Tensor:
+        x = expert_sampler(n, generator)
+        x[:, 0] = 0.0  # never moves in the clips
+        return x
+
+    env, agent = AmpScriptedEnv(4), small_amp()
+    agent.expert = constant_first
+    buf = agent.make_buffer(env.num_envs)
+    collect(env, agent, buf)
+    agent.update(buf)
+    agent_side = buf.extras["amp_obs"].flatten(0, 1)[:, 0]
+    std = float(agent.amp_norm.std[0])
+    assert std > 0.2 * float(agent_side.std())  # about half of it (half the samples are the clips' zeros)
+    assert agent.amp_norm.count == 2 * agent_side.numel()  # one expert sample per agent sample
+
+
 def test_an_env_without_amp_obs_is_a_clear_error(scripted_env):
     agent = small_amp()
     with pytest.raises(MimicError, match="set env.amp_obs_steps"):

@@ -8,7 +8,10 @@ reward (``agent.amp.task_weight * task + style_weight * style``); PPO updates th
 reward; then the discriminator trains for ``disc_epochs`` passes, each minibatch pairing agent samples
 (half from this rollout, half from a replay buffer of past rollouts, so it does not forget what the
 policy used to do) with as many expert samples drawn from the clips. Its observations have their own
-running normalizer, fitted to the expert samples (a fixed distribution). With several ranks the
+running normalizer, fitted to the agent's samples and as many expert samples, as MimicKit's
+``amp_agent.py`` does: fitted to the expert samples alone, a feature the clips hold constant (the walk's
+neck) has a standard deviation at the floor (1e-4), so any motion of the character's neck sits at the
+clip bound (+-10) and the discriminator separates the two sides from it alone. With several ranks the
 discriminator's losses are global means and its gradients are averaged, like PPO's.
 
 Diagnostics (``amp_*`` metrics, logged under ``amp/``): accuracy on expert (logit > 0) and agent (logit
@@ -112,7 +115,9 @@ class AMPAgent(PPOAgent):
         batch = acfg.disc_batch_size * buffer.num_envs
         per_epoch = -(-len(agent_obs) // batch)
         expert_all = self.expert(acfg.disc_epochs * per_epoch * batch, self.generator).to(self.device)
-        self.amp_norm.record(expert_all)
+        # the normalizer sees both sides, one expert sample per agent sample (see the module docstring)
+        self.amp_norm.record(agent_obs[valid])
+        self.amp_norm.record(expert_all[:len(agent_obs)])
         totals: dict[str, float] = {}
         count = used = 0
         for _ in range(acfg.disc_epochs):
