@@ -137,6 +137,30 @@ def test_update_metrics_and_advantage_statistics_over_exploring_samples(scripted
     assert int(agent.obs_norm.count) == n * t  # the rollout's observations, merged after the update
 
 
+def test_kl_schedule_moves_the_actor_rate_toward_the_target(scripted_env):
+    """``actor_lr_schedule: kl``: after an update whose KL is above twice the target the actor's rate is
+    divided by 1.5 (not below the lower bound), below half of it multiplied by 1.5; ``fixed`` leaves it."""
+    def run(updates: int = 1, **kw) -> tuple[PPOAgent, dict]:
+        env = scripted_env(8)
+        agent = small_agent(steps_per_iter=8, actor_optimizer="adam", **kw)
+        buf = RolloutBuffer(8, 8, env.obs_dim, env.action_dim)
+        for _ in range(updates):
+            collect(env, agent, buf)
+            metrics = agent.update(buf)
+        return agent, metrics
+
+    fixed, metrics = run(actor_lr=1e-2)
+    assert metrics["actor_lr"] == 1e-2 and metrics["approx_kl"] > 0
+    big, metrics = run(actor_lr=1e-2, actor_lr_schedule="kl", kl_target=1e-9, actor_lr_bounds=[5e-3, 1e-1])
+    assert metrics["approx_kl"] > 2e-9 and metrics["actor_lr"] == pytest.approx(1e-2 / 1.5)
+    big, metrics = run(updates=3, actor_lr=1e-2, actor_lr_schedule="kl", kl_target=1e-9, actor_lr_bounds=[5e-3, 1e-1])
+    assert metrics["actor_lr"] == pytest.approx(5e-3)  # 1e-2 / 1.5^3 is below the bound
+    small, metrics = run(actor_lr=1e-6, actor_lr_schedule="kl", kl_target=1.0)
+    assert metrics["approx_kl"] < 0.5 and metrics["actor_lr"] == pytest.approx(1.5e-6)
+    with pytest.raises(MimicError, match="actor_lr_bounds"):
+        PPOConfig(actor_lr_schedule="kl", actor_lr_bounds=[1e-3, 1e-4])
+
+
 def test_agent_leaves_the_global_rng_alone(scripted_env):
     state = torch.get_rng_state()
     env = scripted_env(4)

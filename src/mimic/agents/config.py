@@ -31,6 +31,14 @@ class PPOConfig:
             measured on the humanoid walk with 256 envs (minibatches of 1024), 1e-4 clips 36-52% of
             the samples per update, 2.5e-5 clips 12-19%. The default actor rate is therefore 2.5e-5
             (about 1e-4 x sqrt(256 / 4096)); use 1e-4 at MimicKit's scale.
+        actor_lr_schedule: ``fixed`` (both sources), or ``kl``: after every update the actor's rate is
+            divided by 1.5 when the update's KL divergence from the rollout's policy (``approx_kl``: the
+            mean over the actor's minibatches, each measured before its step with Schulman's k3 estimate
+            over the exploring samples) was above twice ``kl_target``, and multiplied by 1.5 when below
+            half of it, within ``actor_lr_bounds`` (rsl_rl's adaptive schedule, once per update instead
+            of per minibatch). The rate is logged (``actor_lr``) and resumes with the optimizer.
+        kl_target: the KL per update the ``kl`` schedule steers toward.
+        actor_lr_bounds: [lowest, highest] actor rate of the ``kl`` schedule.
         momentum: SGD momentum (both: 0.9).
         actor_weight_decay / critic_weight_decay: weight decay (MimicKit 0 / 0; DeepMimic's actor 5e-4).
             With SGD it equals DeepMimic's ``wd * l2_loss(w)`` term (gradient ``wd * w``), applied
@@ -73,6 +81,9 @@ class PPOConfig:
     critic_optimizer: Literal["sgd", "adam"] = "sgd"
     actor_lr: float = 2.5e-5
     critic_lr: float = 1e-4
+    actor_lr_schedule: Literal["fixed", "kl"] = "fixed"
+    kl_target: float = 0.01
+    actor_lr_bounds: list[float] = field(default_factory=lambda: [1e-6, 1e-3])
     momentum: float = 0.9
     actor_weight_decay: float = 0.0
     critic_weight_decay: float = 0.0
@@ -108,7 +119,9 @@ class PPOConfig:
             "norm_adv_clip": self.norm_adv_clip > 0, "grad_clip": self.grad_clip >= 0,
             "exp_prob_begin": 0 <= self.exp_prob_begin <= 1, "exp_prob_end": 0 <= self.exp_prob_end <= 1,
             "exp_anneal_samples": self.exp_anneal_samples >= 0, "normalizer_samples": self.normalizer_samples >= 0,
-            "update_threads": self.update_threads >= 0,
+            "update_threads": self.update_threads >= 0, "kl_target": self.kl_target > 0,
+            "actor_lr_bounds": len(self.actor_lr_bounds) == 2
+            and 0 < self.actor_lr_bounds[0] <= self.actor_lr_bounds[1],
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:

@@ -161,9 +161,9 @@ class Trainer:
                     "charts/episode_length_s": stats.get("train_episode_length", math.nan) * self.env.dt,
                     "charts/reward_per_step": stats["reward_mean"],
                     **{f"losses/{k.removesuffix('_loss')}": float(v) for k, v in metrics.items()
-                       if k.endswith("_loss") or k in ("clip_frac", "imp_ratio")},
+                       if k.endswith("_loss") or k in ("clip_frac", "imp_ratio", "approx_kl")},
                     **{f"charts/{k}": float(v) for k, v in metrics.items()
-                       if k.startswith(("adv_", "exp_prob", "skipped_"))},
+                       if k.startswith(("adv_", "exp_prob", "skipped_", "actor_lr"))},
                     **{f"amp/{k.removeprefix('amp_')}": float(v) for k, v in metrics.items() if k.startswith("amp_")},
                 }
                 self._watch_discriminator(row)
