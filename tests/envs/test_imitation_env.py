@@ -138,8 +138,30 @@ def test_rsi_starts_envs_at_different_times():
     times = env.motion_time
     assert len(torch.unique(times)) == 32
     assert (times >= 0).all() and (times < env.motion.durations[0]).all()
-    # the simulated pose is the reference pose at that time
-    assert torch.allclose(env.engine.body_pos, env.ref.body_pos, atol=1e-4)
+    # the simulated pose is the reference pose at that time (raised off the ground where the clip sinks in)
+    diff = env.engine.body_pos - env.ref.body_pos
+    assert diff[..., :2].abs().max() < 1e-4
+    assert (diff[..., 2] - diff[:, :1, 2]).abs().max() < 1e-4 and diff[..., 2].min() > -1e-4
+
+
+def test_reset_lifts_the_character_out_of_the_ground_only_vertically():
+    """The run clip sinks its feet up to 6.7 cm into the ground; ``lift_at_reset`` raises the simulated
+    character at RSI until its lowest geom is on the ground, without moving it sideways or the reference."""
+    from mimic.engine.geoms import lowest_points
+
+    sunk, env = make(num_envs=64, clips=["run"], lift_at_reset=False), make(num_envs=64, clips=["run"])
+    sunk.reset()
+    env.reset()
+    geoms = env.geoms
+    low = lowest_points(geoms, sunk.engine.body_pos, sunk.engine.body_rot).min(-1).values
+    assert float(low.min()) < -0.03  # some starts begin 3+ cm inside the ground
+    assert torch.equal(env.motion_time, sunk.motion_time)  # the same starts
+    low_after = lowest_points(geoms, env.engine.body_pos, env.engine.body_rot).min(-1).values
+    assert float(low_after.min()) > -1e-5
+    lift = env.engine.body_pos - sunk.engine.body_pos
+    assert lift[..., :2].abs().max() < 1e-5
+    assert torch.allclose(lift[..., 2], (-low).clamp_min(0)[:, None].expand_as(lift[..., 2]), atol=1e-5)
+    assert torch.allclose(env.ref.body_pos, sunk.ref.body_pos)
 
 
 def test_timeout_success_and_failure_flags():

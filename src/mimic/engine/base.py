@@ -24,6 +24,7 @@ import abc
 from dataclasses import dataclass
 from typing import Literal
 
+import mujoco
 import torch
 
 from mimic.character.model import CharacterModel
@@ -133,11 +134,13 @@ class Engine(abc.ABC):
         config: the :class:`EngineConfig`.
         character: the :class:`CharacterModel` (bodies, joints, gains) the engine simulates.
         num_envs: number of simulated characters ``N``.
+        mj_model: the compiled MuJoCo model (its geoms, gains and options), whichever device steps it.
     """
 
     config: EngineConfig
     character: CharacterModel
     num_envs: int
+    mj_model: mujoco.MjModel
 
     @property
     def device(self) -> torch.device:

@@ -24,7 +24,7 @@ import mujoco
 import numpy as np
 
 from mimic.character.model import CharacterModel
-from mimic.errors import MimicError
+from mimic.engine.geoms import collision_geoms
 
 # q * p = sum_jl _HAMILTON[i, j, l] q_j p_l
 _HAMILTON = np.zeros((4, 4, 4))
@@ -137,55 +137,20 @@ class BodyState:
         self._joint_rot, self._joint_ang_vel = arrays["joint_rot"], arrays["joint_ang_vel"]
 
     def _setup_geoms(self, ch: CharacterModel, m: mujoco.MjModel) -> None:
-        """Collision geoms of the character and the ground plane height."""
-        world = [g for g in range(m.ngeom) if m.geom_bodyid[g] == 0]
-        planes = [g for g in world if m.geom_type[g] == mujoco.mjtGeom.mjGEOM_PLANE]
-        if not planes or len(planes) != len(world):
-            raise MimicError(f"{ch.mjcf_path}: the engine needs a ground made of planes only")
-        for g in planes:
-            mat = np.zeros(9)
-            mujoco.mju_quat2Mat(mat, m.geom_quat[g])
-            if abs(mat[8] - 1.0) > 1e-9:
-                raise MimicError(f"{ch.mjcf_path}: the ground plane must be horizontal (normal +z)")
-        plane = planes[int(np.argmax(m.geom_pos[planes, 2]))]
-        self.ground_height = float(m.geom_pos[plane, 2])
-        kinds = {int(mujoco.mjtGeom.mjGEOM_SPHERE): "sphere", int(mujoco.mjtGeom.mjGEOM_CAPSULE): "capsule",
-                 int(mujoco.mjtGeom.mjGEOM_BOX): "box"}
-        geoms = []
-        for g in range(m.ngeom):
-            if m.geom_bodyid[g] == 0:
-                continue
-            collides = any((m.geom_contype[g] & m.geom_conaffinity[p]) or (m.geom_conaffinity[g] & m.geom_contype[p])
-                           for p in planes)
-            if not collides:
-                continue
-            if int(m.geom_type[g]) not in kinds:
-                raise MimicError(f"{ch.mjcf_path}: geom {g} of body {ch.body_names[m.geom_bodyid[g] - 1]!r}: only "
-                                 "spheres, capsules and boxes can touch the ground in the engine")
-            geoms.append(g)
-        num = len(geoms)
-        self._geom_body = np.array([m.geom_bodyid[g] - 1 for g in geoms], dtype=np.int64)
-        self._geom_pos = np.array([m.geom_pos[g] for g in geoms]).T.reshape(3, num, 1)
-        axes = np.zeros((3, 3, num))  # axes[:, i, g]: geom axis i in the body frame
-        half = np.zeros((3, num, 1))  # extent of the geom along each axis (beyond the radius)
-        radius = np.zeros((num, 1))
-        for k, g in enumerate(geoms):
-            mat = np.zeros(9)
-            mujoco.mju_quat2Mat(mat, m.geom_quat[g])
-            axes[:, :, k] = mat.reshape(3, 3)
-            kind, size = kinds[int(m.geom_type[g])], m.geom_size[g]
-            if kind == "sphere":
-                radius[k] = size[0]
-            elif kind == "capsule":
-                radius[k], half[2, k] = size[0], size[1]
-            else:
-                half[:, k, 0] = size
-        self._geom_axes, self._geom_half, self._geom_radius = axes[..., None], half, radius
+        """Collision geoms of the character and the ground plane height (:func:`collision_geoms`)."""
+        geoms = collision_geoms(ch, m)
+        num = len(geoms.body)
+        self.ground_height = geoms.ground_height
+        self._geom_body = geoms.body
+        self._geom_pos = geoms.pos.T.reshape(3, num, 1)
+        axes = geoms.axes.transpose(1, 2, 0)  # axes[:, i, g]: geom axis i in the body frame
+        self._geom_axes = axes[..., None]
+        self._geom_half = geoms.half.T.reshape(3, num, 1)  # extent of the geom along each axis (beyond the radius)
+        self._geom_radius = geoms.radius.reshape(num, 1)
         # Geoms aligned with their body (the usual case) skip the geom-axis rotation.
         self._aligned = bool(np.allclose(axes, np.eye(3)[:, :, None]))
         # MuJoCo reports a contact within the larger margin of the two geoms.
-        margins = np.maximum(float(m.geom_margin[plane]), np.array([m.geom_margin[g] for g in geoms]))
-        self._touch_height = self.ground_height + margins[:, None]
+        self._touch_height = self.ground_height + geoms.margin[:, None]
         self._geom_to_body = np.zeros((self.num_bodies, num))
         self._geom_to_body[self._geom_body, np.arange(num)] = 1.0
 

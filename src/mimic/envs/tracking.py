@@ -27,6 +27,7 @@ import torch
 
 from mimic.character import rotations as rot
 from mimic.character.spec import load_spec
+from mimic.engine import geoms as geom_fn
 from mimic.engine.base import Engine
 from mimic.engine.registry import build_engine
 from mimic.envs import observations as obs_fn
@@ -70,6 +71,7 @@ class ImitationEnv:
         self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops,
                                     device=dev)
         self.starts = StartTimeSampler(self.motion, adaptive=config.start_times == "adaptive")
+        self.geoms = geom_fn.collision_geoms(model, self.engine.mj_model) if config.lift_at_reset else None
         self.dt = self.engine.control_dt
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -255,6 +257,13 @@ class ImitationEnv:
         self.cycle[ids] = self.motion.cycle_count(clip_ids, times)
         s = self.motion.state(clip_ids, times)
         self.engine.set_state(ids, s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel)
+        if self.geoms is not None:  # lift_at_reset: no geom starts below the ground
+            low = geom_fn.lowest_points(self.geoms, self.engine.body_pos[ids], self.engine.body_rot[ids])
+            lift = (self.geoms.ground_height - low.min(dim=-1).values).clamp_min(0.0)
+            if bool((lift > 0).any()):
+                root_pos = s.root_pos.clone()
+                root_pos[:, 2] += lift.to(root_pos.dtype)
+                self.engine.set_state(ids, root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel)
         if self.amp is not None:
             self.amp.reset(ids, clip_ids, times)
         if self.task is not None:
