@@ -149,7 +149,7 @@ def test_reset_lifts_the_character_out_of_the_ground_only_vertically():
     character at RSI until its lowest geom is on the ground, without moving it sideways or the reference."""
     from mimic.engine.geoms import lowest_points
 
-    sunk, env = make(num_envs=64, clips=["run"], lift_at_reset=False), make(num_envs=64, clips=["run"])
+    sunk, env = make(num_envs=64, clips=["run"]), make(num_envs=64, clips=["run"], lift_at_reset=True)
     sunk.reset()
     env.reset()
     geoms = env.geoms
