@@ -50,3 +50,11 @@ def test_plot_writes_png(tmp_path):
     assert out == tmp_path / "curves.png" and out.stat().st_size > 10_000
     with pytest.raises(MimicError, match="no log.csv"):
         plot_run(tmp_path / "nothing")
+    # an AMP run's log adds a fourth row of panels (style reward and accuracies): a taller image
+    for i in range(5, 8):
+        log.log({"iteration": i, "samples": 1000 * i, "wall_time_min": i, "amp/style_reward": 0.5,
+                 "amp/acc_expert": 0.9, "amp/acc_agent": 0.8})
+    from PIL import Image
+
+    with Image.open(out) as three, Image.open(plot_run(tmp_path, tmp_path / "amp.png")) as four:
+        assert four.size[1] > three.size[1] * 1.25

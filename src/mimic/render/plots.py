@@ -1,5 +1,6 @@
 """Learning curves of a run: test/train return, episode length and tracking error, against samples
-and wall time, from the run's ``log.csv``."""
+and wall time, from the run's ``log.csv``; an AMP run adds its style reward and the discriminator's
+accuracy on clip and policy samples (README, "AMP": "Is it learning?")."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ PANELS = (
     ("Episode length (s)", ("charts/episode_length_s", "charts/test_episode_length_s")),
     ("Body position error (m)", ("charts/body_pos_error_m",)),
 )
+AMP_PANEL = ("AMP: style reward per step, discriminator accuracy",
+             ("amp/style_reward", "amp/acc_expert", "amp/acc_agent"))
 
 
 def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -30,8 +33,9 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(PANELS), 2, figsize=(11, 3.2 * len(PANELS)), squeeze=False)
-    for p, (title, keys) in enumerate(PANELS):
+    panels = PANELS + ((AMP_PANEL,) if "amp/style_reward" in columns else ())
+    fig, axes = plt.subplots(len(panels), 2, figsize=(11, 3.2 * len(panels)), squeeze=False)
+    for p, (title, keys) in enumerate(panels):
         for c, (xkey, xlabel, scale) in enumerate((("samples", "samples (millions)", 1e-6),
                                                    ("wall_time_min", "wall time (min)", 1.0))):
             ax = axes[p][c]
