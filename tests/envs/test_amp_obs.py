@@ -13,9 +13,9 @@ from mimic.envs.config import EnvConfig
 from mimic.envs.tracking import ImitationEnv
 
 
-def make(num_envs: int = 4, **kw) -> ImitationEnv:
+def make(num_envs: int = 4) -> ImitationEnv:
     torch.set_num_threads(1)
-    cfg = EnvConfig(clips=["walk"], amp_obs_steps=2, task="none", phase_obs=False, action_mode="residual", **kw)
+    cfg = EnvConfig(clips=["walk"], amp_obs_steps=2, task="none", phase_obs=False, action_mode="residual")
     return ImitationEnv(cfg, num_envs=num_envs, seed=2)
 
 

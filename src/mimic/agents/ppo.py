@@ -244,8 +244,8 @@ class PPOAgent:
         actor_metrics = self._epochs(cfg.actor_epochs, cfg.actor_batch_size * buffer.num_envs, num_samples,
                                      lambda idx: self._actor_step(norm_obs[idx], actions[idx], old_log_probs[idx],
                                                                   norm_adv[idx], explore[idx], valid[idx]))
-        if cfg.actor_lr_schedule == "kl" and "approx_kl" in actor_metrics:
-            self._adapt_actor_lr(actor_metrics["approx_kl"])
+        if cfg.actor_lr_schedule == "kl" and "approx_kl" in actor_metrics:  # every rank steps on the same KL
+            self._adapt_actor_lr(float(self.dist.mean_(torch.tensor(actor_metrics["approx_kl"], dtype=torch.float64))))
         actor_metrics["actor_lr"] = self.actor_optimizer.param_groups[0]["lr"]
         self._merge_normalizer(self.obs_norm)
         self.iteration += 1
@@ -288,25 +288,17 @@ class PPOAgent:
         policy_loss = -self._global_masked_mean(surrogate, explore, counts[0])
         bound_loss = self._global_masked_mean(action_bound_violation(mean), valid, counts[1])
         loss = policy_loss + cfg.action_bound_weight * bound_loss
-        with torch.no_grad():  # KL(rollout policy || current) before this step, k3 estimate
-            log_ratio = torch.log(ratio.clamp_min(1e-12))
-            kl_sum = ((ratio - 1.0 - log_ratio) * explore).sum().double()
-            if cfg.actor_lr_schedule == "kl":  # the rate follows the global KL (the logs average ranks anyway)
-                kl_sum = self.dist.sum_(kl_sum)
-            else:
-                counts = counts / self.dist.world_size  # this rank's share (about its own count)
-            approx_kl = kl_sum / counts[0].clamp_min(1)
         self._step(self.actor_optimizer, self.actor, loss)
         with torch.no_grad():
             clipped = ((ratio - 1.0).abs() > cfg.ppo_clip_ratio).float()
+            kl = ratio - 1.0 - torch.log(ratio.clamp_min(1e-12))  # KL(rollout || before this step), k3 estimate
             return {"actor_loss": loss.item(), "action_bound_loss": bound_loss.item(),
                     "clip_frac": masked_mean(clipped, explore).item(), "imp_ratio": masked_mean(ratio, explore).item(),
-                    "approx_kl": float(approx_kl)}
+                    "approx_kl": masked_mean(kl, explore).item()}
 
     def _adapt_actor_lr(self, kl: float) -> None:
         """The ``kl`` schedule (see :class:`PPOConfig`): one multiplicative step of the actor's rate toward
-        ``kl_target`` after an update whose mean KL was ``kl``; every rank sees the same global KL, so the rates
-        stay equal."""
+        ``kl_target`` after an update whose mean KL (averaged over ranks) was ``kl``."""
         cfg = self.config
         lr = self.actor_optimizer.param_groups[0]["lr"]
         if kl > 2.0 * cfg.kl_target:
