@@ -8,7 +8,7 @@ import math
 import torch
 
 from mimic.character import rotations as rot
-from mimic.envs.amp_obs import amp_frame, amp_frame_dim
+from mimic.envs.amp_obs import amp_frame, amp_frame_dim, amp_frame_groups
 from mimic.envs.config import EnvConfig
 from mimic.envs.tracking import ImitationEnv
 
@@ -55,3 +55,15 @@ def test_the_env_gives_amp_obs_each_step_and_no_task_reward():
     _, _, done, info2 = env.step(torch.zeros(4, env.action_dim))
     assert torch.equal(info2["amp_obs"].view(4, 2, 140)[:, 1], frames[:, 0])
     assert math.isfinite(float(info2["amp_obs"].abs().sum()))
+
+
+def test_the_feature_groups_tile_the_frame_in_order():
+    env = make(1)
+    env.reset()
+    groups = amp_frame_groups(env.model, len(env.key_bodies))
+    spans = list(groups.values())
+    assert spans[0].start == 0 and spans[-1].stop == env.amp.frame_dim
+    assert all(a.stop == b.start for a, b in zip(spans[:-1], spans[1:], strict=True))
+    frame = env.amp_frame_of_sim(env._sim_track_state())
+    assert torch.equal(frame[:, groups["root_height"]], env.engine.root_pos[:, 2:3].to(frame.dtype))
+    assert groups["dof_vel"].stop - groups["dof_vel"].start == env.model.num_dofs

@@ -75,3 +75,21 @@ def test_mpjpe_is_zero_at_the_reference_and_ignores_a_shift_of_the_whole_charact
     bent[:, 5, 2] += 0.14  # one of the 14 non-root bodies 14 cm off
     errors = env._tracking_errors(replace(sim, body_pos=bent), ref)
     assert torch.allclose(errors["mpjpe"], torch.full((4,), 0.01), atol=1e-5)
+
+
+class ScriptedAMPEnv(ScriptedEnv):
+    """ScriptedEnv with AMP observations whose first number is the logit a stand-in discriminator returns:
+    +2 for env 0 (it looks like the clips), -1 for env 1."""
+
+    amp = object()
+
+    def step(self, action):
+        obs, reward, done, info = super().step(action)
+        return obs, reward, done, {**info, "amp_obs": torch.tensor([[2.0, 0.0], [-1.0, 0.0]])}
+
+
+def test_a_discriminator_scores_the_test_transitions_per_episode():
+    res = evaluate(ScriptedAMPEnv(fall_steps=30), lambda obs: obs, episodes=2, disc_logits=lambda x: x[:, 0])
+    assert res["disc_agent_acc"] == pytest.approx(0.5)  # env 0 fools it every step, env 1 never
+    assert res["disc_agent_logit"] == pytest.approx((2.0 - 1.0) / 2)
+    assert "disc_agent_acc" not in evaluate(ScriptedAMPEnv(fall_steps=30), lambda obs: obs, episodes=2)

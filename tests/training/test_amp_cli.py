@@ -18,12 +18,12 @@ def test_amp_steering_trains_evaluates_and_plays(tmp_path, capsys):
     assert main(["train", "--config", "amp_steer", "--out", str(run), *TINY]) == 0
     rows = read_csv(run / "log.csv")[1]
     for key in ("amp/acc_expert", "amp/acc_agent", "amp/style_reward", "amp/task_reward", "amp/grad_penalty",
-                "charts/test_heading_error_deg"):
+                "charts/test_heading_error_deg", "amp/test_agent_acc", "amp/test_agent_logit"):
         assert key in rows[-1], key
     capsys.readouterr()
     assert main(["eval", str(run), "--episodes", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert {"fall_rate", "mean_speed_mps", "heading_error_deg", "speed_error_mps"} <= set(result)
+    assert {"fall_rate", "mean_speed_mps", "heading_error_deg", "speed_error_mps", "disc_agent_acc"} <= set(result)
     assert main(["play", str(run), "--out", str(tmp_path / "p.mp4"), "--seconds", "1", "--targets",
                  "0:0:1,0.5:90:1.5"]) == 0
     assert (tmp_path / "p.mp4").stat().st_size > 1000

@@ -84,6 +84,11 @@ class AMPAgent(PPOAgent):
         return {**super().dims(), "amp_obs_dim": self.amp_obs_dim}
 
     @torch.no_grad()
+    def disc_logits(self, amp_obs: torch.Tensor) -> torch.Tensor:
+        """(N,) the discriminator's logits of raw AMP observations (N, amp_obs_dim): > 0 reads as the clips'."""
+        return self.disc(self.amp_norm(amp_obs.to(self.device, torch.float32))).flatten().float()
+
+    @torch.no_grad()
     def shape_rewards(self, buffer: RolloutBuffer) -> dict[str, float]:
         """Replace the rollout's rewards by ``task_weight * task + style_weight * style``."""
         acfg = self.config.amp

@@ -24,6 +24,14 @@ def amp_frame_dim(model: CharacterModel, num_key: int) -> int:
     return 13 + model.num_joints * 6 + model.num_dofs + num_key * 3
 
 
+def amp_frame_groups(model: CharacterModel, num_key: int) -> dict[str, slice]:
+    """Where each kind of feature sits in one AMP frame (see the module's docstring for the order)."""
+    j6, d = model.num_joints * 6, model.num_dofs
+    return {"root_height": slice(0, 1), "root_rot": slice(1, 7), "root_vel": slice(7, 10),
+            "root_ang_vel": slice(10, 13), "joint_rot": slice(13, 13 + j6), "dof_vel": slice(13 + j6, 13 + j6 + d),
+            "key_pos": slice(13 + j6 + d, 13 + j6 + d + num_key * 3)}
+
+
 def amp_frame(root_pos: torch.Tensor, root_rot: torch.Tensor, root_vel: torch.Tensor, root_ang_vel: torch.Tensor,
               joint_rot: torch.Tensor, dof_vel: torch.Tensor, key_pos: torch.Tensor) -> torch.Tensor:
     """One AMP frame (N, F) from world root state (N, 3|4), local joint rotations (N, J, 4), joint velocities

@@ -20,11 +20,15 @@ policy's mean action) until ``episodes`` have finished. Per episode:
   it stayed up, times ``max(0, 1 - |mean_speed / clip_speed - 1|)`` (its speed against the clips').
 - With the steering task also ``heading_error_deg`` (angle between the root's velocity and the target
   direction) and ``speed_error_mps``, averaged over the steps.
+- With a discriminator (``disc_logits``, an AMP policy's) also ``disc_agent_acc``: the share of the test
+  transitions that the discriminator tells from the clips (logit < 0; the training rollouts' ``acc_agent``
+  includes the exploration noise, this one is the mean action's), and ``disc_agent_logit``, their mean logit.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -33,6 +37,8 @@ from mimic.envs.tracking import ImitationEnv
 
 METRICS = ("normalized_return", "reward_per_step", "mpjpe_m", "body_pos_error_m", "root_pos_error_m", "fall_rate",
            "mean_episode_seconds", "mean_speed_mps", "clip_speed_mps", "style_score")
+TASK_METRICS = ("heading_error_deg", "speed_error_mps")
+DISC_METRICS = ("disc_agent_acc", "disc_agent_logit")
 
 
 def full_episode_steps(env: ImitationEnv, env_ids: torch.Tensor) -> torch.Tensor:
@@ -46,7 +52,8 @@ def full_episode_steps(env: ImitationEnv, env_ids: torch.Tensor) -> torch.Tensor
 
 
 @torch.no_grad()
-def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | None = None) -> dict[str, float]:
+def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | None = None,
+             disc_logits: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
     """Run ``episodes`` deterministic episodes; returns the metrics of ``mimic eval --json``.
 
     Args:
@@ -54,6 +61,8 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
         policy: callable ``obs (N, D) -> actions (N, A)`` in [-1, 1].
         episodes: episodes to finish (spread over the env's characters).
         max_steps: safety cap on control steps (default: enough for every episode at the time limit).
+        disc_logits: callable ``amp_obs (N, D) -> logits (N,)`` (an AMP agent's ``disc_logits``), scoring the
+            env's ``info["amp_obs"]`` each step; adds ``disc_agent_acc`` and ``disc_agent_logit``.
     """
     n = env.num_envs
     limit = max(1, round(env.episode_seconds / env.dt))
@@ -63,7 +72,9 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     obs = env.reset()
     all_ids = torch.arange(n)
     possible = full_episode_steps(env, all_ids).cpu()
-    task_keys = ("heading_error_deg", "speed_error_mps") if getattr(env, "task", None) is not None else ()
+    task_keys: tuple[str, ...] = TASK_METRICS if getattr(env, "task", None) is not None else ()
+    if disc_logits is not None and getattr(env, "amp", None) is not None:
+        task_keys = (*task_keys, *DISC_METRICS)
     sums = {k: torch.zeros(n, dtype=torch.float64)
             for k in ("ret", "mpjpe", "err", "root_err", "speed", "ref_speed", *task_keys)}
     steps = torch.zeros(n, dtype=torch.float64)
@@ -75,6 +86,9 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
         info = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in info.items()}
         sums["speed"] += info.get("root_speed", torch.zeros(n)).double()
         sums["ref_speed"] += info.get("ref_root_speed", torch.zeros(n)).double()
+        if "disc_agent_acc" in task_keys:
+            logits = disc_logits(info["amp_obs"]).cpu().double()
+            info["disc_agent_acc"], info["disc_agent_logit"] = (logits < 0).double(), logits
         for key in task_keys:
             sums[key] += info[key].double()
         sums["ret"] += reward.double()

@@ -1,6 +1,7 @@
 """Learning curves of a run: test/train return, episode length and tracking error, against samples
 and wall time, from the run's ``log.csv``; an AMP run adds its style reward and the discriminator's
-accuracy on clip and policy samples (README, "AMP": "Is it learning?")."""
+accuracy on clip and policy samples (training rollouts, and the test rounds' mean actions:
+``test_agent_acc``; README, "AMP": "Is it learning?")."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ PANELS = (
     ("Body position error (m)", ("charts/body_pos_error_m",)),
 )
 AMP_PANEL = ("AMP: style reward per step, discriminator accuracy",
-             ("amp/style_reward", "amp/acc_expert", "amp/acc_agent"))
+             ("amp/style_reward", "amp/acc_expert", "amp/acc_agent", "amp/test_agent_acc"))
 
 
 def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:

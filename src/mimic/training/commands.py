@@ -224,7 +224,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for policy in args.policy:
         agent, env, ckpt = load_policy(shipped_name(policy, args.character), num_envs=min(args.episodes, 16),
                                        engine=args.engine)
-        result = evaluate(env, agent.policy(), episodes=args.episodes)
+        result = evaluate(env, agent.policy(), episodes=args.episodes,
+                          disc_logits=getattr(agent, "disc_logits", None))
         env.close()
         if args.json:
             print(json.dumps({"policy": policy, **result}), flush=True)

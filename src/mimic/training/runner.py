@@ -33,7 +33,7 @@ from mimic.agents.rollout import collect
 from mimic.distributed import DistContext
 from mimic.envs.tracking import ImitationEnv
 from mimic.errors import MimicError
-from mimic.eval.evaluator import METRICS, evaluate
+from mimic.eval.evaluator import DISC_METRICS, METRICS, TASK_METRICS, evaluate
 from mimic.training.config import TrainConfig
 from mimic.training.logger import RunLogger
 
@@ -172,8 +172,8 @@ class Trainer:
                     score = self.test_score(test)
                     row.update({"charts/test_return": score,
                                 "charts/test_speed_mps": test["mean_speed_mps"],
-                                **{f"charts/test_{k}": test[k] for k in ("heading_error_deg", "speed_error_mps")
-                                   if k in test},
+                                **{f"charts/test_{k}": test[k] for k in TASK_METRICS if k in test},
+                                **{f"amp/test_{k.removeprefix('disc_')}": test[k] for k in DISC_METRICS if k in test},
                                 "charts/test_normalized_return": test["normalized_return"],
                                 "charts/test_mpjpe_m": test["mpjpe_m"],
                                 "charts/body_pos_error_m": test["body_pos_error_m"],
@@ -228,7 +228,8 @@ class Trainer:
         if self._disc_won == 20:
             message = ("the AMP discriminator has won (accuracy > 0.95 on expert and agent samples for 20 iterations): "
                        "its style reward no longer guides the policy; raise agent.amp.grad_penalty or lower "
-                       "agent.amp.disc_lr")
+                       "agent.amp.disc_lr (exploration noise alone can keep it there: amp/test_agent_acc is the "
+                       "mean action's; benchmarks/amp_probe.py tells a pipeline mismatch from a real difference)")
         elif self._disc_flat == 20:
             message = ("the AMP discriminator is learning nothing (accuracy near 0.5 for the first 20 iterations); "
                        "check env.amp_obs_steps and raise agent.amp.disc_lr")
@@ -237,11 +238,11 @@ class Trainer:
 
     def test(self) -> dict[str, float]:
         """Deterministic test episodes of the current policy, split over the ranks' test envs."""
-        res = evaluate(self.test_env, self.agent.policy(),
-                       episodes=self.test_episodes)
+        res = evaluate(self.test_env, self.agent.policy(), episodes=self.test_episodes,
+                       disc_logits=getattr(self.agent, "disc_logits", None))
         if not self.dist.enabled:
             return res
-        keys = METRICS
+        keys = [k for k in (*METRICS, *TASK_METRICS, *DISC_METRICS) if k in res]
         n = res["episodes"]
         vec = torch.tensor([res[k] * n if n else 0.0 for k in keys] + [float(n)], dtype=torch.float64)
         self.dist.sum_(vec)

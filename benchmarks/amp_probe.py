@@ -1,0 +1,163 @@
+"""Is a discriminator's high accuracy a bug or a real difference? A fresh discriminator, trained offline.
+
+AMP's discriminator often separates the clips from the policy's motion almost perfectly (accuracy near 1
+on both sides) for the whole run. That is either a mismatch between the two sides' feature pipelines (a
+bug: the policy can never look like the data) or a real difference in motion. This script tells them
+apart for any policy (an AMP one, or a tracking controller that follows the clip closely):
+
+1. **pipeline**: characters placed on the clip at random times; the AMP frame computed from the
+   simulator's state and from the motion library must agree (max abs difference printed);
+2. **control**: a fresh discriminator trained on two independent sets of clip samples must stay near 0.5
+   held-out accuracy (the probe does not overfit);
+3. **policy**: the same fresh discriminator trained on clip samples against the policy's own rollouts
+   (deterministic actions unless ``--stochastic``), held-out accuracy on each side, over all features
+   and per feature group (root height, root rotation, root velocities, joint rotations, joint
+   velocities, key-body positions);
+4. for an AMP policy, the run's own discriminator's accuracy on the same samples.
+
+The probe: an MLP of ``--hidden`` units, binary cross-entropy, Adam 1e-4, minibatches of 256, trained on 80 %
+of each side and scored on the other 20 %, inputs standardized by the pooled mean and std.
+
+Run: ``python benchmarks/amp_probe.py amp_walk [--steps 400] [--num-envs 64] [--json]`` (a shipped
+controller's name, a run directory or a checkpoint). ``--json`` prints one JSON line last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+
+import torch
+
+from mimic import config as config_lib
+from mimic.agents.checkpoint import load_checkpoint, read_checkpoint
+from mimic.envs.amp_obs import amp_frame_groups
+from mimic.envs.terminations import DoneReason
+from mimic.envs.tracking import ImitationEnv
+from mimic.policies import resolve_checkpoint
+from mimic.training.config import TrainConfig
+
+
+def build(policy: str, num_envs: int) -> tuple[object, ImitationEnv]:
+    """(agent, env) of ``policy``, the env with AMP observations (2 frames where the run had none)."""
+    ckpt = resolve_checkpoint(policy)
+    stored = read_checkpoint(ckpt)["extra"]["train_config"]
+    cfg = config_lib.build(TrainConfig, stored, source=str(ckpt))
+    if cfg.env.amp_obs_steps == 0:
+        cfg.env = replace(cfg.env, amp_obs_steps=2)
+    env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 30_000)
+    return load_checkpoint(ckpt), env
+
+
+def pipeline_gap(env: ImitationEnv) -> float:
+    """Max abs difference (over envs and features) between the AMP frame of the simulator placed on the clip
+    and the motion library's frame at the same time."""
+    env.reset()
+    sim = env.amp_frame_of_sim(env._sim_track_state())
+    ref = env.amp.motion_frames(env.clip_ids, env.motion_time)[:, 0]
+    return float((sim - ref).abs().max())
+
+
+def rollouts(agent, env: ImitationEnv, steps: int, stochastic: bool) -> tuple[torch.Tensor, float]:
+    """(M, D) AMP observations of the policy whose every frame was simulated (the first steps after a reset
+    hold clip frames and are left out), and the share of episodes that ended in a fall."""
+    obs = env.reset()
+    age = torch.zeros(env.num_envs, dtype=torch.long)
+    out, ended, fell = [], 0, 0
+    for _ in range(steps):
+        with torch.no_grad():
+            action = agent.act(obs, deterministic=not stochastic).env_action
+        obs, _, done, info = env.step(action)
+        age += 1
+        keep = (done == 0) & (age >= env.amp.steps)
+        out.append(info["amp_obs"][keep])
+        ended += int((done != 0).sum())
+        fell += int((done == DoneReason.FAIL).sum())
+        age[done != 0] = 0
+    return torch.cat(out), fell / max(ended, 1)
+
+
+def probe(a: torch.Tensor, b: torch.Tensor, hidden: list[int], iters: int, seed: int = 0) -> tuple[float, float]:
+    """Held-out accuracy (on ``a``, on ``b``) of a fresh MLP trained to tell ``a`` (N, D) from ``b`` (M, D)."""
+    g = torch.Generator().manual_seed(seed)
+    n = min(len(a), len(b))
+    a, b = a[torch.randperm(len(a), generator=g)[:n]].float(), b[torch.randperm(len(b), generator=g)[:n]].float()
+    pooled = torch.cat((a, b))
+    mean, std = pooled.mean(0), pooled.std(0).clamp_min(1e-4)
+    a, b = (a - mean) / std, (b - mean) / std
+    split = int(0.8 * n)
+    torch.manual_seed(seed)
+    layers, width = [], a.shape[1]
+    for h in hidden:
+        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    net = torch.nn.Sequential(*layers, torch.nn.Linear(width, 1))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    bce = torch.nn.functional.softplus
+    for _ in range(iters):
+        i = torch.randint(0, split, (256,), generator=g)
+        loss = bce(-net(a[i])).mean() + bce(net(b[i])).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return float((net(a[split:]) > 0).float().mean()), float((net(b[split:]) < 0).float().mean())
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("policy", help="a shipped controller's name, a run directory or a checkpoint")
+    p.add_argument("--steps", type=int, default=400, help="control steps of rollouts (default 400)")
+    p.add_argument("--num-envs", type=int, default=64, help="characters rolled out at once (default 64)")
+    p.add_argument("--stochastic", action="store_true", help="sample actions (default: the mean action)")
+    p.add_argument("--hidden", default="512,256", help="the probe's hidden layers (default 512,256)")
+    p.add_argument("--iters", type=int, default=1500, help="the probe's training steps (default 1500)")
+    p.add_argument("--json", action="store_true", help="print one JSON line last")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    hidden = [int(h) for h in args.hidden.split(",") if h]
+    start = time.time()
+    agent, env = build(args.policy, args.num_envs)
+    gap = pipeline_gap(env)
+    policy_x, fall_rate = rollouts(agent, env, args.steps, args.stochastic)
+    clip_x = env.amp.sample_expert(len(policy_x))
+    clip_y = env.amp.sample_expert(len(policy_x))
+    result: dict[str, object] = {"policy": args.policy, "samples": len(policy_x), "fall_rate": round(fall_rate, 3),
+                                 "pipeline_max_abs_diff": gap}
+    print(f"{args.policy}: {len(policy_x):,} simulated AMP observations ({env.amp.steps} frames of "
+          f"{env.amp.frame_dim}), fall rate {fall_rate:.3f}")
+    print(f"pipeline: simulator vs motion library on the clip, max abs difference {gap:.2e}")
+    control = probe(clip_x, clip_y, hidden, args.iters)
+    result["control_acc"] = [round(v, 3) for v in control]
+    print(f"control: clip vs clip, held-out accuracy {control[0]:.3f} / {control[1]:.3f} (0.5 = inseparable)")
+    whole = probe(clip_x, policy_x, hidden, args.iters)
+    result["probe_acc_clip"], result["probe_acc_policy"] = round(whole[0], 3), round(whole[1], 3)
+    print(f"policy: clip vs policy, held-out accuracy {whole[0]:.3f} on the clip, {whole[1]:.3f} on the policy")
+    groups: dict[str, list[float]] = {}
+    frame = env.amp.frame_dim
+    for name, span in amp_frame_groups(env.model, len(env.key_bodies)).items():
+        cols = torch.cat([torch.arange(span.start, span.stop) + k * frame for k in range(env.amp.steps)])
+        acc = probe(clip_x[:, cols], policy_x[:, cols], hidden, args.iters // 2)
+        groups[name] = [round(v, 3) for v in acc]
+        print(f"  {name:>12} alone ({len(cols):3d} numbers): {acc[0]:.3f} / {acc[1]:.3f}")
+    result["groups"] = groups
+    disc = getattr(agent, "disc", None)
+    if disc is not None:
+        with torch.no_grad():
+            le = disc(agent.amp_norm(clip_x)).flatten()
+            la = disc(agent.amp_norm(policy_x)).flatten()
+        own = float((le > 0).float().mean()), float((la < 0).float().mean())
+        result["run_disc_acc"] = [round(v, 3) for v in own]
+        result["run_disc_logits"] = [round(float(le.mean()), 3), round(float(la.mean()), 3)]
+        print(f"the run's discriminator: accuracy {own[0]:.3f} / {own[1]:.3f}, mean logits "
+              f"{float(le.mean()):+.2f} / {float(la.mean()):+.2f}")
+    result["seconds"] = round(time.time() - start, 1)
+    print(f"{result['seconds']:.0f} s")
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
