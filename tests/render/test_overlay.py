@@ -25,7 +25,8 @@ def test_annotate_draws_text_and_border_on_a_copy():
 
 
 def test_play_caption_marks_falls_and_resets():
-    env = SimpleNamespace(dt=0.1, clips=[SimpleNamespace(name="humanoid3d_walk")], clip_ids=torch.zeros(1))
+    env = SimpleNamespace(dt=0.1, clips=[SimpleNamespace(name="humanoid3d_walk")], clip_ids=torch.zeros(1),
+                          config=SimpleNamespace(task="track"))
     cap = PlayCaption(env, mark_seconds=0.2)  # 2 frames
     frame = np.zeros((120, 160, 3), dtype=np.uint8)
     cap.step(0.5, DoneReason.NONE)
@@ -37,3 +38,15 @@ def test_play_caption_marks_falls_and_resets():
     assert (cap.ret, cap.steps) == (0.0, 0)  # the new episode's return starts at 0
     cap.step(0.9, DoneReason.TIMEOUT)
     assert cap.falls == 1 and cap.mark == ("time limit at 0.10 s (return 0.90): reset", RESET_COLOUR)
+
+
+def test_a_task_policy_caption_shows_speed_and_target_not_a_return():
+    env = SimpleNamespace(dt=0.1, clips=[SimpleNamespace(name="humanoid3d_walk")], clip_ids=torch.zeros(1),
+                          config=SimpleNamespace(task="steering"),
+                          engine=SimpleNamespace(root_vel=torch.tensor([[0.6, 0.8, 0.3]])),
+                          task=SimpleNamespace(angle=torch.tensor([-torch.pi / 2]), speed=torch.tensor([1.5])))
+    cap = PlayCaption(env, mark_seconds=0.2)
+    cap.step(0.0, DoneReason.NONE)
+    assert cap.lines() == ["walk   t =  0.10 s", "speed 1.00 m/s", "target 270 deg at 1.5 m/s"]
+    env.task = None  # style alone
+    assert cap.lines()[1:] == ["speed 1.00 m/s"]

@@ -8,6 +8,7 @@ Drawing uses Pillow (a matplotlib dependency) with its bundled font.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -53,8 +54,9 @@ def annotate(frame: np.ndarray, lines: list[str], border: tuple[int, int, int] |
 
 
 class PlayCaption:
-    """The caption of a ``mimic play`` video: clip, episode time, running return; after an episode end,
-    a coloured border and a line saying why (red: a fall) for ``mark_seconds``."""
+    """The caption of a ``mimic play`` video: clip, episode time, running return (a tracking policy's) or the
+    character's speed (and the steering target, a task policy's); after an episode end, a coloured border
+    and a line saying why (red: a fall) for ``mark_seconds``."""
 
     def __init__(self, env, mark_seconds: float) -> None:
         self.env, self.dt = env, env.dt
@@ -65,12 +67,25 @@ class PlayCaption:
         self.mark: tuple[str, tuple[int, int, int]] | None = None
         self.mark_left = 0
 
-    def draw(self, frame):
+    def lines(self) -> list[str]:
+        """The caption's text lines now (without the event line)."""
         env = self.env
         clip = clip_short_name(env.clips[int(env.clip_ids[0])].name)
-        per_step = f" ({self.ret / self.steps:.3f} per step)" if self.steps else ""
-        lines = [f"{clip}   t = {self.steps * self.dt:5.2f} s", f"return {self.ret:6.2f}{per_step}"]
-        border = None
+        lines = [f"{clip}   t = {self.steps * self.dt:5.2f} s"]
+        if env.config.task == "track":
+            per_step = f" ({self.ret / self.steps:.3f} per step)" if self.steps else ""
+            lines.append(f"return {self.ret:6.2f}{per_step}")
+            return lines
+        # AMP: the style reward is the agent's, not the env's; show the motion and the task
+        lines.append(f"speed {float(env.engine.root_vel[0, :2].norm()):4.2f} m/s")
+        task = getattr(env, "task", None)
+        if task is not None and hasattr(task, "angle"):
+            angle = math.degrees(float(task.angle[0])) % 360
+            lines.append(f"target {angle:3.0f} deg at {float(task.speed[0]):3.1f} m/s")
+        return lines
+
+    def draw(self, frame):
+        lines, border = self.lines(), None
         if self.mark_left > 0:
             lines.append(self.mark[0])
             border = self.mark[1]
