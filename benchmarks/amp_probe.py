@@ -13,7 +13,8 @@ apart for any policy (an AMP one, or a tracking controller that follows the clip
    (deterministic actions unless ``--stochastic``), held-out accuracy on each side, over all features
    and per feature group (root height, root rotation, root velocities, joint rotations, joint
    velocities, key-body positions);
-4. for an AMP policy, the run's own discriminator's accuracy on the same samples.
+4. for an AMP run's checkpoint (not a shipped, policy-only file: it holds no discriminator), the run's own
+   discriminator's accuracy on the same samples.
 
 The probe: an MLP of ``--hidden`` units, binary cross-entropy, Adam 1e-4, minibatches of 256, trained on 80 %
 of each side and scored on the other 20 %, inputs standardized by the pooled mean and std.
@@ -32,6 +33,7 @@ from dataclasses import replace
 import torch
 
 from mimic import config as config_lib
+from mimic.agents.amp import discriminator_of
 from mimic.agents.checkpoint import load_checkpoint, read_checkpoint
 from mimic.envs.amp_obs import amp_frame_groups
 from mimic.envs.terminations import DoneReason
@@ -143,11 +145,9 @@ def main() -> None:
         groups[name] = [round(v, 3) for v in acc]
         print(f"  {name:>12} alone ({len(cols):3d} numbers): {acc[0]:.3f} / {acc[1]:.3f}")
     result["groups"] = groups
-    disc = getattr(agent, "disc", None)
-    if disc is not None:
-        with torch.no_grad():
-            le = disc(agent.amp_norm(clip_x)).flatten()
-            la = disc(agent.amp_norm(policy_x)).flatten()
+    disc_logits = discriminator_of(agent)
+    if disc_logits is not None:
+        le, la = disc_logits(clip_x), disc_logits(policy_x)
         own = float((le > 0).float().mean()), float((la < 0).float().mean())
         result["run_disc_acc"] = [round(v, 3) for v in own]
         result["run_disc_logits"] = [round(float(le.mean()), 3), round(float(la.mean()), 3)]

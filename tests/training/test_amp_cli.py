@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from mimic.agents.checkpoint import export_policy
 from mimic.cli import main
 from mimic.training.logger import read_csv
 
@@ -24,6 +25,10 @@ def test_amp_steering_trains_evaluates_and_plays(tmp_path, capsys):
     assert main(["eval", str(run), "--episodes", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert {"fall_rate", "mean_speed_mps", "heading_error_deg", "speed_error_mps", "disc_agent_acc"} <= set(result)
+    # a shipped (policy-only) file holds no discriminator: no score from an untrained one
+    export_policy(run / "latest.pt", tmp_path / "shipped.pt")
+    assert main(["eval", str(tmp_path / "shipped.pt"), "--episodes", "2", "--json"]) == 0
+    assert "disc_agent_acc" not in json.loads(capsys.readouterr().out)
     assert main(["play", str(run), "--out", str(tmp_path / "p.mp4"), "--seconds", "1", "--targets",
                  "0:0:1,0.5:90:1.5"]) == 0
     assert (tmp_path / "p.mp4").stat().st_size > 1000

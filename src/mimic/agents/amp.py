@@ -70,6 +70,7 @@ class AMPAgent(PPOAgent):
                                              self.config.momentum, acfg.disc_weight_decay)
         self.replay = torch.zeros(acfg.replay_size, amp_obs_dim, device=self.device)
         self.replay_count = 0  # samples written so far (the ring's head is replay_count % replay_size)
+        self.has_discriminator = True  # False once loaded from a policy-only file (its discriminator is random)
         if self.dist.enabled:
             self.dist.broadcast_module(self.disc)
 
@@ -86,6 +87,8 @@ class AMPAgent(PPOAgent):
     @torch.no_grad()
     def disc_logits(self, amp_obs: torch.Tensor) -> torch.Tensor:
         """(N,) the discriminator's logits of raw AMP observations (N, amp_obs_dim): > 0 reads as the clips'."""
+        if not self.has_discriminator:
+            raise MimicError("this AMP agent was loaded from a policy-only file: it has no trained discriminator")
         return self.disc(self.amp_norm(amp_obs.to(self.device, torch.float32))).flatten().float()
 
     @torch.no_grad()
@@ -197,12 +200,19 @@ class AMPAgent(PPOAgent):
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        if "disc" in state:  # a policy-only file has none: acting needs no discriminator
+        self.has_discriminator = "disc" in state
+        if self.has_discriminator:  # a policy-only file has none: acting needs no discriminator
             self.disc.load_state_dict(state["disc"])
             self.amp_norm.load_state_dict(state["amp_norm"])
             self.disc_optimizer.load_state_dict(state["disc_optimizer"])
             self.replay.copy_(state["replay"])
             self.replay_count = int(state["replay_count"])
+
+
+def discriminator_of(agent: PPOAgent) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """``agent``'s :meth:`AMPAgent.disc_logits` when it has a trained discriminator (an AMP agent that was not
+    loaded from a policy-only file), else None."""
+    return agent.disc_logits if isinstance(agent, AMPAgent) and agent.has_discriminator else None
 
 
 def masked_sum(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

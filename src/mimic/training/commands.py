@@ -218,6 +218,7 @@ def closing_line(trainer, last: dict[str, float]) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from mimic.agents.amp import discriminator_of
     from mimic.eval.evaluator import evaluate
 
     results = []
@@ -225,7 +226,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         agent, env, ckpt = load_policy(shipped_name(policy, args.character), num_envs=min(args.episodes, 16),
                                        engine=args.engine)
         result = evaluate(env, agent.policy(), episodes=args.episodes,
-                          disc_logits=getattr(agent, "disc_logits", None))
+                          disc_logits=discriminator_of(agent))
         env.close()
         if args.json:
             print(json.dumps({"policy": policy, **result}), flush=True)

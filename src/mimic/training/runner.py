@@ -26,6 +26,7 @@ import torch
 import yaml
 
 from mimic import config as config_lib
+from mimic.agents.amp import discriminator_of
 from mimic.agents.checkpoint import load_checkpoint, read_checkpoint, remove_stale_temporaries, save_checkpoint
 from mimic.agents.compute import threads_per_process
 from mimic.agents.registry import build_agent, env_dims
@@ -239,7 +240,7 @@ class Trainer:
     def test(self) -> dict[str, float]:
         """Deterministic test episodes of the current policy, split over the ranks' test envs."""
         res = evaluate(self.test_env, self.agent.policy(), episodes=self.test_episodes,
-                       disc_logits=getattr(self.agent, "disc_logits", None))
+                       disc_logits=discriminator_of(self.agent))
         if not self.dist.enabled:
             return res
         keys = [k for k in (*METRICS, *TASK_METRICS, *DISC_METRICS) if k in res]
