@@ -44,6 +44,8 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
                 if key not in columns or xkey not in columns:
                     continue
                 pts = [(r[xkey] * scale, r[key]) for r in rows if math.isfinite(r.get(key, math.nan))]
+                if key == "charts/train_return" and all(y == 0 for _, y in pts):
+                    continue  # style-only AMP: the env gives no reward, the discriminator's is the agent's
                 if pts:
                     xs, ys = zip(*pts, strict=True)
                     ax.plot(xs, ys, marker="." if len(pts) < 30 else None, label=key.split("/")[-1])
