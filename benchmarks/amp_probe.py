@@ -32,25 +32,17 @@ from dataclasses import replace
 
 import torch
 
-from mimic import config as config_lib
 from mimic.agents.amp import discriminator_of
-from mimic.agents.checkpoint import load_checkpoint, read_checkpoint
 from mimic.envs.amp_obs import amp_frame_groups
+from mimic.envs.config import EnvConfig
 from mimic.envs.terminations import DoneReason
 from mimic.envs.tracking import ImitationEnv
-from mimic.policies import resolve_checkpoint
-from mimic.training.config import TrainConfig
+from mimic.policies import load_policy
 
 
-def build(policy: str, num_envs: int) -> tuple[object, ImitationEnv]:
-    """(agent, env) of ``policy``, the env with AMP observations (2 frames where the run had none)."""
-    ckpt = resolve_checkpoint(policy)
-    stored = read_checkpoint(ckpt)["extra"]["train_config"]
-    cfg = config_lib.build(TrainConfig, stored, source=str(ckpt))
-    if cfg.env.amp_obs_steps == 0:
-        cfg.env = replace(cfg.env, amp_obs_steps=2)
-    env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 30_000)
-    return load_checkpoint(ckpt), env
+def with_amp_obs(env_config: EnvConfig) -> EnvConfig:
+    """``env_config`` with AMP observations: 2 frames (DeepMimic's) where the run had none."""
+    return env_config if env_config.amp_obs_steps else replace(env_config, amp_obs_steps=2)
 
 
 def pipeline_gap(env: ImitationEnv) -> float:
@@ -121,7 +113,7 @@ def main() -> None:
     torch.set_num_threads(1)
     hidden = [int(h) for h in args.hidden.split(",") if h]
     start = time.time()
-    agent, env = build(args.policy, args.num_envs)
+    agent, env, _ = load_policy(args.policy, args.num_envs, env_change=with_amp_obs)
     gap = pipeline_gap(env)
     policy_x, fall_rate = rollouts(agent, env, args.steps, args.stochastic)
     clip_x = env.amp.sample_expert(len(policy_x))

@@ -21,7 +21,7 @@ from mimic.motion.library import MotionLibrary, generator_device
 
 def amp_frame_dim(model: CharacterModel, num_key: int) -> int:
     """Numbers per AMP frame."""
-    return 13 + model.num_joints * 6 + model.num_dofs + num_key * 3
+    return amp_frame_groups(model, num_key)["key_pos"].stop
 
 
 def amp_frame_groups(model: CharacterModel, num_key: int) -> dict[str, slice]:

@@ -20,9 +20,9 @@ policy's mean action) until ``episodes`` have finished. Per episode:
   it stayed up, times ``max(0, 1 - |mean_speed / clip_speed - 1|)`` (its speed against the clips').
 - With the steering task also ``heading_error_deg`` (angle between the root's velocity and the target
   direction) and ``speed_error_mps``, averaged over the steps.
-- With a discriminator (``disc_logits``, an AMP policy's) also ``disc_agent_acc``: the share of the test
-  transitions that the discriminator tells from the clips (logit < 0; the training rollouts' ``acc_agent``
-  includes the exploration noise, this one is the mean action's), and ``disc_agent_logit``, their mean logit.
+- With a discriminator (``disc_logits``, an AMP run's) also ``disc_agent_acc``: the share of the test
+  transitions (the mean action's; the training rollouts' ``acc_agent`` samples actions) that the
+  discriminator tells from the clips (logit < 0), and ``disc_agent_logit``, their mean logit.
 """
 
 from __future__ import annotations
@@ -72,11 +72,11 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     obs = env.reset()
     all_ids = torch.arange(n)
     possible = full_episode_steps(env, all_ids).cpu()
-    task_keys: tuple[str, ...] = TASK_METRICS if getattr(env, "task", None) is not None else ()
+    extra_keys: tuple[str, ...] = TASK_METRICS if getattr(env, "task", None) is not None else ()
     if disc_logits is not None and getattr(env, "amp", None) is not None:
-        task_keys = (*task_keys, *DISC_METRICS)
+        extra_keys = (*extra_keys, *DISC_METRICS)
     sums = {k: torch.zeros(n, dtype=torch.float64)
-            for k in ("ret", "mpjpe", "err", "root_err", "speed", "ref_speed", *task_keys)}
+            for k in ("ret", "mpjpe", "err", "root_err", "speed", "ref_speed", *extra_keys)}
     steps = torch.zeros(n, dtype=torch.float64)
     results: list[dict[str, float]] = []
     for _ in range(max_steps):
@@ -86,10 +86,10 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
         info = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in info.items()}
         sums["speed"] += info.get("root_speed", torch.zeros(n)).double()
         sums["ref_speed"] += info.get("ref_root_speed", torch.zeros(n)).double()
-        if "disc_agent_acc" in task_keys:
+        if "disc_agent_acc" in extra_keys:
             logits = disc_logits(info["amp_obs"]).cpu().double()
             info["disc_agent_acc"], info["disc_agent_logit"] = (logits < 0).double(), logits
-        for key in task_keys:
+        for key in extra_keys:
             sums[key] += info[key].double()
         sums["ret"] += reward.double()
         sums["mpjpe"] += info["mpjpe"].double()
@@ -109,7 +109,7 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
                     "fall_rate": float(int(done[i]) == DoneReason.FAIL), "mean_episode_seconds": k * env.dt,
                     "mean_speed_mps": speed, "clip_speed_mps": ref_speed,
                     "style_score": min(1.0, k / float(possible[i])) * match,
-                    **{key: float(sums[key][i]) / k for key in task_keys},
+                    **{key: float(sums[key][i]) / k for key in extra_keys},
                 })
             for v in sums.values():
                 v[i] = 0.0
@@ -121,6 +121,6 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     env.test_mode = False
     if not results:
         return {**{k: math.nan for k in METRICS}, "episodes": 0}
-    out = {k: round(sum(r[k] for r in results) / len(results), 4) for k in (*METRICS, *task_keys)}
+    out = {k: round(sum(r[k] for r in results) / len(results), 4) for k in (*METRICS, *extra_keys)}
     out["mean_episode_seconds"] = round(out["mean_episode_seconds"], 3)
     return {**out, "episodes": len(results)}

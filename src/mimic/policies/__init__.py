@@ -48,9 +48,10 @@ def resolve_checkpoint(policy: str) -> Path:
                      f"shipped: {have})")
 
 
-def load_policy(policy: str, num_envs: int, engine: str | None = None):
-    """(agent, env) for a checkpoint, the env rebuilt from the run's stored configuration (with the physics
-    engine ``engine`` on its default device instead of the stored one, when given)."""
+def load_policy(policy: str, num_envs: int, engine: str | None = None, env_change=None):
+    """(agent, env, checkpoint path) for a checkpoint, the env rebuilt from the run's stored configuration
+    (with the physics engine ``engine`` on its default device instead of the stored one, when given, and
+    passed through ``env_change``, a function ``EnvConfig -> EnvConfig``, when given)."""
     from dataclasses import replace
 
     from mimic import config as config_lib
@@ -65,6 +66,8 @@ def load_policy(policy: str, num_envs: int, engine: str | None = None):
     cfg = config_lib.build(TrainConfig, stored, source=f"{ckpt} (train_config)")
     if engine is not None and engine != cfg.env.engine.name:
         cfg.env.engine = replace(cfg.env.engine, name=engine, device="")
+    if env_change is not None:
+        cfg.env = env_change(cfg.env)
     torch.set_num_threads(1)
     env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 20_000)
     agent = load_checkpoint(ckpt)

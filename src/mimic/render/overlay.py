@@ -79,7 +79,7 @@ class PlayCaption:
         # AMP: the style reward is the agent's, not the env's; show the motion and the task
         lines.append(f"speed {float(env.engine.root_vel[0, :2].norm()):4.2f} m/s")
         task = getattr(env, "task", None)
-        if task is not None and hasattr(task, "angle"):
+        if task is not None:
             angle = math.degrees(float(task.angle[0])) % 360
             lines.append(f"target {angle:3.0f} deg at {float(task.speed[0]):3.1f} m/s")
         return lines
