@@ -37,6 +37,16 @@ def test_train_writes_run_files(run_dir):
     assert cfg.env.clips == ["walk"] and cfg.run.num_envs == 8 and cfg.agent.actor_hidden == [64, 32]
 
 
+def test_best_checkpoint_is_the_best_normalized_return(run_dir):
+    from mimic.agents.checkpoint import read_checkpoint
+
+    rows = read_csv(run_dir / "log.csv")[1]
+    scores = [r["charts/test_normalized_return"] for r in rows if math.isfinite(r["charts/test_normalized_return"])]
+    extra = read_checkpoint(run_dir / "best.pt")["extra"]
+    assert extra["best_key"] == "normalized_return"
+    assert extra["best_score"] == pytest.approx(max(scores))
+
+
 def test_resume_continues_counters(run_dir):
     assert main(["train", "--out", str(run_dir), "--resume", "--max-samples", "256", "--no-progress"]) == 0
     rows = read_csv(run_dir / "log.csv")[1]

@@ -210,8 +210,8 @@ def closing_line(trainer, last: dict[str, float]) -> str:
     """One line on how a run ended: samples, minutes, best test return (or why there is none)."""
     if not last:
         return f"stopped before the first iteration finished; nothing new saved in {trainer.out_dir}"
-    best = trainer.best_test_return
-    test = (f"best test return {best:.3f} (best.pt)" if math.isfinite(best) else
+    best = trainer.best_score
+    test = (f"best test {trainer.best_key()} {best:.3f} (best.pt)" if math.isfinite(best) else
             f"no test round yet (one every run.test_every={trainer.config.run.test_every} iterations)")
     return (f"trained {int(last['samples']):,} samples in {last['wall_time_min']:.1f} min; {test}; "
             f"latest.pt in {trainer.out_dir}")

@@ -2,7 +2,7 @@
 
 A run directory holds ``config.yaml`` (the resolved configuration), ``log.csv`` and TensorBoard
 events (``tb/``), ``latest.pt`` (written atomically every ``run.checkpoint_every`` iterations, on
-Ctrl-C and at the end) and ``best.pt`` (the best test return so far). ``resume=True`` continues
+Ctrl-C and at the end) and ``best.pt`` (the best test round so far, by ``Trainer.best_key``). ``resume=True`` continues
 from ``latest.pt`` with the same iteration and sample counters, normalizer and RNG states.
 
 With several processes (``dist``, see :mod:`mimic.training.launch`) every rank runs its own envs
@@ -94,7 +94,7 @@ class Trainer:
                                      seed=rank_seed + 10_000)
         self.agent = build_agent(config.agent, env_dims(self.env), device=dist.device, dist=dist, env=self.env)
         self.buffer = self.agent.make_buffer(run.num_envs)
-        self.best_test_return = -math.inf
+        self.best_score = -math.inf  # the best test round's best_key() value (best.pt)
         self.wall_offset = 0.0  # minutes trained before a resume
         self.stop_requested = False  # multi-process Ctrl-C: stop together at the end of the iteration
         self.last_test: dict[str, float] = {}  # the latest test round's metrics
@@ -114,7 +114,8 @@ class Trainer:
         if extra.get("policy_only"):
             raise MimicError(f"{path}: a policy-only checkpoint (exported for play/eval) cannot resume training")
         load_checkpoint(path, self.agent, self.env, device=self.dist.device)
-        self.best_test_return = float(extra.get("best_test_return", -math.inf))
+        if extra.get("best_key") == self.best_key():  # a run that kept best.pt by another measure starts afresh
+            self.best_score = float(extra.get("best_score", -math.inf))
         if "start_sampler" in extra:
             self.env.starts.load_state_dict(extra["start_sampler"])
         self.wall_offset = float(extra.get("wall_time_min", 0.0))
@@ -180,8 +181,8 @@ class Trainer:
                                 "charts/body_pos_error_m": test["body_pos_error_m"],
                                 "charts/test_fall_rate": test["fall_rate"],
                                 "charts/test_episode_length_s": test["mean_episode_seconds"]})
-                    if score > self.best_test_return:
-                        self.best_test_return = score
+                    if test[self.best_key()] > self.best_score:
+                        self.best_score = test[self.best_key()]
                         self.save("best.pt", row)
                 if self.logger is not None:
                     self.logger.log(row)
@@ -214,6 +215,12 @@ class Trainer:
         """The test return logged and used to keep ``best.pt``: the tracking reward per step, or for a policy
         with no task (AMP's style alone, whose env reward is 0) the evaluator's ``style_score``."""
         return test["style_score"] if self.env.config.task == "none" else test["reward_per_step"]
+
+    def best_key(self) -> str:
+        """The test measure that keeps ``best.pt``: DeepMimic's normalized return (an early fall lowers it, so a
+        policy that tracks well for one second and falls does not win over one that stays up), or for a policy
+        with no task the evaluator's ``style_score``."""
+        return "style_score" if self.env.config.task == "none" else "normalized_return"
 
     def _watch_discriminator(self, row: dict[str, float]) -> None:
         """Warn once when AMP's discriminator has won (accuracy > 0.95 on both sides for 20 iterations in a row:
@@ -260,8 +267,9 @@ class Trainer:
                                                  "env": self.env.generator.get_state()})
         if not self.is_main:
             return None
-        extra = {"best_test_return": self.best_test_return, "wall_time_min": row.get("wall_time_min", 0.0),
-                 "train_config": config_lib.to_dict(self.config), "world_size": self.dist.world_size,
+        extra = {"best_score": self.best_score, "best_key": self.best_key(),
+                 "wall_time_min": row.get("wall_time_min", 0.0), "train_config": config_lib.to_dict(self.config),
+                 "world_size": self.dist.world_size,
                  "start_sampler": self.env.starts.state_dict()}  # rank 0's fall statistics (adaptive starts)
         if rank_rng is not None:
             extra["rank_rng"] = rank_rng
@@ -335,6 +343,6 @@ class Trainer:
         if self.last_test:
             post["test"] = f"{self.test_score(self.last_test):.3f}"
             post["fall"] = f"{self.last_test['fall_rate']:.0%}"
-        if self.best_test_return > -math.inf:
-            post["best"] = f"{self.best_test_return:.3f}"
+        if self.best_score > -math.inf:
+            post["best"] = f"{self.best_score:.3f}"
         bar.set_postfix(post, refresh=False)
