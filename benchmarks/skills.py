@@ -8,7 +8,8 @@ normalized return (NR), MPJPE, world body error, fall rate and episode length of
 DeepMimic's NR (its Table 2, after the samples it lists) and the AMP paper's tracking error of its
 DeepMimic baseline (Table 3).
 
-Run: ``python benchmarks/skills.py run jump spinkick backflip cartwheel --minutes 60 [--nproc N] [--out runs/skills]``.
+Run: ``python benchmarks/skills.py run jump spinkick backflip cartwheel --minutes 60 [--nproc N] [--out runs/skills]``;
+``--no-train`` tabulates the clips already trained in ``--out`` (with whatever budget each had).
 """
 
 from __future__ import annotations
@@ -96,20 +97,29 @@ def table(clips: list[str], out: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("clips", nargs="+", help="bundled clip names (or clip paths)")
-    parser.add_argument("--minutes", type=float, required=True, help="wall-clock training budget per clip")
+    parser.add_argument("--minutes", type=float, help="wall-clock training budget per clip (needed unless --no-train)")
+    parser.add_argument("--no-train", action="store_true",
+                        help="only evaluate and tabulate the runs already in --out (clips trained with other budgets)")
     parser.add_argument("--config", default="fast", help="preset or YAML for every clip (default fast)")
     parser.add_argument("--nproc", type=int, default=1, help="training processes (default 1)")
     parser.add_argument("--episodes", type=int, default=32, help="test episodes per clip (default 32)")
     parser.add_argument("--out", default="runs/skills", help="folder of the runs and skills.md (default runs/skills)")
     parser.add_argument("--overrides", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for all")
     args = parser.parse_args()
+    if args.minutes is None and not args.no_train:
+        parser.error("--minutes is required (or --no-train to tabulate what is trained)")
     out = Path(args.out)
     from mimic.render.plots import plot_run
 
     for clip in args.clips:
         name = Path(clip).stem.removeprefix("humanoid3d_")
         run_dir = out / name
-        train_clip(clip, args, run_dir)
+        if args.no_train:
+            if not (run_dir / "latest.pt").is_file():
+                print(f"{name}: not trained in {out}; skipped", flush=True)
+                continue
+        else:
+            train_clip(clip, args, run_dir)
         result = evaluate_clip(run_dir, args.episodes)
         plot_run(run_dir)
         print(f"{name}: NR {result['normalized_return']:.3f}, MPJPE {result['mpjpe_m']:.3f} m, falls "
