@@ -2,8 +2,9 @@
 
 A run directory holds ``config.yaml`` (the resolved configuration), ``log.csv`` and TensorBoard
 events (``tb/``), ``latest.pt`` (written atomically every ``run.checkpoint_every`` iterations, on
-Ctrl-C and at the end) and ``best.pt`` (the best test round so far, by ``Trainer.best_key``). ``resume=True`` continues
-from ``latest.pt`` with the same iteration and sample counters, normalizer and RNG states.
+Ctrl-C and at the end) and ``best.pt`` (the best test round so far, by ``Trainer.best_key``).
+``resume=True`` continues from ``latest.pt`` with the same iteration and sample counters, normalizer
+and RNG states.
 
 With several processes (``dist``, see :mod:`mimic.training.launch`) every rank runs its own envs
 (seeded ``seed + 1000 * rank``) and its share of the test episodes; the agent keeps the ranks'
@@ -115,7 +116,7 @@ class Trainer:
             raise MimicError(f"{path}: a policy-only checkpoint (exported for play/eval) cannot resume training")
         load_checkpoint(path, self.agent, self.env, device=self.dist.device)
         if extra.get("best_key") == self.best_key():  # a run that kept best.pt by another measure starts afresh
-            self.best_score = float(extra.get("best_score", -math.inf))
+            self.best_score = float(extra["best_score"])
         if "start_sampler" in extra:
             self.env.starts.load_state_dict(extra["start_sampler"])
         self.wall_offset = float(extra.get("wall_time_min", 0.0))
@@ -181,8 +182,8 @@ class Trainer:
                                 "charts/body_pos_error_m": test["body_pos_error_m"],
                                 "charts/test_fall_rate": test["fall_rate"],
                                 "charts/test_episode_length_s": test["mean_episode_seconds"]})
-                    if test[self.best_key()] > self.best_score:
-                        self.best_score = test[self.best_key()]
+                    if (best := test[self.best_key()]) > self.best_score:
+                        self.best_score = best
                         self.save("best.pt", row)
                 if self.logger is not None:
                     self.logger.log(row)
