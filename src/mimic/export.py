@@ -158,7 +158,7 @@ def contract(env: Any, agent: Any, checkpoint: str) -> dict:
         "joints": joints,
         "pd": {"law": "tau = kp * error - kd * dof_vel, limited to torque_limit; a ball joint's error is "
                       "log(target) - log(q) as exp maps (MuJoCo's ball actuator), per axis",
-               "backend": eng.config.pd_backend, "damping": eng.config.pd_damping,
+               "backend": eng.config.backend, "damping": eng.config.pd_damping,
                "applied_at": "every physics step"},
         "rates": {"physics_hz": eng.config.physics_hz, "control_hz": eng.config.control_hz},
         "episode": {"seconds": env.episode_seconds, "contact_bodies": [b for b, ok in zip(

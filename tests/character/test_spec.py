@@ -37,6 +37,9 @@ def test_humanoid_spec_holds_deepmimic_numbers():
     assert weights["root"] == 1.0 and weights["chest"] == 0.5 and weights["right_wrist"] == 0.0
     assert len(spec.mimickit_joint_weights) == m.num_bodies - 1
     assert len(spec.clip_names) == 15 and spec.clip_short_name("x/humanoid3d_walk.txt") == "walk"
+    # the fast clips' PD backend; a dataset mixing backends gets the default
+    assert spec.pd_backend_for(["jump"]) == "python" and spec.pd_backend_for(["walk"]) == "native"
+    assert spec.pd_backend_for(["walk", "jump"]) == "native" and spec.pd_backend_for(["jump", "backflip"]) == "python"
 
 
 def test_a_minimal_spec_gives_defaults(tmp_path):
@@ -57,6 +60,7 @@ def test_a_minimal_spec_gives_defaults(tmp_path):
     ("mjcf: arm.xml\ndeepmimic_joint_weights: {arm: -1}\n", r"deepmimic_joint_weights.arm: weights must be"),
     ("mjcf: arm.xml\nepisode_seconds: {default: -2}\n", r"episode_seconds.default: must be a non-negative"),
     ("mjcf: arm.xml\npose_termination_dist: {walk: 0}\n", r"pose_termination_dist.walk: must be a positive"),
+    ("mjcf: arm.xml\npd_backend: {walk: fast}\n", r"pd_backend.walk: must be one of native, python, got 'fast'"),
     ("mjcf: arm.xml\ncolour: red\n", r"character.yaml: colour: unknown key"),
     ("mjcf: [arm.xml\n", r"character.yaml: not valid YAML"),
 ])

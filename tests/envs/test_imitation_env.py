@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from mimic.character import rotations as R
+from mimic.engine.base import EngineConfig
 from mimic.envs.config import EnvConfig
 from mimic.envs.terminations import DoneReason
 from mimic.envs.tracking import ImitationEnv
@@ -354,10 +355,14 @@ def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip(
 
     expected_limits = {"kick": 4.0, "punch": 4.0}
     expected_holds = {"getup_facedown": 0.3, "getup_faceup": 0.3}
+    pose_termination = {"run": 1.0, "jump": 1.0, "spinkick": 1.0}  # how the shipped run and jump were trained
+    python_pd = {"jump", "spinkick", "backflip", "cartwheel"}  # fast clips: DeepMimic's limited PD torque
     for name in bundled_clips():
         env = make(num_envs=1, clips=[name])
         assert env.episode_seconds == expected_limits.get(name, 20.0), name
         assert float(env.end_hold_seconds[0]) == expected_holds.get(name, 0.0), name
+        assert float(env.pose_termination_dist[0]) == pose_termination.get(name, math.inf), name
+        assert env.engine.config.backend == ("python" if name in python_pd else "native"), name
         allowed = {b for b, ok in zip(env.model.body_names, env.allowed_contact.tolist(), strict=True) if ok}
         if name in ("getup_facedown", "getup_faceup", "roll"):
             assert allowed == set(env.model.body_names), name
@@ -369,6 +374,8 @@ def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip(
             assert allowed == {"right_ankle", "left_ankle"}, name
         env.close()
     assert make(num_envs=1, clips=["kick"], episode_seconds=7.0).episode_seconds == 7.0  # config wins
+    native = make(num_envs=1, clips=["jump"], engine=EngineConfig(pd_backend="native"))
+    assert native.engine.config.backend == "native"
 
 
 def test_a_getup_succeeds_after_holding_its_last_pose():

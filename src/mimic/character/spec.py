@@ -22,6 +22,8 @@ import one character's module.
     episode_seconds: {default: 20, kick: 4}     # time limit per clip
     end_hold_seconds: {getup_faceup: 0.3}       # last pose held before a non-looping clip succeeds
     pose_termination_dist: {canter: 1.0}        # per clip: a body this far (m) from the reference is a fall
+    pd_backend: {jump: python}                  # per clip: the engine's PD backend when the config leaves
+                                                # engine.pd_backend unset (default: native)
 
 ``clips.dir`` may be ``pybullet_data:SUBDIR`` for clips that come with the ``pybullet`` wheel.
 Characters shipped with Mimic live in ``mimic/character/assets/NAME/``.
@@ -40,6 +42,7 @@ import yaml
 
 from mimic.character.model import CharacterModel, load_character
 from mimic.config import build
+from mimic.engine.base import PD_BACKENDS
 from mimic.errors import MimicError, input_error
 
 ASSETS_DIR = Path(__file__).parent / "assets"
@@ -79,6 +82,7 @@ class _SpecFile:
     episode_seconds: dict[str, float] = field(default_factory=dict)
     end_hold_seconds: dict[str, float] = field(default_factory=dict)
     pose_termination_dist: dict[str, float] = field(default_factory=dict)
+    pd_backend: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,6 +104,8 @@ class CharacterSpec:
         end_hold_seconds: clip name -> seconds the last pose of a non-looping clip is held.
         pose_termination_dist: clip name (or ``default``) -> distance (m) from the reference at which a body
             ends the episode as a fall (MimicKit's pose termination); clips without one have none.
+        pd_backend: clip name (or ``default``) -> the engine's PD backend (``native`` | ``python``) used when
+            the config leaves ``engine.pd_backend`` unset (see :meth:`pd_backend_for`).
     """
 
     name: str
@@ -117,6 +123,7 @@ class CharacterSpec:
     episode_seconds: dict[str, float]
     end_hold_seconds: dict[str, float]
     pose_termination_dist: dict[str, float] = field(default_factory=dict)
+    pd_backend: dict[str, str] = field(default_factory=dict)
     description: str = ""
 
     @property
@@ -161,6 +168,15 @@ class CharacterSpec:
     def pose_termination_dist_for(self, clip_name: str) -> float | None:
         """Distance (m) from the reference that ends an episode tracking ``clip_name``, None for none."""
         return self.pose_termination_dist.get(clip_name, self.pose_termination_dist.get("default"))
+
+    def pd_backend_for(self, clip_names: list[str] | tuple[str, ...]) -> str:
+        """The PD backend for tracking ``clip_names``: their common per-clip choice, else ``default``, else native.
+
+        A dataset whose clips name different backends gets the ``default`` one.
+        """
+        default = self.pd_backend.get("default", "native")
+        chosen = {self.pd_backend.get(c, default) for c in clip_names}
+        return chosen.pop() if len(chosen) == 1 else default
 
     def clip_path(self, name: str) -> Path:
         """The file of bundled clip ``name`` (see :attr:`clip_names`)."""
@@ -248,6 +264,10 @@ def _load(spec_path: Path) -> CharacterSpec:
         if not dist > 0:
             raise input_error(spec_path, f"must be a positive distance in metres, got {dist}",
                               f"pose_termination_dist.{clip}")
+    for clip, backend in raw.pd_backend.items():
+        if backend not in PD_BACKENDS:
+            raise input_error(spec_path, f"must be one of {', '.join(PD_BACKENDS)}, got {backend!r}",
+                              f"pd_backend.{clip}")
     return CharacterSpec(
         name=raw.name or folder.name, folder=folder, spec_path=spec_path, model=model,
         clips_source=raw.clips.dir, clip_prefix=raw.clips.prefix,
@@ -256,7 +276,7 @@ def _load(spec_path: Path) -> CharacterSpec:
         contact_bodies=contact, deepmimic_joint_weights=dm_w, mimickit_joint_weights=mk_w,
         episode_seconds=dict(raw.episode_seconds), end_hold_seconds=dict(raw.end_hold_seconds),
         pose_termination_dist={k: float(v) for k, v in raw.pose_termination_dist.items()},
-        description=raw.description,
+        pd_backend=dict(raw.pd_backend), description=raw.description,
     )
 
 

@@ -62,7 +62,8 @@ class EngineConfig:
             stable PD (the stiffness term sees the pose one step ahead) up to contact coupling.
             ``"explicit"``: ``kp * err - kd * dof_vel`` from the state at the start of the step, as a
             plain PD loop does; unstable at these rates, kept for comparison.
-        pd_backend: where the PD law runs at every physics step.
+        pd_backend: where the PD law runs at every physics step; unset (None), the character's choice
+            for the clips tracked (its spec's per-clip ``pd_backend``), else ``"native"`` (see :attr:`backend`).
             ``"native"``: inside MuJoCo's step, so a control step is a single C call: one actuator per
             DoF gives ``kp * err`` limited to the torque limit, and the joint damping ``-kd * qdot``
             (implicit, not limited). A ball joint's error is the difference of exp-map coordinates
@@ -70,6 +71,8 @@ class EngineConfig:
             ``"python"`` (``mujoco_cpu`` only): Mimic's batched NumPy PD between physics steps:
             DeepMimic's quaternion error ``log(conj(q) * t)`` and its torque-norm limit on ball joints, at
             the cost of Python work at every physics step (see README, "Physics engine", for both measured).
+            Fast motions need it: the native backend's unlimited damping keeps a knee (kd 50, limit
+            150 N m) under about 3 rad/s, where DeepMimic's run, jump and spinkick turn at 10-25 rad/s.
         fix_root: weld the root body in place (set by :meth:`Engine.set_state`), e.g. to check PD
             tracking in the air; root velocities then read zero.
         max_body_vel: an env whose body linear or angular velocity has a component above this
@@ -82,7 +85,7 @@ class EngineConfig:
     control_hz: int = 30
     num_threads: int = 0
     pd_damping: str = "implicit"
-    pd_backend: str = "native"
+    pd_backend: str | None = None
     fix_root: bool = False
     max_body_vel: float = 100.0
 
@@ -92,7 +95,7 @@ class EngineConfig:
         if self.name == "mujoco_cpu" and self.device not in ("", "cpu"):
             raise MimicError(f"engine: device {self.device!r}: the mujoco_cpu engine runs on the cpu only "
                              "(engine.name=mujoco_warp runs on a GPU)")
-        if self.name == "mujoco_warp" and self.pd_backend != "native":
+        if self.name == "mujoco_warp" and self.pd_backend not in (None, "native"):
             raise MimicError("engine: pd_backend 'python' is a mujoco_cpu option; mujoco_warp runs the native PD "
                              "(one actuator per DoF inside the physics step)")
         if self.control_hz <= 0 or self.physics_hz <= 0:
@@ -101,15 +104,20 @@ class EngineConfig:
         if self.physics_hz % self.control_hz:
             raise MimicError(f"engine: physics_hz ({self.physics_hz}) must be a multiple of control_hz "
                              f"({self.control_hz})")
-        if self.pd_backend not in PD_BACKENDS:
+        if self.pd_backend is not None and self.pd_backend not in PD_BACKENDS:
             raise MimicError(f"engine: pd_backend {self.pd_backend!r} is not one of {', '.join(PD_BACKENDS)}")
-        if self.pd_backend == "native" and self.pd_damping == "explicit":
+        if self.backend == "native" and self.pd_damping == "explicit":
             raise MimicError("engine: pd_damping 'explicit' needs pd_backend 'python' (the native backend's "
                              "damping is MuJoCo's implicit joint damping)")
         if self.pd_damping not in PD_DAMPING_MODES:
             raise MimicError(f"engine: pd_damping {self.pd_damping!r} is not one of {', '.join(PD_DAMPING_MODES)}")
         if self.num_threads < 0:
             raise MimicError(f"engine: num_threads ({self.num_threads}) must be >= 0 (0 = all cores)")
+
+    @property
+    def backend(self) -> str:
+        """The PD backend in effect: ``pd_backend``, or ``"native"`` when it is unset."""
+        return self.pd_backend or "native"
 
     @property
     def substeps(self) -> int:

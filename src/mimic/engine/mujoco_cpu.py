@@ -54,7 +54,7 @@ def engine_spec(character: CharacterModel, config: EngineConfig, pd: PDControlle
     """
     spec = mujoco.MjSpec.from_file(str(character.mjcf_path))
     spec.option.timestep = config.physics_dt
-    native = config.pd_backend == "native" and not passive_springs
+    native = config.backend == "native" and not passive_springs
     if native:
         _add_pd_actuators(spec, character, pd)
     else:
@@ -157,7 +157,7 @@ class MujocoCpuEngine(Engine):
         self._qoff, self._voff = (0, 0) if self.config.fix_root else (7, 6)
         b = self.batch
         self._qpos, self._qvel, self._qfrc = b.bind("qpos"), b.bind("qvel"), b.bind("qfrc_applied")
-        self._native = self.config.pd_backend == "native"
+        self._native = self.config.backend == "native"
         self.physics_seconds = 0.0  # wall time spent inside MuJoCo's step calls (native backend)
         if self._native:  # ctrl = per-DoF targets; the limited PD force is MuJoCo's actuator_force
             self._ctrl, self._act_force = b.bind("ctrl"), b.bind("actuator_force")

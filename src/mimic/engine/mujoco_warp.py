@@ -130,7 +130,7 @@ class MujocoWarpEngine(Engine):
         if num_envs < 1:
             raise MimicError(f"engine: num_envs ({num_envs}) must be >= 1")
         self.config = config or EngineConfig(name="mujoco_warp")
-        if self.config.pd_backend != "native":
+        if self.config.backend != "native":
             raise MimicError("engine: mujoco_warp runs the native PD backend only (engine.pd_backend=native)")
         self.character = ch = load_character(mjcf_path)
         if not ch.has_free_root:
