@@ -9,7 +9,8 @@ DeepMimic's NR (its Table 2, after the samples it lists) and the AMP paper's tra
 DeepMimic baseline (Table 3).
 
 Run: ``python benchmarks/skills.py run jump spinkick backflip cartwheel --minutes 60 [--nproc N] [--out runs/skills]``;
-``--no-train`` tabulates the clips already trained in ``--out`` (with whatever budget each had).
+``--no-train`` tabulates the clips already trained in ``--out`` (with whatever budget each had). The
+last column is the PD backend each trained with (README, "Physics engine").
 """
 
 from __future__ import annotations
@@ -74,10 +75,22 @@ def evaluate_clip(run_dir: Path, episodes: int) -> dict[str, float]:
     return result
 
 
+def pd_backend(run_dir: Path) -> str:
+    """The PD backend the run trained with (its config's, else its character's choice for its clips)."""
+    from mimic.character.spec import load_spec
+    from mimic.motion import load_clip
+
+    env = load_train_config(run_dir / "config.yaml").env
+    if env.engine.pd_backend is not None:
+        return env.engine.pd_backend
+    spec = load_spec(env.character)
+    return spec.pd_backend_for([load_clip(c, character=spec).name for c in env.clips])
+
+
 def table(clips: list[str], out: Path) -> str:
     """The markdown table of the trained clips."""
     head = ("| clip | samples | wall time | NR | DeepMimic NR (samples) | MPJPE (m) | AMP's DeepMimic error (m) | "
-            "body error (m) | falls | episode (s) |\n|---|---|---|---|---|---|---|---|---|---|\n")
+            "body error (m) | falls | episode (s) | PD |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for clip in clips:
         run_dir = out / clip
@@ -90,7 +103,7 @@ def table(clips: list[str], out: Path) -> str:
         lines.append(f"| {clip} | {last['samples'] / 1e6:.1f}M | {last['wall_time_min']:.0f} min | "
                      f"{r['normalized_return']:.3f} | {f'{dm[1]:.3f} ({dm[0]:g}M)' if dm else '-'} | "
                      f"{r['mpjpe_m']:.3f} | {f'{amp:.3f}' if amp else '-'} | {r['body_pos_error_m']:.3f} | "
-                     f"{r['fall_rate']:.0%} | {r['mean_episode_seconds']:.1f} |")
+                     f"{r['fall_rate']:.0%} | {r['mean_episode_seconds']:.1f} | {pd_backend(run_dir)} |")
     return head + "\n".join(lines) + "\n"
 
 
