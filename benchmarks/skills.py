@@ -78,13 +78,10 @@ def evaluate_clip(run_dir: Path, episodes: int) -> dict[str, float]:
 def pd_backend(run_dir: Path) -> str:
     """The PD backend the run trained with (its config's, else its character's choice for its clips)."""
     from mimic.character.spec import load_spec
-    from mimic.motion import load_clip
 
     env = load_train_config(run_dir / "config.yaml").env
-    if env.engine.pd_backend is not None:
-        return env.engine.pd_backend
     spec = load_spec(env.character)
-    return spec.pd_backend_for([load_clip(c, character=spec).name for c in env.clips])
+    return spec.engine_config_for(env.engine, [spec.clip_short_name(c) for c in env.clips]).backend
 
 
 def table(clips: list[str], out: Path) -> str:

@@ -42,7 +42,7 @@ import yaml
 
 from mimic.character.model import CharacterModel, load_character
 from mimic.config import build
-from mimic.engine.base import PD_BACKENDS
+from mimic.engine.base import PD_BACKENDS, EngineConfig
 from mimic.errors import MimicError, input_error
 
 ASSETS_DIR = Path(__file__).parent / "assets"
@@ -177,6 +177,12 @@ class CharacterSpec:
         default = self.pd_backend.get("default", "native")
         chosen = {self.pd_backend.get(c, default) for c in clip_names}
         return chosen.pop() if len(chosen) == 1 else default
+
+    def engine_config_for(self, config: EngineConfig, clip_names: list[str] | tuple[str, ...]) -> EngineConfig:
+        """``config`` with the PD backend of :meth:`pd_backend_for` filled in when it leaves it unset (CPU engine)."""
+        if config.pd_backend is not None or config.name != "mujoco_cpu":
+            return config
+        return dataclasses.replace(config, pd_backend=self.pd_backend_for(clip_names))
 
     def clip_path(self, name: str) -> Path:
         """The file of bundled clip ``name`` (see :attr:`clip_names`)."""

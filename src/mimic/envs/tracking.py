@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -67,9 +66,7 @@ class ImitationEnv:
         self.character = character = load_spec(config.character)
         self.model = model = character.model
         self.clips = [load_clip(c, character=character) for c in config.clips]
-        engine_config = config.engine
-        if engine_config.pd_backend is None and engine_config.name == "mujoco_cpu":  # the character's per-clip choice
-            engine_config = replace(engine_config, pd_backend=character.pd_backend_for([c.name for c in self.clips]))
+        engine_config = character.engine_config_for(config.engine, [c.name for c in self.clips])
         self.engine = engine or build_engine(model.mjcf_path, num_envs, engine_config)
         self.device = dev = self.engine.device
         self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops,
