@@ -40,6 +40,7 @@ def test_humanoid_spec_holds_deepmimic_numbers():
     # the fast clips' PD backend; a dataset mixing backends gets the default
     assert spec.pd_backend_for(["jump"]) == "python" and spec.pd_backend_for(["walk"]) == "native"
     assert spec.pd_backend_for(["walk", "jump"]) == "native" and spec.pd_backend_for(["jump", "backflip"]) == "python"
+    assert spec.loop_blend_seconds_for("cartwheel") == 0.5 and spec.loop_blend_seconds_for("walk") is None
 
 
 def test_a_minimal_spec_gives_defaults(tmp_path):
@@ -61,6 +62,7 @@ def test_a_minimal_spec_gives_defaults(tmp_path):
     ("mjcf: arm.xml\nepisode_seconds: {default: -2}\n", r"episode_seconds.default: must be a non-negative"),
     ("mjcf: arm.xml\npose_termination_dist: {walk: 0}\n", r"pose_termination_dist.walk: must be a positive"),
     ("mjcf: arm.xml\npd_backend: {walk: fast}\n", r"pd_backend.walk: must be one of native, python, got 'fast'"),
+    ("mjcf: arm.xml\nloop_blend_seconds: {walk: -1}\n", r"loop_blend_seconds.walk: must be a positive"),
     ("mjcf: arm.xml\ncolour: red\n", r"character.yaml: colour: unknown key"),
     ("mjcf: [arm.xml\n", r"character.yaml: not valid YAML"),
 ])

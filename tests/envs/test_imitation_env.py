@@ -14,6 +14,7 @@ from mimic.engine.base import EngineConfig
 from mimic.envs.config import EnvConfig
 from mimic.envs.terminations import DoneReason
 from mimic.envs.tracking import ImitationEnv
+from mimic.errors import MimicError
 
 LAYOUTS = {
     "deepmimic": (dict(obs="deepmimic", reward="deepmimic"), 197),
@@ -376,6 +377,23 @@ def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip(
     assert make(num_envs=1, clips=["kick"], episode_seconds=7.0).episode_seconds == 7.0  # config wins
     native = make(num_envs=1, clips=["jump"], engine=EngineConfig(pd_backend="native"))
     assert native.engine.config.backend == "native"
+
+
+def test_the_cartwheel_closes_its_loop_in_its_last_half_second_unless_the_config_says_otherwise():
+    from mimic.motion import MotionLibrary
+
+    def landing_foot_height(motion):  # the right foot's height as the cartwheel lands (70 % of the clip)
+        t = torch.tensor([0.7 * float(motion.durations[0])])
+        foot = motion.model.body_names.index("right_ankle")
+        return float(motion.state(torch.zeros(1, dtype=torch.long), t).body_pos[0, foot, 2])
+
+    env = make(num_envs=1, clips=["cartwheel"])
+    raw_height = landing_foot_height(MotionLibrary(env.clips, env.model, close_loops=False))
+    assert landing_foot_height(env.motion) == pytest.approx(raw_height, abs=1e-5)  # the spec's 0.5 s window
+    whole = make(num_envs=1, clips=["cartwheel"], loop_blend_seconds=100.0)  # a window longer than the clip
+    assert landing_foot_height(whole.motion) > raw_height + 0.03
+    with pytest.raises(MimicError, match="env.loop_blend_seconds"):
+        make(num_envs=1, clips=["cartwheel"], loop_blend_seconds=0.0)
 
 
 def test_a_getup_succeeds_after_holding_its_last_pose():

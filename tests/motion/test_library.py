@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from mimic.character import rotations as R
+from mimic.errors import MimicError
 from mimic.motion import MotionLibrary, load_clip
 
 D = torch.float64
@@ -77,6 +78,27 @@ def test_loop_closing_changes_clips_by_little(humanoid):
     assert gap[1].item() < 0.25  # midway, half the end mismatch at most
     s = closed.state(torch.zeros(2, dtype=torch.long), torch.tensor([dur - 1e-6, dur + 1e-6], dtype=D))
     assert (s.body_pos[1] - s.body_pos[0]).norm(dim=-1).max().item() < 1e-3
+
+
+def test_loop_closing_over_the_last_seconds_keeps_the_rest_of_the_clip(humanoid):
+    """The cartwheel's landing stays as recorded; the mismatch is closed in the last 0.5 s, still continuously."""
+    clip = load_clip("cartwheel", humanoid)
+    raw = MotionLibrary([clip], humanoid, dtype=D, close_loops=False)
+    windowed = MotionLibrary([clip], humanoid, dtype=D, loop_blend_seconds=[0.5])
+    whole = MotionLibrary([clip], humanoid, dtype=D, loop_blend_seconds=[None])
+    dur = clip.duration
+    ids = torch.zeros(4, dtype=torch.long)
+    before = torch.tensor([0.0, 0.3 * dur, 0.7 * dur, dur - 0.55], dtype=D)
+    gap = (windowed.state(ids, before).body_pos - raw.state(ids, before).body_pos).norm(dim=-1).max()
+    assert gap.item() < 1e-9  # untouched before the window
+    landing = torch.tensor([0.7 * dur], dtype=D)
+    foot = humanoid.body_names.index("right_ankle")
+    lift = whole.state(ids[:1], landing).body_pos[0, foot, 2] - raw.state(ids[:1], landing).body_pos[0, foot, 2]
+    assert lift.item() > 0.03  # what the whole-cycle closing does to the landing foot
+    s = windowed.state(torch.zeros(2, dtype=torch.long), torch.tensor([dur - 1e-6, dur + 1e-6], dtype=D))
+    assert (s.body_pos[1] - s.body_pos[0]).norm(dim=-1).max().item() < 1e-3  # still closed
+    with pytest.raises(MimicError, match="loop_blend_seconds"):
+        MotionLibrary([clip], humanoid, dtype=D, loop_blend_seconds=[0.0])
 
 
 def test_wrap_accumulates_horizontal_root_displacement(walk_lib):

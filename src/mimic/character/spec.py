@@ -24,6 +24,8 @@ import one character's module.
     pose_termination_dist: {canter: 1.0}        # per clip: a body this far (m) from the reference is a fall
     pd_backend: {jump: python}                  # per clip: the engine's PD backend when the config leaves
                                                 # engine.pd_backend unset (default: native)
+    loop_blend_seconds: {cartwheel: 0.5}        # per looping clip: close the loop over its last seconds
+                                                # (default: over the whole cycle; see MotionLibrary)
 
 ``clips.dir`` may be ``pybullet_data:SUBDIR`` for clips that come with the ``pybullet`` wheel.
 Characters shipped with Mimic live in ``mimic/character/assets/NAME/``.
@@ -83,6 +85,7 @@ class _SpecFile:
     end_hold_seconds: dict[str, float] = field(default_factory=dict)
     pose_termination_dist: dict[str, float] = field(default_factory=dict)
     pd_backend: dict[str, str] = field(default_factory=dict)
+    loop_blend_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +109,9 @@ class CharacterSpec:
             ends the episode as a fall (MimicKit's pose termination); clips without one have none.
         pd_backend: clip name (or ``default``) -> the engine's PD backend (``native`` | ``python``) used when
             the config leaves ``engine.pd_backend`` unset (see :meth:`pd_backend_for`).
+        loop_blend_seconds: clip name -> seconds at the end of a looping clip over which its end-to-start
+            mismatch is closed (:class:`~mimic.motion.library.MotionLibrary`); other clips close it over
+            the whole cycle.
     """
 
     name: str
@@ -124,6 +130,7 @@ class CharacterSpec:
     end_hold_seconds: dict[str, float]
     pose_termination_dist: dict[str, float] = field(default_factory=dict)
     pd_backend: dict[str, str] = field(default_factory=dict)
+    loop_blend_seconds: dict[str, float] = field(default_factory=dict)
     description: str = ""
 
     @property
@@ -168,6 +175,10 @@ class CharacterSpec:
     def pose_termination_dist_for(self, clip_name: str) -> float | None:
         """Distance (m) from the reference that ends an episode tracking ``clip_name``, None for none."""
         return self.pose_termination_dist.get(clip_name, self.pose_termination_dist.get("default"))
+
+    def loop_blend_seconds_for(self, clip_name: str) -> float | None:
+        """Seconds at the end of looping ``clip_name`` that close its loop, None for the whole cycle."""
+        return self.loop_blend_seconds.get(clip_name)
 
     def pd_backend_for(self, clip_names: list[str] | tuple[str, ...]) -> str:
         """The PD backend for tracking ``clip_names``: their common per-clip choice, else ``default``, else native.
@@ -270,6 +281,10 @@ def _load(spec_path: Path) -> CharacterSpec:
         if not dist > 0:
             raise input_error(spec_path, f"must be a positive distance in metres, got {dist}",
                               f"pose_termination_dist.{clip}")
+    for clip, sec in raw.loop_blend_seconds.items():
+        if not sec > 0:
+            raise input_error(spec_path, f"must be a positive number of seconds, got {sec}",
+                              f"loop_blend_seconds.{clip}")
     for clip, backend in raw.pd_backend.items():
         if backend not in PD_BACKENDS:
             raise input_error(spec_path, f"must be one of {', '.join(PD_BACKENDS)}, got {backend!r}",
@@ -282,7 +297,8 @@ def _load(spec_path: Path) -> CharacterSpec:
         contact_bodies=contact, deepmimic_joint_weights=dm_w, mimickit_joint_weights=mk_w,
         episode_seconds=dict(raw.episode_seconds), end_hold_seconds=dict(raw.end_hold_seconds),
         pose_termination_dist={k: float(v) for k, v in raw.pose_termination_dist.items()},
-        pd_backend=dict(raw.pd_backend), description=raw.description,
+        pd_backend=dict(raw.pd_backend), loop_blend_seconds={k: float(v) for k, v in raw.loop_blend_seconds.items()},
+        description=raw.description,
     )
 
 

@@ -26,6 +26,8 @@ class EnvConfig:
         character: a bundled character's name (``humanoid3d``, ``dog3d``), or a character folder or its
             ``character.yaml`` (see :mod:`mimic.character.spec`); empty means DeepMimic's humanoid.
         close_loops: spread cyclic clips' end-to-start mismatch over the cycle (see MotionLibrary).
+        loop_blend_seconds: close it over only the last this many seconds of every cyclic clip; None
+            takes the character's per-clip ``loop_blend_seconds`` (the whole cycle where it has none).
         obs: observation layout: ``deepmimic`` (heading frame, per-body pose and velocity; 197 dims
             with phase) or ``mimickit`` (joint rotations, DoF velocities, key bodies, plus reference
             frames ``tar_obs_steps`` control steps ahead; 464 dims).
@@ -91,6 +93,7 @@ class EnvConfig:
     clip_weights: list[float] | None = None
     character: str = ""
     close_loops: bool = True
+    loop_blend_seconds: float | None = None
     obs: Literal["deepmimic", "mimickit"] = "deepmimic"
     phase_obs: bool = True
     body_rot_obs: Literal["quat", "tan_norm"] = "quat"
@@ -134,6 +137,9 @@ class EnvConfig:
                                      f"{', '.join(terms)}")
         if self.residual_scale <= 0:
             raise MimicError(f"env.residual_scale: must be positive, got {self.residual_scale}")
+        if self.loop_blend_seconds is not None and not self.loop_blend_seconds > 0:
+            raise MimicError(f"env.loop_blend_seconds: must be a positive number of seconds, "
+                             f"got {self.loop_blend_seconds}")
         if self.amp_obs_steps < 0:
             raise MimicError(f"env.amp_obs_steps: must be >= 0, got {self.amp_obs_steps}")
         if any(k <= 0 for k in self.tar_obs_steps):

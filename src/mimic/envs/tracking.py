@@ -69,8 +69,9 @@ class ImitationEnv:
         engine_config = character.engine_config_for(config.engine, [c.name for c in self.clips])
         self.engine = engine or build_engine(model.mjcf_path, num_envs, engine_config)
         self.device = dev = self.engine.device
+        blend = [config.loop_blend_seconds or character.loop_blend_seconds_for(c.name) for c in self.clips]
         self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops,
-                                    device=dev)
+                                    loop_blend_seconds=blend, device=dev)
         self.starts = StartTimeSampler(self.motion, adaptive=config.start_times == "adaptive")
         self.geoms = geom_fn.collision_geoms(model, self.engine.mj_model) if config.lift_at_reset else None
         self.dt = self.engine.control_dt

@@ -15,11 +15,15 @@ Loop closing: several of DeepMimic's cyclic clips do not end in the pose they st
 wrist is 0.36 m off, cartwheel's ankle 0.34 m), so the reference jumps at every cycle boundary.
 DeepMimic plays them as they are. By default Mimic spreads that end-to-start mismatch (root height,
 root rotation, joint rotations) linearly over the cycle, a few millimetres per keyframe, so the
-reference is continuous; ``close_loops=False`` keeps the raw keyframes.
+reference is continuous; ``close_loops=False`` keeps the raw keyframes. Spreading over the whole
+cycle moves every pose a little, including the stance feet; where that breaks a contact the clip
+needs (cartwheel: the landing foot floats 5 cm and the other never comes back down), ``loop_blend_seconds``
+puts the whole correction into the clip's last seconds instead, as a step back to the start pose.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +71,8 @@ class MotionLibrary:
         weights: sampling weight per clip (default equal); normalized.
         device, dtype: where and how the keyframes are kept.
         close_loops: spread each ``wrap`` clip's end-to-start pose mismatch over its cycle.
+        loop_blend_seconds: per clip, spread it over only the last this many seconds of the cycle
+            (None: the whole cycle, the default for every clip).
         exact_fk: run forward kinematics on every queried pose for the body positions. By default
             they are FK of the interpolated motion sampled every 1/240 s, interpolated linearly:
             within 5 mm of exact FK on the bundled clips (tests/motion), and several times cheaper.
@@ -74,13 +80,18 @@ class MotionLibrary:
 
     def __init__(self, clips: list[Clip], model: CharacterModel, weights: list[float] | None = None,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                 close_loops: bool = True, exact_fk: bool = False) -> None:
+                 close_loops: bool = True, exact_fk: bool = False,
+                 loop_blend_seconds: Sequence[float | None] | None = None) -> None:
         if not clips:
             raise MimicError("a motion library needs at least one clip")
         weights = [1.0] * len(clips) if weights is None else list(weights)
         if len(weights) != len(clips) or min(weights) < 0 or sum(weights) <= 0:
             raise MimicError(f"clip weights must be {len(clips)} non-negative numbers with a positive sum, "
                              f"got {weights}")
+        blend = [None] * len(clips) if loop_blend_seconds is None else list(loop_blend_seconds)
+        if len(blend) != len(clips) or any(b is not None and not b > 0 for b in blend):
+            raise MimicError(f"loop_blend_seconds must be {len(clips)} positive numbers of seconds (or None), "
+                             f"got {blend}")
         for clip in clips:
             validate_clip(clip, model)
         self.model = model
@@ -103,7 +114,7 @@ class MotionLibrary:
                 if clip.loop == LoopMode.WRAP:
                     frames = slice(int(starts[i]), int(starts[i] + counts[i]))
                     _close_loop(root_pos[frames], root_rot[frames], joint_rot[frames],
-                                torch.as_tensor(clip.frame_times / clip.duration, **f64))
+                                _blend_weight(torch.as_tensor(clip.frame_times, **f64), clip.duration, blend[i]))
 
         # Per-interval quantities: interval k joins frame k and k+1 (a clip's last frame repeats the one before).
         nxt = torch.arange(len(frame_time)) + 1
@@ -244,14 +255,24 @@ class MotionLibrary:
         )
 
 
+def _blend_weight(times: torch.Tensor, duration: float, window: float | None) -> torch.Tensor:
+    """(F,) share of the loop correction at each keyframe time: 0 at the start, 1 at the end.
+
+    Rises linearly over the whole cycle (``window`` None) or over its last ``window`` seconds.
+    """
+    if window is None or window >= duration:
+        return times / duration
+    return ((times - (duration - window)) / window).clamp(0.0, 1.0)
+
+
 def _close_loop(root_pos: torch.Tensor, root_rot: torch.Tensor, joint_rot: torch.Tensor, phase: torch.Tensor) -> None:
-    """Make a cyclic clip end in its start pose by spreading the mismatch over the cycle, in place.
+    """Make a cyclic clip end in its start pose by blending in the end-to-start mismatch, in place.
 
     Args:
         root_pos: (F, 3); only the height is corrected (the horizontal cycle offset is kept).
         root_rot: (F, 4) world rotations.
         joint_rot: (F, J, 4) local rotations.
-        phase: (F,) keyframe time / duration, from 0 to 1.
+        phase: (F,) share of the correction per keyframe, from 0 (first) to 1 (last; see ``_blend_weight``).
     """
     root_pos[:, 2] += phase * (root_pos[0, 2] - root_pos[-1, 2])
     root_fix = rot.quat_mul(root_rot[0], rot.quat_conj(root_rot[-1]))
