@@ -112,7 +112,8 @@ def play_clip(clip: str | Path, out: Path | None = None, seconds: float | None =
     spec = load_spec(character)
     model = spec.model
     motion = load_clip(clip, character=spec)
-    library = MotionLibrary([motion], model, dtype=torch.float64)
+    library = MotionLibrary([motion], model, dtype=torch.float64,
+                            loop_blend_seconds=[spec.loop_blend_seconds_for(motion.name)])  # as training sees it
     seconds = default_seconds(motion) if seconds is None else float(seconds)
 
     if out is None and has_display():
