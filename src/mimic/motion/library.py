@@ -260,8 +260,7 @@ def _blend_weight(times: torch.Tensor, duration: float, window: float | None) ->
 
     Rises linearly over the whole cycle (``window`` None) or over its last ``window`` seconds.
     """
-    if window is None or window >= duration:
-        return times / duration
+    window = duration if window is None else min(window, duration)
     return ((times - (duration - window)) / window).clamp(0.0, 1.0)
 
 
