@@ -57,21 +57,23 @@ def train_clip(clip: str, args: argparse.Namespace, run_dir: Path) -> None:
                 timeout_s=cfg.run.dist_timeout_s)
 
 
-def evaluate_clip(run_dir: Path, episodes: int) -> dict[str, float]:
-    """``mimic eval``'s metrics of the run's best policy (cached in ``eval.json`` beside it)."""
+def evaluate_clip(run_dir: Path, episodes: int, checkpoint: str = "best") -> dict[str, float]:
+    """``mimic eval``'s metrics of the run's best (else last) policy, or of its last with ``checkpoint="latest"``
+    (cached in ``eval.json`` beside it)."""
     from mimic.eval.evaluator import evaluate
     from mimic.policies import load_policy
 
     cache = run_dir / "eval.json"
-    ckpt = run_dir / ("best.pt" if (run_dir / "best.pt").is_file() else "latest.pt")
+    ckpt = run_dir / ("best.pt" if checkpoint == "best" and (run_dir / "best.pt").is_file() else "latest.pt")
     if cache.is_file():
         data = json.loads(cache.read_text())
-        if data.get("checkpoint_mtime") == ckpt.stat().st_mtime and data.get("episodes") == episodes:
+        if (data.get("checkpoint_mtime") == ckpt.stat().st_mtime and data.get("episodes") == episodes
+                and data.get("checkpoint", "best.pt") == ckpt.name):
             return data
-    agent, env, _ = load_policy(str(run_dir), num_envs=min(episodes, 16))
+    agent, env, _ = load_policy(str(ckpt), num_envs=min(episodes, 16))
     result = evaluate(env, agent.policy(), episodes=episodes)
     env.close()
-    cache.write_text(json.dumps({**result, "checkpoint_mtime": ckpt.stat().st_mtime}))
+    cache.write_text(json.dumps({**result, "checkpoint_mtime": ckpt.stat().st_mtime, "checkpoint": ckpt.name}))
     return result
 
 
@@ -115,6 +117,9 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=32, help="test episodes per clip (default 32)")
     parser.add_argument("--out", default="runs/skills", help="folder of the runs and skills.md (default runs/skills)")
     parser.add_argument("--overrides", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for all")
+    parser.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+                        help="evaluate each run's best.pt (the best test round; the default) or latest.pt (its last "
+                             "checkpoint: short test rounds, as a non-looping clip's, make the best one noisy)")
     args = parser.parse_args()
     if args.minutes is None and not args.no_train:
         parser.error("--minutes is required (or --no-train to tabulate what is trained)")
@@ -130,7 +135,7 @@ def main() -> None:
                 continue
         else:
             train_clip(clip, args, run_dir)
-        result = evaluate_clip(run_dir, args.episodes)
+        result = evaluate_clip(run_dir, args.episodes, args.checkpoint)
         plot_run(run_dir)
         print(f"{name}: NR {result['normalized_return']:.3f}, MPJPE {result['mpjpe_m']:.3f} m, falls "
               f"{result['fall_rate']:.0%}" + ("" if math.isfinite(result["normalized_return"]) else " (no episode)"),
