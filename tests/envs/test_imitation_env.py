@@ -358,7 +358,7 @@ def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip(
     expected_holds = {"getup_facedown": 0.3, "getup_faceup": 0.3}
     # how the shipped controllers were trained
     pose_termination = {"run": 1.0, "jump": 1.0, "spinkick": 1.0, "backflip": 1.0, "cartwheel": 1.0, "kick": 1.0}
-    python_pd = {"jump", "spinkick", "backflip", "cartwheel", "kick"}  # fast clips: DeepMimic's limited PD torque
+    python_pd = {"run", "jump", "spinkick", "backflip", "cartwheel", "kick"}  # DeepMimic's limited PD torque
     for name in bundled_clips():
         env = make(num_envs=1, clips=[name])
         assert env.episode_seconds == expected_limits.get(name, 20.0), name

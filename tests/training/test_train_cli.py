@@ -133,7 +133,7 @@ def test_every_shipped_controller_stays_up(policy, capsys):
     elif policy.startswith("amp_"):
         assert result["style_score"] > 0.7, result
     else:
-        assert result["normalized_return"] > 0.75, result  # the run: 0.785 over 32 episodes
+        assert result["normalized_return"] > 0.75, result  # in these 2 episodes; the backflip: 0.705 over 32
 
 
 @pytest.mark.parametrize("preset", preset_names())
