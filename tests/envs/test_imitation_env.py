@@ -174,11 +174,11 @@ def test_timeout_success_and_failure_flags():
             assert (done == DoneReason.NONE).all()
     assert (done == DoneReason.TIMEOUT).all()
     assert (env.episode_time == 0).all()  # reset right away
-    # a non-cyclic clip that reaches its end is a success (the punch, which has no pose termination: the
-    # kick's would end this episode as a fall, its character still in the start pose, far from the clip's end)
-    env = make(num_envs=2, clips=["punch"], rand_reset=False)
+    # a non-cyclic clip that reaches its end (and its end hold) is a success (a get-up, which has no pose
+    # termination: the kick's would end this episode as a fall, its character still in the start pose)
+    env = make(num_envs=2, clips=["getup_faceup"], rand_reset=False)
     env.reset()
-    env.motion_time[:] = env.motion.durations[0] - 0.5 * env.dt
+    env.motion_time[:] = env.motion.durations[0] + env.end_hold_seconds - 0.5 * env.dt
     _, _, done, _ = env.step(hold_reference(env))
     assert (done == DoneReason.SUCCESS).all()
 
@@ -358,8 +358,8 @@ def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip(
     expected_limits = {"kick": 4.0, "punch": 4.0}
     expected_holds = {"getup_facedown": 0.3, "getup_faceup": 0.3}
     # how the shipped controllers were trained
-    pose_termination = {"run": 1.0, "jump": 1.0, "spinkick": 1.0, "backflip": 1.0, "cartwheel": 1.0, "kick": 1.0}
-    python_pd = {"run", "jump", "spinkick", "backflip", "cartwheel", "kick"}  # DeepMimic's limited PD torque
+    pose_termination = {c: 1.0 for c in ("run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch")}
+    python_pd = {"run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch"}  # DeepMimic's limited PD torque
     for name in bundled_clips():
         env = make(num_envs=1, clips=[name])
         assert env.episode_seconds == expected_limits.get(name, 20.0), name
