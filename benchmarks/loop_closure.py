@@ -20,34 +20,12 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
-from mimic.character.spec import CharacterSpec, load_spec
-from mimic.motion import MotionLibrary, load_clip
+from mimic.character.spec import load_spec
+from mimic.motion import load_clip
 from mimic.motion.clip import LoopMode
+from mimic.motion.loop_check import contact_shift, end_to_start_mismatch
 
 WINDOWS: tuple[float | None, ...] = (None, 1.0, 0.5, 0.3, 0.2)
-NEAR_GROUND_M = 0.08
-
-
-def contact_shift(clip_name: str, spec: CharacterSpec, windows: tuple[float | None, ...] = WINDOWS,
-                  samples: int = 600) -> dict:
-    """Per window: (mean cm, max cm, added speed m/s) of closing ``clip_name``'s loop, plus its mismatch."""
-    model = spec.model
-    clip = load_clip(clip_name, model, character=spec)
-    ends = [model.body_names.index(b) for b in spec.end_effectors]
-    t = torch.linspace(0.0, clip.duration - 1e-6, samples, dtype=torch.float64)
-    ids = torch.zeros(samples, dtype=torch.long)
-    raw = MotionLibrary([clip], model, dtype=torch.float64, close_loops=False).state(ids, t)
-    rel = raw.body_pos - raw.body_pos[:, :1]
-    out = {"mismatch": (rel[-1] - rel[0]).norm(dim=-1).max().item(), "windows": {}}
-    near = raw.body_pos[:, ends, 2] < NEAR_GROUND_M
-    for w in windows:
-        s = MotionLibrary([clip], model, dtype=torch.float64, loop_blend_seconds=[w]).state(ids, t)
-        dz = (s.body_pos[:, ends, 2] - raw.body_pos[:, ends, 2]).abs()[near] * 100
-        dv = (s.body_vel - raw.body_vel).norm(dim=-1).max().item()
-        out["windows"][w] = (dz.mean().item() if dz.numel() else 0.0, dz.max().item() if dz.numel() else 0.0, dv)
-    return out
 
 
 def main() -> None:
@@ -64,10 +42,11 @@ def main() -> None:
     print("| clip | mismatch (m) | " + " | ".join(label) + " |")
     print("|---|---|" + "---|" * len(WINDOWS))
     for name in names:
-        r = contact_shift(name, spec)
+        clip = load_clip(name, spec.model, character=spec)
         used = spec.loop_blend_seconds_for(name)
-        cells = [f"{m:.1f} / {x:.1f}, {v:.2f}{' *' if w == used else ''}" for w, (m, x, v) in r["windows"].items()]
-        print(f"| {name} | {r['mismatch']:.3f} | " + " | ".join(cells) + " |", flush=True)
+        cells = [f"{100 * c.mean_m:.1f} / {100 * c.max_m:.1f}, {c.added_speed_mps:.2f}{' *' if w == used else ''}"
+                 for w, c in contact_shift(clip, spec.model, spec.end_effectors, WINDOWS).items()]
+        print(f"| {name} | {end_to_start_mismatch(clip, spec.model):.3f} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
