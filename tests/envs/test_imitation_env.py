@@ -164,6 +164,29 @@ def test_reset_lifts_the_character_out_of_the_ground_only_vertically():
     assert torch.allclose(env.ref.body_pos, sunk.ref.body_pos)
 
 
+def test_lift_at_reset_is_a_per_clip_setting_the_config_overrides():
+    """The humanoid's spec lifts the punch's starts (its clip sinks 2+ cm at 68 % of start times) and no
+    other clip's; in a dataset only the punch's envs are lifted; ``env.lift_at_reset`` overrides both ways."""
+    from mimic.engine.geoms import lowest_points
+
+    def lowest(env):
+        return lowest_points(env.geoms, env.engine.body_pos, env.engine.body_rot).min(-1).values
+
+    mixed = make(num_envs=128, clips=["run", "punch"], seed=1)
+    mixed.reset()
+    assert mixed.lift_clip.tolist() == [False, True]
+    punch_envs = mixed.clip_ids == 1
+    low = lowest(mixed)
+    assert 0 < int(punch_envs.sum()) < 128
+    assert float(low[punch_envs].min()) > -1e-5  # every punch start on or above the ground
+    assert float(low[~punch_envs].min()) < -0.02  # some run starts still sunk, as trained
+    assert make(num_envs=2, clips=["run"]).geoms is None  # nothing to lift: no geometry built
+    off = make(num_envs=64, clips=["punch"], lift_at_reset=False)
+    off.reset()
+    assert off.geoms is None and not off.lift_clip.any()
+    assert make(num_envs=2, clips=["run"], lift_at_reset=True).lift_clip.all()
+
+
 def test_timeout_success_and_failure_flags():
     env = make(num_envs=4, episode_seconds=0.2, rand_reset=False)
     env.reset()

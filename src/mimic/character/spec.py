@@ -26,6 +26,8 @@ import one character's module.
                                                 # engine.pd_backend unset (default: native)
     loop_blend_seconds: {cartwheel: 0.5}        # per looping clip: close the loop over its last seconds
                                                 # (default: over the whole cycle; see MotionLibrary)
+    lift_at_reset: {punch: true}                # per clip: raise the character out of the ground at
+                                                # reference state initialization (default: false)
 
 ``clips.dir`` may be ``pybullet_data:SUBDIR`` for clips that come with the ``pybullet`` wheel.
 Characters shipped with Mimic live in ``mimic/character/assets/NAME/``.
@@ -86,6 +88,7 @@ class _SpecFile:
     pose_termination_dist: dict[str, float] = field(default_factory=dict)
     pd_backend: dict[str, str] = field(default_factory=dict)
     loop_blend_seconds: dict[str, float] = field(default_factory=dict)
+    lift_at_reset: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +115,9 @@ class CharacterSpec:
         loop_blend_seconds: clip name -> seconds at the end of a looping clip over which its end-to-start
             mismatch is closed (:class:`~mimic.motion.library.MotionLibrary`); other clips close it over
             the whole cycle.
+        lift_at_reset: clip name (or ``default``) -> whether reference state initialization raises the
+            simulated character until no collision geom starts below the ground (see
+            :class:`~mimic.envs.config.EnvConfig`'s ``lift_at_reset``).
     """
 
     name: str
@@ -131,6 +137,7 @@ class CharacterSpec:
     pose_termination_dist: dict[str, float] = field(default_factory=dict)
     pd_backend: dict[str, str] = field(default_factory=dict)
     loop_blend_seconds: dict[str, float] = field(default_factory=dict)
+    lift_at_reset: dict[str, bool] = field(default_factory=dict)
     description: str = ""
 
     @property
@@ -179,6 +186,10 @@ class CharacterSpec:
     def loop_blend_seconds_for(self, clip_name: str) -> float | None:
         """Seconds at the end of looping ``clip_name`` that close its loop, None for the whole cycle."""
         return self.loop_blend_seconds.get(clip_name)
+
+    def lift_at_reset_for(self, clip_name: str) -> bool:
+        """Whether starts of ``clip_name`` are raised out of the ground (``default``, else False)."""
+        return bool(self.lift_at_reset.get(clip_name, self.lift_at_reset.get("default", False)))
 
     def pd_backend_for(self, clip_names: list[str] | tuple[str, ...]) -> str:
         """The PD backend for tracking ``clip_names``: their common per-clip choice, else ``default``, else native.
@@ -298,6 +309,7 @@ def _load(spec_path: Path) -> CharacterSpec:
         episode_seconds=dict(raw.episode_seconds), end_hold_seconds=dict(raw.end_hold_seconds),
         pose_termination_dist={k: float(v) for k, v in raw.pose_termination_dist.items()},
         pd_backend=dict(raw.pd_backend), loop_blend_seconds={k: float(v) for k, v in raw.loop_blend_seconds.items()},
+        lift_at_reset=dict(raw.lift_at_reset),
         description=raw.description,
     )
 

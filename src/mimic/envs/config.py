@@ -63,9 +63,10 @@ class EnvConfig:
         lift_at_reset: at reference state initialization, raise the simulated character (not its
             reference) until no collision geom starts below the ground. DeepMimic's clips sink a foot
             up to 10 cm into the ground at some frames (:mod:`mimic.engine.geoms`), and MuJoCo throws a
-            body that starts that deep out of the ground within a step. Off by default: the shipped
-            controllers were trained without it (the dog's canter falls at some starts with it), and
-            whether training with it learns faster is not measured yet.
+            body that starts that deep out of the ground within a step. None: the character's per-clip
+            setting (the humanoid's punch, whose clip sinks 2+ cm at 68 % of start times, and which
+            learned faster with it at equal samples; README, "DeepMimic's other skills"); off for other
+            clips, as their shipped controllers were trained without it.
         sync_root_pos: at each new cycle of a cyclic clip, move the reference root horizontally onto
             the simulated root (DeepMimic's sync_char_root_pos).
         reward_fail_zero: the reward of a step that ends in a fall is 0 (DeepMimic).
@@ -112,7 +113,7 @@ class EnvConfig:
     end_hold_seconds: float | None = None
     rand_reset: bool = True
     start_times: Literal["uniform", "adaptive"] = "uniform"
-    lift_at_reset: bool = False
+    lift_at_reset: bool | None = None
     sync_root_pos: bool = True
     reward_fail_zero: bool = True
     action_mode: Literal["absolute", "rest", "residual"] = "absolute"

@@ -73,7 +73,11 @@ class ImitationEnv:
         self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops,
                                     loop_blend_seconds=blend, device=dev)
         self.starts = StartTimeSampler(self.motion, adaptive=config.start_times == "adaptive")
-        self.geoms = geom_fn.collision_geoms(model, self.engine.mj_model) if config.lift_at_reset else None
+        # lift_at_reset per clip: the config's choice when it makes one, else the character's
+        lift = [config.lift_at_reset if config.lift_at_reset is not None else character.lift_at_reset_for(c.name)
+                for c in self.clips]
+        self.lift_clip = torch.tensor(lift, dtype=torch.bool, device=dev)
+        self.geoms = geom_fn.collision_geoms(model, self.engine.mj_model) if any(lift) else None
         self.dt = self.engine.control_dt
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -261,7 +265,7 @@ class ImitationEnv:
         self.engine.set_state(ids, s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel)
         if self.geoms is not None:  # lift_at_reset: no geom starts below the ground
             low = geom_fn.lowest_points(self.geoms, self.engine.body_pos[ids], self.engine.body_rot[ids])
-            lift = (self.geoms.ground_height - low.min(dim=-1).values).clamp_min(0.0)
+            lift = (self.geoms.ground_height - low.min(dim=-1).values).clamp_min(0.0) * self.lift_clip[clip_ids]
             if bool((lift > 0).any()):
                 root_pos = s.root_pos.clone()
                 root_pos[:, 2] += lift.to(root_pos.dtype)
