@@ -101,7 +101,7 @@ def test_loop_closing_over_the_last_seconds_keeps_the_rest_of_the_clip(humanoid)
         MotionLibrary([clip], humanoid, dtype=D, loop_blend_seconds=[0.0])
 
 
-@pytest.mark.parametrize("name", ["run", "crawl"])
+@pytest.mark.parametrize("name", ["run", "jump", "crawl"])
 def test_the_characters_loop_windows_keep_contacts_near_the_ground_as_recorded(name, humanoid):
     """Whole-cycle closing moves these clips' feet and hands on the ground by 2-5 cm on average (the
     run's stance foot into the floor, the jump's landing feet up to 8 cm into it); the humanoid's
