@@ -381,7 +381,7 @@ def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip(
     expected_limits = {"kick": 4.0, "punch": 4.0}
     expected_holds = {"getup_facedown": 0.3, "getup_faceup": 0.3}
     # how the shipped controllers were trained
-    pose_termination = {c: 1.0 for c in ("run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch")}
+    pose_termination = {c: 1.0 for c in ("run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch", "crawl")}
     python_pd = {"run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch"}  # DeepMimic's limited PD torque
     for name in bundled_clips():
         env = make(num_envs=1, clips=[name])
