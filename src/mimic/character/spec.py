@@ -169,11 +169,11 @@ class CharacterSpec:
 
     def contact_bodies_for(self, clip_name: str) -> tuple[str, ...]:
         """Bodies allowed to touch the ground while tracking ``clip_name`` (the ``default`` list otherwise)."""
-        return self.contact_bodies.get(clip_name, self.contact_bodies.get("default", ()))
+        return _per_clip(self.contact_bodies, clip_name, ())
 
     def episode_seconds_for(self, clip_name: str) -> float:
         """Time limit of an episode tracking ``clip_name`` (``default``, else 20 s)."""
-        return self.episode_seconds.get(clip_name, self.episode_seconds.get("default", 20.0))
+        return _per_clip(self.episode_seconds, clip_name, 20.0)
 
     def end_hold_seconds_for(self, clip_name: str) -> float:
         """Seconds the last pose of a non-looping ``clip_name`` is held before success (0 if none)."""
@@ -181,7 +181,7 @@ class CharacterSpec:
 
     def pose_termination_dist_for(self, clip_name: str) -> float | None:
         """Distance (m) from the reference that ends an episode tracking ``clip_name``, None for none."""
-        return self.pose_termination_dist.get(clip_name, self.pose_termination_dist.get("default"))
+        return _per_clip(self.pose_termination_dist, clip_name, None)
 
     def loop_blend_seconds_for(self, clip_name: str) -> float | None:
         """Seconds at the end of looping ``clip_name`` that close its loop, None for the whole cycle."""
@@ -189,7 +189,7 @@ class CharacterSpec:
 
     def lift_at_reset_for(self, clip_name: str) -> bool:
         """Whether starts of ``clip_name`` are raised out of the ground (``default``, else False)."""
-        return bool(self.lift_at_reset.get(clip_name, self.lift_at_reset.get("default", False)))
+        return bool(_per_clip(self.lift_at_reset, clip_name, False))
 
     def pd_backend_for(self, clip_names: list[str] | tuple[str, ...]) -> str:
         """The PD backend for tracking ``clip_names``: their common per-clip choice, else ``default``, else native.
@@ -217,6 +217,11 @@ class CharacterSpec:
         """``walk`` for ``.../humanoid3d_walk.txt`` (the prefix removed); the file stem otherwise."""
         stem = Path(path).stem
         return stem[len(self.clip_prefix):] if self.clip_prefix and stem.startswith(self.clip_prefix) else stem
+
+
+def _per_clip(table: dict, clip_name: str, fallback):
+    """``table``'s value for ``clip_name``, else its ``default`` entry, else ``fallback``."""
+    return table.get(clip_name, table.get("default", fallback))
 
 
 def bundled_characters() -> list[str]:
