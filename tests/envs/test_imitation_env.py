@@ -24,6 +24,11 @@ LAYOUTS = {
 }
 
 
+# every clip at an unreachable distance: no pose termination (holding the reference pose does not get a
+# character up, so a get-up held that way drifts far from its reference)
+NO_POSE_TERMINATION = {"pose_termination": True, "pose_termination_dist": math.inf}
+
+
 def make(num_envs=8, seed=0, **kw) -> ImitationEnv:
     return ImitationEnv(EnvConfig(**kw), num_envs=num_envs, seed=seed)
 
@@ -197,9 +202,9 @@ def test_timeout_success_and_failure_flags():
             assert (done == DoneReason.NONE).all()
     assert (done == DoneReason.TIMEOUT).all()
     assert (env.episode_time == 0).all()  # reset right away
-    # a non-cyclic clip that reaches its end (and its end hold) is a success (a get-up, which has no pose
-    # termination: the kick's would end this episode as a fall, its character still in the start pose)
-    env = make(num_envs=2, clips=["getup_faceup"], rand_reset=False)
+    # a non-cyclic clip that reaches its end (and its end hold) is a success (a get-up, its pose termination
+    # turned off: it would end this episode as a fall, the character still lying in the start pose)
+    env = make(num_envs=2, clips=["getup_faceup"], rand_reset=False, **NO_POSE_TERMINATION)
     env.reset()
     env.motion_time[:] = env.motion.durations[0] + env.end_hold_seconds - 0.5 * env.dt
     _, _, done, _ = env.step(hold_reference(env))
@@ -381,7 +386,8 @@ def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip(
     expected_limits = {"kick": 4.0, "punch": 4.0}
     expected_holds = {"getup_facedown": 0.3, "getup_faceup": 0.3}
     # how the shipped controllers were trained
-    pose_termination = {c: 1.0 for c in ("run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch", "crawl")}
+    pose_termination = {c: 1.0 for c in ("run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch", "crawl",
+                                         "getup_faceup")}
     python_pd = {"run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch"}  # DeepMimic's limited PD torque
     for name in bundled_clips():
         env = make(num_envs=1, clips=[name])
@@ -422,7 +428,7 @@ def test_the_cartwheel_closes_its_loop_in_its_last_half_second_unless_the_config
 
 
 def test_a_getup_succeeds_after_holding_its_last_pose():
-    env = make(num_envs=1, clips=["getup_faceup"], rand_reset=False)
+    env = make(num_envs=1, clips=["getup_faceup"], rand_reset=False, **NO_POSE_TERMINATION)
     env.reset()
     end = float(env.motion.durations[0]) + 0.3
     steps = 0
