@@ -130,7 +130,8 @@ def test_head_contact_fails_and_foot_contact_does_not():
     assert (done == DoneReason.FAIL).all()
     assert (reward == 0).all()
     # the same planted pose is allowed when the clip family lets every body touch (roll)
-    env2 = make(num_envs=2, rand_reset=False, clips=["roll"])
+    env2 = make(num_envs=2, rand_reset=False, clips=["roll"], engine=EngineConfig(pd_backend="native"),
+                **NO_POSE_TERMINATION)
     env2.reset()
     env2.engine.set_state(None, **_lying_state(env2))
     for _ in range(10):
@@ -387,7 +388,7 @@ def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip(
     expected_holds = {"getup_facedown": 0.3, "getup_faceup": 0.3}
     # how the shipped controllers were trained
     pose_termination = {c: 1.0 for c in ("run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch", "crawl",
-                                         "getup_faceup", "roll")}
+                                         "getup_faceup", "roll", "getup_facedown")}
     # DeepMimic's limited PD torque
     python_pd = {"run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch", "roll"}
     for name in bundled_clips():

@@ -108,9 +108,9 @@ def test_eval_json_play_and_plot(run_dir, capsys):
 def test_bad_policy_and_preset(capsys):
     assert main(["eval", "no/such/run"]) == 2
     assert "no such run directory or checkpoint" in capsys.readouterr().err
-    assert main(["play", "getup_facedown"]) == 2
+    assert main(["play", "spin"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("mimic: error: getup_facedown: no controller is shipped for this clip yet")
+    assert err.startswith("mimic: error: spin: no controller is shipped for this clip yet")
     with pytest.raises(MimicError, match="unknown config preset; presets are amp_steer, amp_walk, deepmimic_humanoid"):
         load_train_config("nope")
     with pytest.raises(MimicError, match="agent.actor_lrr=1: unknown key"):
