@@ -64,9 +64,9 @@ class EnvConfig:
             reference) until no collision geom starts below the ground. DeepMimic's clips sink a foot
             up to 10 cm into the ground at some frames (:mod:`mimic.engine.geoms`), and MuJoCo throws a
             body that starts that deep out of the ground within a step. None: the character's per-clip
-            setting (the humanoid's punch, whose clip sinks 2+ cm at 68 % of start times, and which
-            learned faster with it at equal samples; README, "DeepMimic's other skills", and the get-up from
-            the back, trained with it); off for other clips.
+            setting (its ``character.yaml``'s ``lift_at_reset``: for the humanoid the punch, the get-ups
+            and the roll, whose clips sink 2+ cm at 20-68 % of start times; README, "DeepMimic's other
+            skills"); off for other clips.
         sync_root_pos: at each new cycle of a cyclic clip, move the reference root horizontally onto
             the simulated root (DeepMimic's sync_char_root_pos).
         reward_fail_zero: the reward of a step that ends in a fall is 0 (DeepMimic).
