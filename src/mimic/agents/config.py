@@ -47,6 +47,9 @@ class PPOConfig:
         td_lambda: lambda of the TD(lambda) returns (both: 0.95).
         steps_per_iter: env steps per env per iteration, T (MimicKit: 32).
         critic_epochs / actor_epochs: passes over the rollout per iteration (MimicKit: 2 / 5).
+        actor_warmup_iters: the first iterations of a run update the critic (and an AMP discriminator) but
+            not the actor: for a run started from a trained policy (``run.init``), whose fresh critic
+            would otherwise steer the actor with meaningless advantages (default 0).
         critic_batch_size / actor_batch_size: minibatch size in units of ``num_envs`` samples
             (MimicKit's convention: 2 / 4, i.e. 16 and 8 minibatches per epoch at T = 32).
         ppo_clip_ratio: epsilon of the clipped surrogate (both: 0.2).
@@ -93,6 +96,7 @@ class PPOConfig:
     critic_epochs: int = 2
     critic_batch_size: int = 2
     actor_epochs: int = 5
+    actor_warmup_iters: int = 0
     actor_batch_size: int = 4
     ppo_clip_ratio: float = 0.2
     norm_adv_clip: float = 4.0
@@ -114,7 +118,8 @@ class PPOConfig:
             "action_std": self.action_std > 0, "actor_lr": self.actor_lr > 0, "critic_lr": self.critic_lr > 0,
             "discount": 0 <= self.discount <= 1, "td_lambda": 0 <= self.td_lambda <= 1,
             "steps_per_iter": self.steps_per_iter > 0, "critic_epochs": self.critic_epochs >= 0,
-            "actor_epochs": self.actor_epochs >= 0, "critic_batch_size": self.critic_batch_size > 0,
+            "actor_epochs": self.actor_epochs >= 0, "actor_warmup_iters": self.actor_warmup_iters >= 0,
+            "critic_batch_size": self.critic_batch_size > 0,
             "actor_batch_size": self.actor_batch_size > 0, "ppo_clip_ratio": self.ppo_clip_ratio > 0,
             "norm_adv_clip": self.norm_adv_clip > 0, "grad_clip": self.grad_clip >= 0,
             "exp_prob_begin": 0 <= self.exp_prob_begin <= 1, "exp_prob_end": 0 <= self.exp_prob_end <= 1,

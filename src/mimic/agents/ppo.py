@@ -241,7 +241,8 @@ class PPOAgent:
         num_samples = obs.shape[0]
         critic_metrics = self._epochs(cfg.critic_epochs, cfg.critic_batch_size * buffer.num_envs, num_samples,
                                       lambda idx: self._critic_step(norm_obs[idx], returns[idx], valid[idx]))
-        actor_metrics = self._epochs(cfg.actor_epochs, cfg.actor_batch_size * buffer.num_envs, num_samples,
+        actor_epochs = 0 if self.iteration < cfg.actor_warmup_iters else cfg.actor_epochs  # a fresh critic first
+        actor_metrics = self._epochs(actor_epochs, cfg.actor_batch_size * buffer.num_envs, num_samples,
                                      lambda idx: self._actor_step(norm_obs[idx], actions[idx], old_log_probs[idx],
                                                                   norm_adv[idx], explore[idx], valid[idx]))
         if cfg.actor_lr_schedule == "kl" and "approx_kl" in actor_metrics:  # every rank steps on the same KL

@@ -52,6 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its latest.pt, with the run's configuration, --nproc and "
                         "--num-envs unless given")
+    p.add_argument("--init", default=None, metavar="POLICY",
+                   help="start from a trained policy (run directory, checkpoint file or shipped name): its actor "
+                        "and observation normalizer; critic, discriminator and optimizers start afresh (run.init; "
+                        "pair with agent.actor_warmup_iters=N so the new critic learns first)")
     p.add_argument("--no-progress", action="store_true", help="print a table line per iteration, no progress bar")
     add_character_arg(p)
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
@@ -131,6 +135,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         both = "both" if len(chosen) == 2 else "all"
         raise MimicError(f"{' and '.join(chosen)} {both} choose the clips to train on; give one")
     out = Path(args.out) if args.out else None
+    if args.init and args.resume:
+        raise MimicError("--init starts a new run from a policy; --resume continues one: give one of them")
     if args.resume:
         if out is None:
             raise MimicError("--resume needs --out RUN_DIR")
@@ -161,6 +167,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         run.max_minutes, run.max_samples = args.max_time, 0
     run.seed = run.seed if args.seed is None else args.seed
     run.device = args.device or run.device
+    if args.init:
+        from mimic.policies import resolve_checkpoint
+
+        resolve_checkpoint(shipped_name(args.init, args.character))  # a clear error before any worker starts
+        run.init = shipped_name(args.init, args.character)
     if out is None:
         from mimic.character.spec import DEFAULT_CHARACTER
         from mimic.motion.bundled import clip_short_name

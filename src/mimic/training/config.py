@@ -31,6 +31,10 @@ class RunConfig:
             networks are identical (a cheap checksum; a difference stops the run with an error).
         dist_timeout_s: with several processes, how long a rank waits for the others in a collective
             (or at start-up) before failing with an error instead of hanging.
+        init: a trained policy to start from (run directory, checkpoint file or shipped name; ``mimic train
+            --init``): its actor and observation normalizer; the critic, the discriminator, the optimizers
+            and the counters start afresh. Empty: random initial weights. Only read when a run starts, not
+            on resume. Pair it with ``agent.actor_warmup_iters`` so the new critic learns first.
     """
 
     num_envs: int = 256
@@ -44,6 +48,7 @@ class RunConfig:
     checkpoint_every: int = 5
     sync_check_every: int = 10
     dist_timeout_s: float = 120.0
+    init: str = ""
 
     def __post_init__(self) -> None:
         for name in ("num_envs", "test_every", "test_episodes", "test_envs", "checkpoint_every", "sync_check_every",

@@ -102,12 +102,33 @@ class Trainer:
         self._disc_won = self._disc_flat = 0  # AMP: iterations in a row the discriminator won / learned nothing
         if resume:
             self._resume()
+        elif run.init:
+            self._init_from(run.init)
         self.logger = None
         if self.is_main:  # only now: a run that fails to start (a bad clip) leaves no empty directory
             self.out_dir.mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(self.out_dir)  # a run killed while saving
             (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config_lib.to_dict(config), sort_keys=False))
             self.logger = RunLogger(self.out_dir, echo=not progress)
+
+    def _init_from(self, policy: str) -> None:
+        """Start from ``policy``'s actor and observation normalizer (``run.init``); the rest starts afresh."""
+        from mimic.policies import resolve_checkpoint
+
+        path = resolve_checkpoint(policy)
+        data = read_checkpoint(path)
+        mine = self.agent.dims()
+        stored = {k: data.get(k) for k in ("obs_dim", "action_dim")}
+        if stored != {k: mine[k] for k in stored}:
+            raise MimicError(f"{path}: run.init: the policy is for {stored}; this run's environment has "
+                             f"{ {k: mine[k] for k in stored} } (another clip set, task or observation?)")
+        state = data["agent"]
+        try:
+            self.agent.actor.load_state_dict(state["actor"])
+            self.agent.obs_norm.load_state_dict(state["obs_norm"])
+        except (KeyError, RuntimeError) as exc:
+            raise MimicError(f"{path}: run.init: its actor does not fit this run's agent.actor_hidden "
+                             f"({type(exc).__name__}: {exc})") from None
 
     def _resume(self) -> None:
         path = self.out_dir / "latest.pt"

@@ -1,0 +1,48 @@
+"""`mimic train --init POLICY`: a new run starts from a trained policy's actor and normalizer, and
+``agent.actor_warmup_iters`` keeps that actor still while the fresh critic learns."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mimic.agents.checkpoint import export_policy, read_checkpoint
+from mimic.cli import main
+
+SMALL = ["--num-envs", "4", "--no-progress", "run.test_every=1000", "run.checkpoint_every=1",
+         "agent.steps_per_iter=8", "agent.actor_hidden=[32]", "agent.critic_hidden=[32]"]
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A trained run's policy-only file (what `mimic` ships)."""
+    tmp = tmp_path_factory.mktemp("src")
+    assert main(["train", "walk", "--out", str(tmp / "run"), "--max-samples", "64", *SMALL]) == 0
+    return export_policy(tmp / "run" / "latest.pt", tmp / "policy.pt")
+
+
+def test_init_takes_the_actor_and_normalizer_and_warmup_keeps_the_actor(tmp_path, source):
+    src = read_checkpoint(source)["agent"]
+    out = tmp_path / "run"
+    assert main(["train", "walk", "--out", str(out), "--init", str(source), "--max-samples", "64",
+                 "agent.actor_warmup_iters=2", *SMALL]) == 0  # 2 iterations of 4 x 8 samples
+    state = read_checkpoint(out / "latest.pt")["agent"]
+    assert state["iteration"] == 2 and state["samples"] == 64  # counters start afresh
+    assert _same(state["actor"], src["actor"])  # warm-up: the critic learned, the actor did not move
+    assert state["obs_norm"]["count"] == src["obs_norm"]["count"] + 64  # its statistics, carried on
+
+    assert main(["train", "--out", str(out), "--resume", "--max-samples", "96", "--no-progress"]) == 0
+    after = read_checkpoint(out / "latest.pt")["agent"]
+    assert not _same(after["actor"], src["actor"])  # past the warm-up it learns; resume did not re-init
+
+
+def test_init_refuses_a_policy_of_another_shape_and_resume(tmp_path, source, capsys):
+    assert main(["train", "walk", "--out", str(tmp_path / "a"), "--init", str(source), "--max-samples", "32",
+                 *SMALL, "env.obs=mimickit"]) == 2
+    assert "run.init: the policy is for {'obs_dim': 197" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "b"), "--resume", "--init", str(source)]) == 2
+    assert "--init starts a new run" in capsys.readouterr().err
