@@ -104,3 +104,17 @@ def test_exported_policy_acts_like_the_checkpoint_and_is_smaller(tmp_path: Path,
     obs = torch.randn(5, env.obs_dim)
     assert torch.equal(restored.act(obs, deterministic=True).env_action, agent.act(obs, deterministic=True).env_action)
     assert (restored.iteration, restored.samples) == (agent.iteration, agent.samples)
+
+
+def test_exported_policy_can_change_the_stored_env_settings(tmp_path: Path, scripted_env):
+    from mimic.agents.checkpoint import export_policy, read_checkpoint
+
+    env = scripted_env(4)
+    agent, _ = trained(env)
+    cfg = {"run": {}, "env": {"clips": ["walk", "run"], "clip_weights": [1.0, 4.0]}}
+    full = save_checkpoint(tmp_path / "latest.pt", agent, env=env, extra={"train_config": cfg})
+    small = export_policy(full, tmp_path / "policy.pt", env_changes={"clip_weights": [1.0, 1.0]})
+    assert read_checkpoint(small)["extra"]["train_config"]["env"] == {"clips": ["walk", "run"], "clip_weights": [1, 1]}
+    assert read_checkpoint(full)["extra"]["train_config"]["env"]["clip_weights"] == [1.0, 4.0]  # the run's own: kept
+    with pytest.raises(MimicError, match="no field clip_weight"):
+        export_policy(full, tmp_path / "other.pt", env_changes={"clip_weight": [1.0]})

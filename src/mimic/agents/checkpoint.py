@@ -141,9 +141,21 @@ def _restore(path: Path, data: dict, agent: PPOAgent | None, env: Any, device: t
     return agent
 
 
-def export_policy(src: str | Path, dst: str | Path) -> Path:
-    """Write a policy-only copy of checkpoint ``src`` to ``dst`` (atomically); returns ``dst``."""
+def export_policy(src: str | Path, dst: str | Path, env_changes: dict[str, Any] | None = None) -> Path:
+    """Write a policy-only copy of checkpoint ``src`` to ``dst`` (atomically); returns ``dst``.
+
+    ``env_changes`` (field -> value) replaces fields of the stored run's env config, which ``mimic play`` and
+    ``mimic eval`` rebuild the environment from; a field the config does not have is a MimicError.
+    """
     data = read_checkpoint(src)
+    if env_changes:
+        env = data.get("extra", {}).get("train_config", {}).get("env")
+        if env is None:
+            raise MimicError(f"{src}: the checkpoint holds no run configuration to change")
+        unknown = sorted(set(env_changes) - set(env))
+        if unknown:
+            raise MimicError(f"{src}: the stored env config has no field {', '.join(unknown)}")
+        env.update(env_changes)
     agent = {k: v for k, v in data["agent"].items()
              if k not in ("critic", "actor_optimizer", "critic_optimizer", "generator", "disc", "amp_norm",
                           "disc_optimizer", "replay", "replay_count")}
