@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from mimic.errors import MimicError
@@ -75,6 +76,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=("mujoco_cpu", "mujoco_warp"), default=None,
                    help="simulate with this engine instead of the one the policy was trained with (sim-to-sim "
                         "across engines; mujoco_warp needs the gpu extra, runs on cuda:0 or else Warp's cpu device)")
+    p.add_argument("--by-clip", action="store_true",
+                   help="for a policy trained on several clips (a dataset): --episodes episodes starting on each "
+                        "clip, one row each (which start clips fall); JSON lines gain start_clip")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per policy and line: policy, normalized_return, reward_per_step, "
                         "mpjpe_m, body_pos_error_m, root_pos_error_m, fall_rate, mean_episode_seconds, episodes")
@@ -234,14 +238,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     results = []
     for policy in args.policy:
-        agent, env, ckpt = load_policy(shipped_name(policy, args.character), num_envs=min(args.episodes, 16),
-                                       engine=args.engine)
-        result = evaluate(env, agent.policy(), episodes=args.episodes,
-                          disc_logits=discriminator_of(agent))
-        env.close()
-        if args.json:
-            print(json.dumps({"policy": policy, **result}), flush=True)
-        results.append((policy, ckpt, result))
+        name = shipped_name(policy, args.character)
+        for clip, only in _eval_starts(name, args.by_clip):
+            agent, env, ckpt = load_policy(name, num_envs=min(args.episodes, 16), engine=args.engine,
+                                           env_change=only)
+            result = evaluate(env, agent.policy(), episodes=args.episodes,
+                              disc_logits=discriminator_of(agent))
+            env.close()
+            label = f"{policy} [{clip}]" if clip else policy
+            if args.json:
+                print(json.dumps({"policy": policy, **({"start_clip": clip} if clip else {}), **result}), flush=True)
+            results.append((label, ckpt, result))
     if args.json:
         return 0
     if len(results) == 1:
@@ -254,11 +261,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
             ("mpjpe_m", "mpjpe_m", "{:.3f}"), ("body_m", "body_pos_error_m", "{:.3f}"),
             ("root_m", "root_pos_error_m", "{:.3f}"), ("falls", "fall_rate", "{:.0%}"),
             ("ep_s", "mean_episode_seconds", "{:.1f}"), ("episodes", "episodes", "{}")]
+    if all("heading_error_deg" in r for _, _, r in results):  # steering: the task's own measures
+        cols[1:5] = [("head_deg", "heading_error_deg", "{:.1f}"), ("speed_err", "speed_error_mps", "{:.2f}"),
+                     ("speed", "mean_speed_mps", "{:.2f}")]
     width = max(len(p) for p, _, _ in results)
     print(f"{'policy':<{width}} " + " ".join(f"{h:>9}" for h, _, _ in cols))
     for policy, _, result in results:
         print(f"{policy:<{width}} " + " ".join(f"{fmt.format(result[k]):>9}" for _, k, fmt in cols))
     return 0
+
+
+def _eval_starts(policy: str, by_clip: bool) -> list[tuple[str | None, Callable | None]]:
+    """(start clip name or None, env_change) per evaluation of ``policy``: one over its clip mix, or with
+    ``by_clip`` one per clip of the mix, every episode starting on that clip (its weight alone non-zero)."""
+    if not by_clip:
+        return [(None, None)]
+    from dataclasses import replace
+
+    from mimic.agents.checkpoint import read_checkpoint
+    from mimic.motion.bundled import clip_short_name
+    from mimic.policies import resolve_checkpoint
+
+    clips = read_checkpoint(resolve_checkpoint(policy)).get("extra", {}).get("train_config", {}).get("env", {})
+    clips = clips.get("clips") or []
+    if not clips:
+        raise MimicError(f"{policy}: --by-clip needs the run configuration the checkpoint stores")
+
+    def only(i: int) -> Callable:
+        return lambda env: replace(env, clip_weights=[float(j == i) for j in range(len(clips))])
+
+    return [(clip_short_name(c), only(i)) for i, c in enumerate(clips)]
 
 
 def _play(args: argparse.Namespace) -> int:
