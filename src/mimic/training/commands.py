@@ -174,8 +174,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.init:
         from mimic.policies import resolve_checkpoint
 
-        resolve_checkpoint(shipped_name(args.init, args.character))  # a clear error before any worker starts
         run.init = shipped_name(args.init, args.character)
+        resolve_checkpoint(run.init)  # a clear error before any worker starts
     if out is None:
         from mimic.character.spec import DEFAULT_CHARACTER
         from mimic.motion.bundled import clip_short_name
@@ -282,8 +282,8 @@ def _eval_starts(policy: str, by_clip: bool) -> list[tuple[str | None, Callable 
     from mimic.motion.bundled import clip_short_name
     from mimic.policies import resolve_checkpoint
 
-    clips = read_checkpoint(resolve_checkpoint(policy)).get("extra", {}).get("train_config", {}).get("env", {})
-    clips = clips.get("clips") or []
+    stored = read_checkpoint(resolve_checkpoint(policy)).get("extra", {}).get("train_config", {}).get("env", {})
+    clips = stored.get("clips") or []
     if not clips:
         raise MimicError(f"{policy}: --by-clip needs the run configuration the checkpoint stores")
 
