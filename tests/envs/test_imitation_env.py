@@ -102,10 +102,16 @@ def _step_until_done(env: ImitationEnv, steps: int = 10) -> torch.Tensor:
     return done, reward
 
 
-@pytest.mark.parametrize(("clip", "ends"), [("canter", True), ("trot", False)])
-def test_per_clip_pose_termination_from_the_character_spec(clip, ends):
+@pytest.mark.parametrize(("clip", "task", "explicit", "ends"), [
+    ("canter", "track", False, True), ("trot", "track", False, False),
+    # an AMP task tracks no reference: the per-clip distance is a tracking setting and does not apply ...
+    ("canter", "none", False, False), ("canter", "steering", False, False),
+    # ... unless the config asks for pose termination itself
+    ("trot", "none", True, True)])
+def test_per_clip_pose_termination_from_the_character_spec(clip, task, explicit, ends):
     # dog3d's spec ends a canter episode when a body is 1 m from the reference; the trot has no such limit
-    env = ImitationEnv(EnvConfig(character="dog3d", clips=[clip], rand_reset=False), num_envs=2)
+    env = ImitationEnv(EnvConfig(character="dog3d", clips=[clip], rand_reset=False, task=task,
+                                 pose_termination=explicit), num_envs=2)
     env.reset()
     state = {k: getattr(env.engine, k).clone() for k in
              ("root_pos", "root_rot", "root_vel", "root_ang_vel", "joint_pos", "dof_vel")}

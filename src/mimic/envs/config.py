@@ -51,7 +51,8 @@ class EnvConfig:
             touches the ground.
         pose_termination: also fail when any body is farther than ``pose_termination_dist`` (m)
             from its reference position (MimicKit's pose termination); off, the character spec's
-            per-clip ``pose_termination_dist`` still applies (the dog's canter).
+            per-clip ``pose_termination_dist`` still applies (the dog's canter) when ``task`` is
+            ``track``; other tasks (AMP's) follow no reference, so only an explicit setting applies.
         episode_seconds: time limit of an episode (a time-out, which bootstraps); None: DeepMimic's
             per-clip setting (4 s for kick and punch, else 20; the longest over several clips).
         end_hold_seconds: a non-looping clip's last pose is held this long before the episode ends as

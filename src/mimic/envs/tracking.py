@@ -109,8 +109,11 @@ class ImitationEnv:
         hold = [config.end_hold_seconds if config.end_hold_seconds is not None else
                 character.end_hold_seconds_for(c.name) for c in self.clips]
         self.end_hold_seconds = torch.tensor(hold, dtype=torch.float64, device=dev)
-        # pose termination per clip: the config's distance when it turns it on, else the character's per clip
-        per_clip = [character.pose_termination_dist_for(c.name) for c in self.clips]
+        # pose termination per clip: the config's distance when it turns it on, else the character's per clip.
+        # The per-clip defaults are tracking settings: with no reference to track (an AMP task) the start
+        # clip's reference runs on regardless of the character, so only an explicit setting applies.
+        per_clip = [character.pose_termination_dist_for(c.name) if config.task == "track" else None
+                    for c in self.clips]
         dist = [config.pose_termination_dist if config.pose_termination else math.inf if d is None else d
                 for d in per_clip]
         self.pose_termination_dist = torch.tensor(dist, dtype=torch.float32, device=dev)
