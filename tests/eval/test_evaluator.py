@@ -35,9 +35,9 @@ class ScriptedEnv:
     def step(self, action):
         self.t += 1
         done = torch.zeros(2, dtype=torch.long)
-        if self.t == self.fall_steps:
+        if self.t % self.fall_steps == 0:  # every episode of env 0 falls after fall_steps
             done[0] = DoneReason.FAIL
-        if self.t == 600:
+        if self.t % 600 == 0:
             done[1] = DoneReason.TIMEOUT
         zeros = torch.zeros(2)
         return torch.zeros(2, 1), torch.ones(2), done, {"mpjpe": zeros, "body_pos_error": zeros,
@@ -49,6 +49,14 @@ def test_a_fall_at_one_second_scores_a_twentieth_of_a_full_episode():
     # (30 / 600 + 600 / 600) / 2; reward per step ignores when the episode ended
     assert res["normalized_return"] == pytest.approx((1 / 20 + 1.0) / 2, abs=1e-4)
     assert res["reward_per_step"] == 1.0 and res["fall_rate"] == 0.5 and res["episodes"] == 2
+    assert res["mean_episode_seconds"] == pytest.approx((1.0 + 20.0) / 2, abs=1e-3)
+
+
+def test_each_character_plays_its_share_of_the_episodes_so_quick_falls_are_not_over_counted():
+    # env 0 falls every second, env 1 plays 20 s episodes: the first 8 episodes to end would all be
+    # env 0's falls; each character's first 4 give the true fall rate of a start, 1/2
+    res = evaluate(ScriptedEnv(fall_steps=30), lambda obs: obs, episodes=8)
+    assert res["fall_rate"] == 0.5 and res["episodes"] == 8
     assert res["mean_episode_seconds"] == pytest.approx((1.0 + 20.0) / 2, abs=1e-3)
 
 

@@ -1,7 +1,9 @@
 """Deterministic test episodes and the papers' measures of a policy.
 
-Each of the env's ``num_envs`` characters runs episodes (reference state initialization, the
-policy's mean action) until ``episodes`` have finished. Per episode:
+Each of the env's ``num_envs`` characters runs its share of ``episodes`` (reference state
+initialization, the policy's mean action): its first ones, so every episode start is an independent
+draw. (Taking whichever episodes end first would over-count short ones: a character that falls at once
+ends several episodes while the others play one.) Per episode:
 
 - ``normalized_return``: DeepMimic's NR, the episode's return divided by the largest return possible
   over the full episode: the best reward per step (the sum of the reward's term weights, 1 for both
@@ -71,6 +73,9 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     env.test_mode = True
     obs = env.reset()
     all_ids = torch.arange(n)
+    quota = torch.full((n,), episodes // n, dtype=torch.long)  # each character's share of the episodes
+    quota[: episodes % n] += 1
+    taken = torch.zeros(n, dtype=torch.long)
     possible = full_episode_steps(env, all_ids).cpu()
     extra_keys: tuple[str, ...] = TASK_METRICS if getattr(env, "task", None) is not None else ()
     if disc_logits is not None and getattr(env, "amp", None) is not None:
@@ -98,7 +103,8 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
         steps += 1
         ended = torch.nonzero(done).squeeze(-1)
         for i in ended.tolist():
-            if len(results) < episodes:
+            if taken[i] < quota[i]:
+                taken[i] += 1
                 k = float(steps[i])
                 speed, ref_speed = float(sums["speed"][i]) / k, float(sums["ref_speed"][i]) / k
                 match = max(0.0, 1.0 - abs(speed / ref_speed - 1.0)) if ref_speed > 1e-6 else 0.0
