@@ -282,7 +282,10 @@ def test_ctrl_c_stops_every_rank_and_saves(tmp_path):
     cmd = [sys.executable, "-m", "mimic.cli", "train", "walk", "--out", str(out), "--nproc", "2", "--num-envs", "4",
            "--max-samples", "100000000", "--no-progress", "run.test_every=1000", "run.checkpoint_every=1000",
            "agent.steps_per_iter=8", "agent.actor_hidden=[32]", "agent.critic_hidden=[32]"]
-    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # As from a terminal: SIGINT's default action, even when this suite runs in the background (`cmd &` in a
+    # script), where the shell has its children ignore SIGINT and Python then leaves it ignored.
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not ((out / "log.csv").is_file() and len((out / "log.csv").read_text().splitlines()) >= 3):
