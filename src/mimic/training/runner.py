@@ -162,8 +162,11 @@ class Trainer:
             if self.dist.enabled:
                 # A rank interrupted inside a collective would leave the others waiting until the timeout:
                 # the first Ctrl-C or SIGTERM only asks every rank to stop after the current iteration and save.
+                # A SIGINT the process inherited ignored (a job started with `&` from a script) stays ignored,
+                # as in the launcher and in a single process; SIGTERM still stops the run.
                 for sig in (signal.SIGINT, signal.SIGTERM):
-                    previous_handlers[sig] = signal.signal(sig, self._request_stop)
+                    if signal.getsignal(sig) is not signal.SIG_IGN:
+                        previous_handlers[sig] = signal.signal(sig, self._request_stop)
             else:  # SIGTERM (a scheduler, `timeout`, a closed terminal) saves as Ctrl-C does
                 previous_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _terminated)
         try:
