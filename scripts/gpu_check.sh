@@ -5,29 +5,31 @@
 # shipped walk controller's evaluation on both engines. Every number goes to $OUT/gpu_check.json (written
 # after each step), the log to $OUT/gpu_check.log, training runs to $OUT/train_N/.
 #
-# Install: from build/gpu/ when it is there (made by scripts/gpu_bundle.sh where the internet is reachable;
-# wheel parts are joined first, packages go to /tmp/site), else `pip install -e ".[gpu]"`.
-# On a machine that can download nothing and takes at most 64 MiB per call (the repository's ~4 MiB included),
-# carry build/gpu over three calls while the machine stays warm: the Warp wheel's part00, then part01, then
-# part02 with the other wheels and build/gpu/shim, in the call that runs this script.
+# Install: from the parts of build/gpu/site.tar.xz (made by scripts/gpu_bundle.sh where the internet is
+# reachable) when there are any, else `pip install -e ".[gpu]"`. A machine that can download nothing and takes
+# at most 64 MiB per call needs the parts carried over several calls while it stays warm: the repository's
+# tracked files travel each time (~66 MB, 62 MB of them shipped controllers: move all but walk.pt aside for
+# these calls and `git checkout src/mimic/policies` after), so each call carries one folder, build/gpu/a,
+# build/gpu/b, ..., and copies its part to MIMIC_GPU_PARTS; the call with the last part runs this script,
+# which joins the parts found there and under build/gpu/ and unpacks them into /tmp/site.
 #
-# Environment: PYTHON (default python3), OUT (default runs/gpu_check), MIMIC_GPU_BUDGET_S (default 540).
+# Environment: PYTHON (default python3), OUT (default runs/gpu_check), MIMIC_GPU_BUDGET_S (default 540),
+# MIMIC_GPU_PARTS (default /tmp/mimic_gpu_parts), MIMIC_GPU_WALK_ENVS (default 4096).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 OUT=${OUT:-runs/gpu_check}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
-if [ -d build/gpu/wheels ]; then
-  shopt -s nullglob
-  mkdir -p /tmp/mimic_gpu_wheels
-  for first in build/gpu/wheels/*.whl.part00; do
-    whl=${first%.part00}
-    cat "$whl".part* > "/tmp/mimic_gpu_wheels/$(basename "$whl")" || exit 1
-  done
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-    build/gpu/wheels/*.whl /tmp/mimic_gpu_wheels/*.whl || exit 1
-  export PYTHONPATH="/tmp/site:$PWD/build/gpu/shim:$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+PARTS=${MIMIC_GPU_PARTS:-/tmp/mimic_gpu_parts}
+mkdir -p "$PARTS"
+shopt -s nullglob
+for part in build/gpu/*/site.tar.xz.part*; do cp -n "$part" "$PARTS/"; done
+parts=("$PARTS"/site.tar.xz.part*)
+if [ ${#parts[@]} -gt 0 ]; then
+  echo "gpu_check: unpacking ${#parts[@]} part(s) of site.tar.xz into /tmp/site"
+  cat "${parts[@]}" | xz -d | tar -C /tmp -xf - || exit 1
+  export PYTHONPATH="/tmp/site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 else
   "$PY" -m pip install -q -e ".[gpu]" || exit 1
 fi
