@@ -118,3 +118,29 @@ def test_exported_policy_can_change_the_stored_env_settings(tmp_path: Path, scri
     assert read_checkpoint(full)["extra"]["train_config"]["env"]["clip_weights"] == [1.0, 4.0]  # the run's own: kept
     with pytest.raises(MimicError, match="no field clip_weight"):
         export_policy(full, tmp_path / "other.pt", env_changes={"clip_weight": [1.0]})
+
+
+def test_a_checkpoint_from_another_kind_of_device_loads_with_a_fresh_random_stream(tmp_path: Path, scripted_env):
+    """A GPU-trained run's generator state (16 bytes for CUDA) does not fit a CPU generator: evaluating or
+    resuming it on a CPU reseeds the stream from the seed and the iteration instead of failing."""
+    env = scripted_env(4)
+    agent, _ = trained(env)
+    state = agent.state_dict()
+    assert state["generator_device"] == "cpu"
+    state["generator"], state["generator_device"] = torch.zeros(16, dtype=torch.uint8), "cuda"
+    other = PPOAgent(env.obs_dim, env.action_dim, CONFIG)
+    other.load_state_dict(state)
+    assert other.iteration == 2
+    assert torch.equal(other.generator.get_state(), torch.Generator().manual_seed(CONFIG.seed + 2).get_state())
+    obs = torch.randn(16, env.obs_dim, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(other.act(obs, deterministic=True).action, agent.act(obs, deterministic=True).action)
+
+
+def test_networks_start_from_a_cpu_generator_with_the_seed():
+    """Weights are drawn on the CPU before the networks move to the agent's device, so a GPU agent starts
+    from the same weights as a CPU one (here: the CPU agent's init generator is its own generator)."""
+    agent = PPOAgent(6, 2, CONFIG)
+    assert agent.init_generator is agent.generator and agent.init_generator.device.type == "cpu"
+    again = PPOAgent(6, 2, CONFIG)
+    for a, b in zip(agent.actor.parameters(), again.actor.parameters(), strict=True):
+        assert torch.equal(a, b)

@@ -62,7 +62,7 @@ class AMPAgent(PPOAgent):
         self.amp_obs_dim = amp_obs_dim
         self.expert = expert
         with torch.random.fork_rng(devices=[]):
-            self.disc = Discriminator(amp_obs_dim, acfg.disc_hidden, self.generator,
+            self.disc = Discriminator(amp_obs_dim, acfg.disc_hidden, self.init_generator,
                                       resolve_precision(acfg.disc_precision, self.device)).to(self.device)
         self.amp_norm = RunningNormalizer(amp_obs_dim, acfg.normalizer_samples, self.config.normalizer_clip
                                           ).to(self.device)

@@ -109,12 +109,16 @@ class PPOAgent:
         local_procs = int(os.environ.get("LOCAL_WORLD_SIZE", self.dist.world_size))
         self.update_threads = cfg.update_threads or threads_per_process(local_procs)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        # The networks are built on the CPU and then moved, so their initial weights come from a CPU
+        # generator: self.generator itself on a CPU, a CPU one with the same seed on a GPU (the same weights).
+        self.init_generator = (self.generator if self.device.type == "cpu"
+                               else torch.Generator().manual_seed(cfg.seed))
         # nn.Linear draws its default init from the global RNG when built; fork it so building an
-        # agent leaves the global state untouched. The weights themselves come from self.generator.
+        # agent leaves the global state untouched. The weights themselves come from self.init_generator.
         with torch.random.fork_rng(devices=[]):
             self.actor = Actor(obs_dim, action_dim, cfg.actor_hidden, cfg.action_std, cfg.std_type == "learned",
-                               cfg.actor_init_output_scale, self.generator, self.precision).to(self.device)
-            self.critic = Critic(obs_dim, cfg.critic_hidden, self.generator, self.precision).to(self.device)
+                               cfg.actor_init_output_scale, self.init_generator, self.precision).to(self.device)
+            self.critic = Critic(obs_dim, cfg.critic_hidden, self.init_generator, self.precision).to(self.device)
         self.obs_norm = RunningNormalizer(obs_dim, cfg.normalizer_samples, cfg.normalizer_clip).to(self.device)
         self.actor_optimizer = make_optimizer(cfg.actor_optimizer, list(self.actor.parameters()), cfg.actor_lr,
                                               cfg.momentum, cfg.actor_weight_decay)
@@ -362,7 +366,7 @@ class PPOAgent:
             "actor_optimizer": self.actor_optimizer.state_dict(),
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "iteration": self.iteration, "samples": self.samples,
-            "generator": self.generator.get_state(),
+            "generator": self.generator.get_state(), "generator_device": self.generator.device.type,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -380,7 +384,12 @@ class PPOAgent:
             self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.iteration, self.samples = int(state["iteration"]), int(state["samples"])
         if "generator" in state:
-            self.generator.set_state(state["generator"])
+            if state.get("generator_device", "cpu") == self.generator.device.type:
+                self.generator.set_state(state["generator"])
+            else:
+                # trained on another kind of device (a GPU's generator state does not fit a CPU's): the
+                # random stream cannot carry over, so a fresh one from the seed and the iteration goes on
+                self.generator.manual_seed(self.config.seed + self.iteration)
 
 
 def action_bound_violation(mean: torch.Tensor, bound: float = 1.0) -> torch.Tensor:
