@@ -44,8 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="stop after this many minutes of wall time")
     p.add_argument("--seed", type=int, default=None, help="random seed (default the config's, 0)")
     p.add_argument("--device", default=None,
-                   help="device of the networks: cpu, cuda (each rank takes cuda:LOCAL_RANK) or cuda:K; MuJoCo "
-                        "stays on the CPU (default cpu)")
+                   help="device of the networks: cpu, cuda (each rank takes cuda:LOCAL_RANK) or cuda:K; the "
+                        "simulation runs where env.engine says (the CPU engine by default; "
+                        "env.engine.name=mujoco_warp for the GPU) (default cpu)")
     p.add_argument("--nproc", type=_positive_int, default=None,
                    help="worker processes on this machine, data-parallel over torch.distributed (gloo on CPU, "
                         "NCCL on CUDA); each runs --num-envs characters. Under torchrun this is ignored and "
