@@ -28,6 +28,7 @@ import csv
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -87,15 +88,24 @@ def last_json(step: dict) -> dict | None:
     return None
 
 
-def train_rate(run_dir: Path) -> dict | None:
-    """Samples/s of the iterations after the first (which holds compilation and warm-up), from ``log.csv``."""
+def train_rate(run_dir: Path, keep: Path | None = None) -> dict | None:
+    """Samples/s of the iterations after the first (which holds compilation and warm-up), from ``log.csv``,
+    and the test rounds (samples, minutes, normalized return, fall rate); ``keep``: where to copy the log
+    (the device tool returns at most 8 files, two folders deep, so run folders stay out of OUT)."""
     log = run_dir / "log.csv"
     if not log.is_file():
         return None
+    if keep is not None:
+        shutil.copyfile(log, keep)
     rows = list(csv.DictReader(log.open()))
     rates = [float(r["charts/samples_per_s"]) for r in rows[1:]] or [float(r["charts/samples_per_s"]) for r in rows]
+    tests = [[float(r["samples"]), round(float(r["wall_time_min"]), 2),
+              round(float(r["charts/test_normalized_return"]), 3), round(float(r["charts/test_fall_rate"]), 3)]
+             for r in rows if r.get("charts/test_normalized_return")]
     return {"iterations": len(rows), "samples_per_s": round(statistics.median(rates), 1) if rates else None,
-            "samples": float(rows[-1]["samples"]) if rows else 0}
+            "samples": float(rows[-1]["samples"]) if rows else 0,
+            "minutes": round(float(rows[-1]["wall_time_min"]), 2) if rows else 0,
+            "tests_samples_min_nr_falls": tests}
 
 
 def environment() -> dict:
@@ -128,6 +138,8 @@ def main() -> int:
     parser.add_argument("--budget-s", type=float, default=540.0, help="overall time budget (default 540)")
     parser.add_argument("--sizes", default="1024,4096,16384", help="character counts for bench and training")
     parser.add_argument("--device", default="cuda:0", help="the Warp engine's device (cpu: a dry run of this script)")
+    parser.add_argument("--runs", type=Path, default=Path("/tmp/mimic_gpu_runs"),
+                        help="training runs' folder (default /tmp/mimic_gpu_runs; their log.csv go next to --out)")
     parser.add_argument("--walk-minutes", type=float, default=4.0, help="GPU training time of step 4 (default 4)")
     parser.add_argument("--walk-envs", type=int, default=int(os.environ.get("MIMIC_GPU_WALK_ENVS", 4096)),
                         help="characters of step 4's walk (default 4096)")
@@ -169,7 +181,7 @@ def main() -> int:
 
     # 4. a walk from scratch on the GPU, timed, then evaluated on the Warp engine
     nets = "cuda" if args.device.startswith("cuda") else "cpu"
-    run_dir = Path(check.out.parent) / "train_walk"
+    run_dir = args.runs / "train_walk"
     minutes = max(0.5, min(args.walk_minutes, (check.left() - 150) / 60))
     check.run("train_walk_warp", [*MIMIC, "train", "walk", "--config", "fast", "--num-envs", str(args.walk_envs),
                                   "--device", nets, "--max-time", f"{minutes:.2f}", "--no-progress",
@@ -177,7 +189,7 @@ def main() -> int:
                                   "agent.steps_per_iter=16", "agent.actor_epochs=5", "agent.actor_batch_size=1",
                                   "agent.critic_batch_size=1", "agent.actor_lr_schedule=kl", "agent.kl_target=0.01",
                                   "run.test_every=10"], minutes * 60 + 120)
-    summary["train"][f"walk_warp_{args.walk_envs}"] = train_rate(run_dir)
+    summary["train"][f"walk_warp_{args.walk_envs}"] = train_rate(run_dir, check.out.parent / "train_walk.csv")
     summary["train_walk_minutes"] = round(minutes, 2)
     step = check.run("eval_trained_walk_warp", [*MIMIC, "eval", str(run_dir), "--engine", "mujoco_warp", "--json"],
                      120)
@@ -186,20 +198,20 @@ def main() -> int:
 
     # 5. the full training loop on the GPU, three iterations per size (32 steps per iteration in `fast`)
     for n in [n for n in sizes if n != args.walk_envs]:
-        run_dir = Path(check.out.parent) / f"train_{n}"
+        run_dir = args.runs / f"train_{n}"
         check.run(f"train_warp_{n}", [*MIMIC, "train", "walk", "--config", "fast", "--num-envs", str(n), "--device",
                                       nets, "--max-samples", str(3 * 32 * n), "--no-progress", "--out", str(run_dir),
                                       "env.engine.name=mujoco_warp", f"env.{device}", "run.test_every=1000"], 150)
-        summary["train"][f"mujoco_warp_{n}"] = train_rate(run_dir)
+        summary["train"][f"mujoco_warp_{n}"] = train_rate(run_dir, check.out.parent / f"train_{n}.csv")
     check.save()
 
     # 6. AMP with the steering task on the GPU (its observations, expert samples and targets on the device)
-    run_dir = Path(check.out.parent) / "train_amp_steer"
+    run_dir = args.runs / "train_amp_steer"
     check.run("train_amp_steer_warp", [*MIMIC, "train", "--config", "amp_steer", "--num-envs", "1024",
                                         "--device", nets, "--max-samples", str(2 * 32 * 1024), "--no-progress",
                                         "--out", str(run_dir), "env.engine.name=mujoco_warp", f"env.{device}",
                                         "run.test_every=1000"], 180)
-    summary["train"]["amp_steer_warp_1024"] = train_rate(run_dir)
+    summary["train"]["amp_steer_warp_1024"] = train_rate(run_dir, check.out.parent / "train_amp_steer.csv")
     check.result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     check.save()
     print(json.dumps(summary, indent=2))

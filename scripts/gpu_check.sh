@@ -3,7 +3,7 @@
 # scripts/gpu_check.py runs the CPU-vs-Warp equivalence tests on cuda:0, `mimic bench env --engine
 # mujoco_warp` for 1k/4k/16k characters, the training loop's samples/s on the GPU for the same sizes, and the
 # shipped walk controller's evaluation on both engines. Every number goes to $OUT/gpu_check.json (written
-# after each step), the log to $OUT/gpu_check.log, training runs to $OUT/train_N/.
+# after each step), the log to $OUT/gpu_check.log, each training run's log.csv to $OUT/train_*.csv.
 #
 # Install: from the parts of build/gpu/site.tar.xz (made by scripts/gpu_bundle.sh where the internet is
 # reachable) when there are any, else `pip install -e ".[gpu]"`. A machine that can download nothing and takes
