@@ -18,7 +18,9 @@ Run by ``scripts/gpu_check.sh`` (which installs the ``gpu`` extra first) on a ma
 Each step runs in its own process with a time limit, is recorded as it finishes (a crash or a time-out is
 recorded too), and steps are skipped once the overall budget (``--budget-s``) is spent.
 
-Usage: ``python scripts/gpu_check.py --out OUT/gpu_check.json [--budget-s 540]``
+Usage: ``python scripts/gpu_check.py --out OUT/gpu_check.json [--budget-s 540] [--walk-minutes M] [--skip ...]``.
+A session that has done the rest trains only the walk, for most of a 10-minute call: ``--skip tests_warp,
+bench_env,eval_walk,train_warp,train_amp --walk-minutes 8`` (MIMIC_GPU_ARGS in scripts/gpu_check.sh).
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ MIMIC = [sys.executable, "-m", "mimic.cli"]
 class Check:
     """Runs the steps against a deadline and rewrites the JSON file after each."""
 
-    def __init__(self, out: Path, budget_s: float) -> None:
-        self.out, self.deadline = out, time.monotonic() + budget_s
+    def __init__(self, out: Path, budget_s: float, skip: tuple[str, ...] = ()) -> None:
+        self.out, self.deadline, self.skip = out, time.monotonic() + budget_s, skip
         self.result: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "steps": {}}
         out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -56,7 +58,9 @@ class Check:
     def run(self, name: str, cmd: list[str], limit_s: float, env: dict | None = None) -> dict:
         """Run ``cmd`` (at most ``limit_s`` and the budget left); record status, seconds and the output's tail."""
         limit = min(limit_s, self.left())
-        if limit < 20:
+        if any(name.startswith(prefix) for prefix in self.skip):
+            step = {"status": "skipped", "reason": "--skip"}
+        elif limit < 20:
             step = {"status": "skipped", "reason": "time budget spent"}
         else:
             start = time.monotonic()
@@ -143,8 +147,10 @@ def main() -> int:
     parser.add_argument("--walk-minutes", type=float, default=4.0, help="GPU training time of step 4 (default 4)")
     parser.add_argument("--walk-envs", type=int, default=int(os.environ.get("MIMIC_GPU_WALK_ENVS", 4096)),
                         help="characters of step 4's walk (default 4096)")
+    parser.add_argument("--skip", default="", help="comma-separated step-name prefixes to skip, e.g. "
+                        "tests_warp,bench_env,eval_walk,train_warp,train_amp to give the walk all the time")
     args = parser.parse_args()
-    check = Check(args.out, args.budget_s)
+    check = Check(args.out, args.budget_s, tuple(p for p in args.skip.split(",") if p))
     check.result["environment"] = environment()
     check.save()
     sizes = [int(s) for s in args.sizes.split(",")]

@@ -14,7 +14,8 @@
 # which joins the parts found there and under build/gpu/ and unpacks them into /tmp/site.
 #
 # Environment: PYTHON (default python3), OUT (default runs/gpu_check), MIMIC_GPU_BUDGET_S (default 540),
-# MIMIC_GPU_PARTS (default /tmp/mimic_gpu_parts), MIMIC_GPU_WALK_ENVS (default 4096).
+# MIMIC_GPU_PARTS (default /tmp/mimic_gpu_parts), MIMIC_GPU_WALK_ENVS (default 4096),
+# MIMIC_GPU_ARGS (more options of gpu_check.py, e.g. --skip and --walk-minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -34,5 +35,6 @@ else
   "$PY" -m pip install -q -e ".[gpu]" || exit 1
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-"$PY" scripts/gpu_check.py --out "$OUT/gpu_check.json" --budget-s "${MIMIC_GPU_BUDGET_S:-540}" 2>&1 \
+# shellcheck disable=SC2086  # MIMIC_GPU_ARGS: more options of gpu_check.py, split on spaces
+"$PY" scripts/gpu_check.py --out "$OUT/gpu_check.json" --budget-s "${MIMIC_GPU_BUDGET_S:-540}" ${MIMIC_GPU_ARGS:-} 2>&1 \
   | tee "$OUT/gpu_check.log"
