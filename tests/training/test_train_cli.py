@@ -105,12 +105,15 @@ def test_eval_json_play_and_plot(run_dir, capsys):
         assert (run_dir / "p.mp4").stat().st_size > 0
 
 
-def test_bad_policy_and_preset(capsys):
+def test_bad_policy_and_preset(capsys, monkeypatch, tmp_path):
     assert main(["eval", "no/such/run"]) == 2
     assert "no such run directory or checkpoint" in capsys.readouterr().err
+    # a package whose only controller is walk (every bundled clip may have one by now)
+    (tmp_path / "walk.pt").write_bytes((POLICIES_DIR / "walk.pt").read_bytes())
+    monkeypatch.setattr("mimic.policies.POLICIES_DIR", tmp_path)
     assert main(["play", "spin"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("mimic: error: spin: no controller is shipped for this clip yet")
+    assert err.startswith("mimic: error: spin: no controller is shipped for this clip yet (shipped: walk)")
     with pytest.raises(MimicError, match="unknown config preset; presets are amp_steer, amp_walk, deepmimic_humanoid"):
         load_train_config("nope")
     with pytest.raises(MimicError, match="agent.actor_lrr=1: unknown key"):
