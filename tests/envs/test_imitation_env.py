@@ -394,9 +394,10 @@ def test_per_clip_settings_from_deepmimic_arg_files_load_for_every_bundled_clip(
     expected_holds = {"getup_facedown": 0.3, "getup_faceup": 0.3}
     # how the shipped controllers were trained
     pose_termination = {c: 1.0 for c in ("run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch", "crawl",
-                                         "getup_faceup", "roll", "getup_facedown", "dance_a", "dance_b")}
+                                         "getup_faceup", "roll", "getup_facedown", "dance_a", "dance_b", "spin")}
     # DeepMimic's limited PD torque
-    python_pd = {"run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch", "roll", "dance_a", "dance_b"}
+    python_pd = {"run", "jump", "spinkick", "backflip", "cartwheel", "kick", "punch", "roll", "dance_a", "dance_b",
+                 "spin"}
     for name in bundled_clips():
         env = make(num_envs=1, clips=[name])
         assert env.episode_seconds == expected_limits.get(name, 20.0), name
