@@ -145,7 +145,7 @@ def main() -> int:
     parser.add_argument("--runs", type=Path, default=Path("/tmp/mimic_gpu_runs"),
                         help="training runs' folder (default /tmp/mimic_gpu_runs; their log.csv go next to --out)")
     parser.add_argument("--walk-minutes", type=float, default=4.0, help="GPU training time of step 4 (default 4)")
-    parser.add_argument("--walk-envs", type=int, default=int(os.environ.get("MIMIC_GPU_WALK_ENVS", 4096)),
+    parser.add_argument("--walk-envs", type=int, default=4096,
                         help="characters of step 4's walk (default 4096)")
     parser.add_argument("--skip", default="", help="comma-separated step-name prefixes to skip, e.g. "
                         "tests_warp,bench_env,eval_walk,train_warp,train_amp to give the walk all the time")

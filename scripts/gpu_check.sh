@@ -8,14 +8,14 @@
 # Install: from the parts of build/gpu/site.tar.xz (made by scripts/gpu_bundle.sh where the internet is
 # reachable) when there are any, else `pip install -e ".[gpu]"`. A machine that can download nothing and takes
 # at most 64 MiB per call needs the parts carried over several calls while it stays warm: the repository's
-# tracked files travel each time (~66 MB, 62 MB of them shipped controllers: move all but walk.pt aside for
+# tracked files travel each time (~69 MB, 68 MB of them shipped controllers: move all but walk.pt aside for
 # these calls and `git checkout src/mimic/policies` after), so each call carries one folder, build/gpu/a,
 # build/gpu/b, ..., and copies its part to MIMIC_GPU_PARTS; the call with the last part runs this script,
 # which joins the parts found there and under build/gpu/ and unpacks them into /tmp/site.
 #
 # Environment: PYTHON (default python3), OUT (default runs/gpu_check), MIMIC_GPU_BUDGET_S (default 540),
-# MIMIC_GPU_PARTS (default /tmp/mimic_gpu_parts), MIMIC_GPU_WALK_ENVS (default 4096),
-# MIMIC_GPU_ARGS (more options of gpu_check.py, e.g. --skip and --walk-minutes).
+# MIMIC_GPU_PARTS (default /tmp/mimic_gpu_parts),
+# MIMIC_GPU_ARGS (more options of gpu_check.py, e.g. --skip, --walk-minutes and --walk-envs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -25,7 +25,7 @@ export PYTHONUNBUFFERED=1
 PARTS=${MIMIC_GPU_PARTS:-/tmp/mimic_gpu_parts}
 mkdir -p "$PARTS"
 shopt -s nullglob
-for part in build/gpu/*/site.tar.xz.part*; do cp -n "$part" "$PARTS/"; done
+for part in build/gpu/*/site.tar.xz.part*; do [ -e "$PARTS/${part##*/}" ] || cp "$part" "$PARTS/"; done
 parts=("$PARTS"/site.tar.xz.part*)
 if [ ${#parts[@]} -gt 0 ]; then
   echo "gpu_check: unpacking ${#parts[@]} part(s) of site.tar.xz into /tmp/site"
