@@ -101,3 +101,27 @@ def test_a_discriminator_scores_the_test_transitions_per_episode():
     assert res["disc_agent_acc"] == pytest.approx(0.5)  # env 0 fools it every step, env 1 never
     assert res["disc_agent_logit"] == pytest.approx((2.0 - 1.0) / 2)
     assert "disc_agent_acc" not in evaluate(ScriptedAMPEnv(fall_steps=30), lambda obs: obs, episodes=2)
+
+
+class ScriptedTermsEnv(ScriptedEnv):
+    """ScriptedEnv whose reward has two terms: pose 0.8 (weight 0.5) and vel 0.4 (weight 0.05), every step."""
+
+    def step(self, action):
+        obs, reward, done, info = super().step(action)
+        terms = {"pose": torch.full((2,), 0.8), "vel": torch.full((2,), 0.4)}
+        return obs, reward, done, {**info, "reward_terms": terms}
+
+
+def test_each_reward_term_and_the_reward_it_costs_are_reported():
+    res = evaluate(ScriptedTermsEnv(fall_steps=30), lambda obs: obs, episodes=2)
+    assert res["reward_terms"] == pytest.approx({"pose": 0.8, "vel": 0.4})
+    assert res["reward_lost"] == pytest.approx({"pose": 0.5 * 0.2, "vel": 0.05 * 0.6})
+    assert "reward_terms" not in evaluate(ScriptedEnv(fall_steps=30), lambda obs: obs, episodes=2)
+
+
+def test_the_reward_lost_per_term_adds_up_to_the_reward_missed_on_a_real_env():
+    # zero actions fall; a fall's last step scores 0 whatever its terms unless reward_fail_zero is off
+    env = ImitationEnv(replace(EnvConfig(), clips=["walk"], reward_fail_zero=False), num_envs=2, seed=0)
+    zero = torch.zeros(2, env.action_dim)
+    res = evaluate(env, lambda obs: zero, episodes=2)
+    assert sum(res["reward_lost"].values()) == pytest.approx(1.0 - res["reward_per_step"], abs=2e-3)

@@ -20,6 +20,10 @@ ends several episodes while the others play one.) Per episode:
   steps (for a policy that does not track a clip, AMP's, the speed the clips move at).
 - ``style_score``: how an AMP policy with no task is judged, in [0, 1]: the fraction of the full episode
   it stayed up, times ``max(0, 1 - |mean_speed / clip_speed - 1|)`` (its speed against the clips').
+- ``reward_terms``: each reward term's mean value per step (in [0, 1]) over the steps played, and
+  ``reward_lost``: its weight times (1 - that mean), the reward per step it costs; with a tracking
+  reward the losses add up to the best reward per step (1) minus ``reward_per_step`` (but for the zero
+  reward of a fall's last step, ``env.reward_fail_zero``), so they say which term limits a controller.
 - With the steering task also ``heading_error_deg`` (angle between the root's velocity and the target
   direction) and ``speed_error_mps``, averaged over the steps.
 - With a discriminator (``disc_logits``, an AMP run's) also ``disc_agent_acc``: the share of the test
@@ -83,7 +87,8 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     sums = {k: torch.zeros(n, dtype=torch.float64)
             for k in ("ret", "mpjpe", "err", "root_err", "speed", "ref_speed", *extra_keys)}
     steps = torch.zeros(n, dtype=torch.float64)
-    results: list[dict[str, float]] = []
+    term_sums: dict[str, torch.Tensor] = {}
+    results: list[dict] = []
     for _ in range(max_steps):
         obs, reward, done, info = env.step(policy(obs))
         # the sums live on the CPU whatever the engine's device (one small copy per step)
@@ -97,6 +102,8 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
         for key in extra_keys:
             sums[key] += info[key].double()
         sums["ret"] += reward.double()
+        for name, value in info.get("reward_terms", {}).items():
+            term_sums.setdefault(name, torch.zeros(n, dtype=torch.float64)).add_(value.double())
         sums["mpjpe"] += info["mpjpe"].double()
         sums["err"] += info["body_pos_error"].double()
         sums["root_err"] += info["root_pos_error"].double()
@@ -116,8 +123,9 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
                     "mean_speed_mps": speed, "clip_speed_mps": ref_speed,
                     "style_score": min(1.0, k / float(possible[i])) * match,
                     **{key: float(sums[key][i]) / k for key in extra_keys},
+                    "reward_terms": {name: float(v[i]) / k for name, v in term_sums.items()},
                 })
-            for v in sums.values():
+            for v in (*sums.values(), *term_sums.values()):
                 v[i] = 0.0
             steps[i] = 0.0
         if len(ended):  # the new episodes' full length, from their start times
@@ -129,4 +137,13 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
         return {**{k: math.nan for k in METRICS}, "episodes": 0}
     out = {k: round(sum(r[k] for r in results) / len(results), 4) for k in (*METRICS, *extra_keys)}
     out["mean_episode_seconds"] = round(out["mean_episode_seconds"], 3)
-    return {**out, "episodes": len(results)}
+    out["episodes"] = len(results)
+    terms = {name: sum(r["reward_terms"].get(name, 0.0) for r in results) / len(results)
+             for name in results[0]["reward_terms"]}
+    if terms:
+        out["reward_terms"] = {name: round(v, 4) for name, v in terms.items()}
+        weights = getattr(env, "reward_weights", {})
+        lost = {name: round(weights[name] * (1.0 - v), 4) for name, v in terms.items() if name in weights}
+        if lost:  # a task's own reward (steering) has no tracking weights
+            out["reward_lost"] = lost
+    return out

@@ -256,6 +256,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         policy, ckpt, result = results[0]
         print(f"{ckpt}: {result['episodes']} episodes")
         for key, value in result.items():
+            if isinstance(value, dict):  # reward_terms, reward_lost: one term per entry
+                value = ", ".join(f"{k} {v:.3f}" for k, v in value.items())
             print(f"  {key:22s} {value}")
         return 0
     cols = [("NR", "normalized_return", "{:.3f}"), ("rew/step", "reward_per_step", "{:.3f}"),
