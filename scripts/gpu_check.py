@@ -5,7 +5,8 @@ Run by ``scripts/gpu_check.sh`` (which installs the ``gpu`` extra first) on a ma
 1. ``tests/engine/test_mujoco_warp.py`` on ``cuda:0`` (the CPU engine against the Warp engine; its first run
    compiles Warp's CUDA kernels into Warp's kernel cache, which the later steps reuse);
 2. ``mimic bench env --engine mujoco_warp --json`` for 1,024, 4,096 and 16,384 characters (plus the CPU engine
-   at 4,096 on the machine's cores, for comparison);
+   at 4,096 on the machine's cores, for comparison), and at 4,096 with ``compile=true`` (the env's per-step
+   math under ``torch.compile``, step ``bench_compiled``);
 3. ``mimic eval walk`` of the shipped controller (trained on the CPU engine) on both engines: the normalized
    returns and their difference (the issue asks for |difference| <= 0.03);
 4. a walk trained from scratch on the GPU for ``--walk-minutes`` (``--config fast`` with 4,096 characters, 16
@@ -20,7 +21,8 @@ recorded too), and steps are skipped once the overall budget (``--budget-s``) is
 
 Usage: ``python scripts/gpu_check.py --out OUT/gpu_check.json [--budget-s 540] [--walk-minutes M] [--skip ...]``.
 A session that has done the rest trains only the walk, for most of a 10-minute call: ``--skip tests_warp,
-bench_env,eval_walk,train_warp,train_amp --walk-minutes 8`` (MIMIC_GPU_ARGS in scripts/gpu_check.sh).
+bench_env,eval_walk,train_warp,train_amp --walk-minutes 8`` (MIMIC_GPU_ARGS in scripts/gpu_check.sh); one that
+only measures the compiled env: ``--skip tests_warp,bench_env,eval,train``.
 """
 
 from __future__ import annotations
@@ -168,6 +170,10 @@ def main() -> int:
         step = check.run(f"bench_env_warp_{n}", [*MIMIC, "bench", "env", "--engine", "mujoco_warp", "--num-envs",
                                                  str(n), "--seconds", "5", "--json", device], 90)
         summary["bench_env"][f"mujoco_warp_{n}"] = last_json(step)
+    # the env's per-step math compiled (env.compile; the first steps compile it, before the timing starts)
+    step = check.run("bench_compiled_warp_4096", [*MIMIC, "bench", "env", "--engine", "mujoco_warp", "--num-envs",
+                                                  "4096", "--seconds", "5", "--json", device, "compile=true"], 300)
+    summary["bench_env"]["mujoco_warp_4096_compiled"] = last_json(step)
     step = check.run("bench_env_cpu_4096", [*MIMIC, "bench", "env", "--num-envs", "4096", "--seconds", "5",
                                             "--json"], 90)
     summary["bench_env"]["mujoco_cpu_4096"] = last_json(step)

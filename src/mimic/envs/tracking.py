@@ -135,6 +135,14 @@ class ImitationEnv:
         self.amp = (AMPObservations(model, self.motion, self.key_bodies, config.amp_obs_steps, self.dt, n)
                     if config.amp_obs_steps > 0 else None)
         self.amp_obs_dim = self.amp.obs_dim if self.amp is not None else 0
+        # The per-step math of the whole batch, compiled with env.compile (shapes fixed: resets of some envs
+        # call the eager methods)
+        self._full_state, self._full_targets = self.motion.state, self._pd_targets_of
+        self._full_sim_state, self._full_reward, self._full_obs = self._sim_track_state, self._reward, self._observe
+        if config.compile:
+            self._full_state, self._full_targets, self._full_sim_state, self._full_reward, self._full_obs = (
+                torch.compile(f, dynamic=False) for f in (self.motion.state, self._pd_targets_of,
+                                                          self._sim_track_state, self._reward, self._observe))
 
     # ------------------------------------------------------------------------------------ setup
     def _init_reward_weights(self) -> None:
@@ -179,18 +187,17 @@ class ImitationEnv:
         if action.shape != (self.num_envs, self.action_dim):
             raise MimicError(f"action must have shape ({self.num_envs}, {self.action_dim}), got {tuple(action.shape)}")
         # the reference at the end of this step: the residual mode's PD offset, then the reward's target
-        ref = self.motion.state(self.clip_ids, self.motion_time + self.dt)
-        offset, scale = self._action_map(ref.joint_rot)
-        self.engine.set_pd_targets_exp(offset + scale * action.clamp(-1.0, 1.0))
+        ref = self._full_state(self.clip_ids, self.motion_time + self.dt)
+        self.engine.set_pd_targets_exp(self._full_targets(ref.joint_rot, action))
         root_before = self.engine.root_pos[:, :2].clone() if self.test_mode else None
         self.engine.step()
         self.motion_time += self.dt
         self.episode_time += self.dt
         self.ref = ref = self._offset_reference(ref, self.clip_ids, self.motion_time, sync=True)
-        sim = self._sim_track_state()
+        sim = self._full_sim_state()
 
         if self.config.task == "track":
-            reward, terms = self._reward(sim, ref)
+            reward, terms = self._full_reward(sim, ref)
         elif self.task is not None:
             self.task.advance(self.dt)
             reward = self.task.reward(sim.root_vel, sim.root_rot)
@@ -221,7 +228,7 @@ class ImitationEnv:
             if self.task is not None:
                 info.update(self.task.errors(sim.root_vel))
             info["ref_root_speed"] = ref.root_vel[:, :2].norm(dim=-1)
-        obs = self._observe()
+        obs = self._full_obs()
         info["terminal_obs"] = obs
         ended = torch.nonzero(done).squeeze(-1)
         if len(ended):
@@ -239,6 +246,12 @@ class ImitationEnv:
         ref_rot = self.motion.state(self.clip_ids, self.motion_time + self.dt).joint_rot if residual else None
         offset, scale = self._action_map(ref_rot)
         return (dof - offset) / scale
+
+    def _pd_targets_of(self, ref_joint_rot: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """PD targets (N, num_dofs) of normalized actions (N, num_dofs), clipped to [-1, 1], given the reference
+        joint rotations (N, num_joints, 4) at the end of the step."""
+        offset, scale = self._action_map(ref_joint_rot)
+        return offset + scale * action.clamp(-1.0, 1.0)
 
     def _action_map(self, ref_joint_rot: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(offset, scale) with PD target = offset + scale * action: (N, num_dofs) and (num_dofs,).
