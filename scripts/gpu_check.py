@@ -6,7 +6,8 @@ Run by ``scripts/gpu_check.sh`` (which installs the ``gpu`` extra first) on a ma
    compiles Warp's CUDA kernels into Warp's kernel cache, which the later steps reuse);
 2. ``mimic bench env --engine mujoco_warp --json`` for 1,024, 4,096 and 16,384 characters (plus the CPU engine
    at 4,096 on the machine's cores, for comparison), and at 4,096 with ``compile=true`` (the env's per-step
-   math under ``torch.compile``, step ``bench_compiled``);
+   math under ``torch.compile``, step ``bench_compiled``), and ``benchmarks/env_profile.py`` at 4,096, eager and
+   compiled (steps ``profile_warp_4096*``: operations, host-device syncs and the env's parts per step);
 3. ``mimic eval walk`` of the shipped controller (trained on the CPU engine) on both engines: the normalized
    returns and their difference (the issue asks for |difference| <= 0.03);
 4. a walk trained from scratch on the GPU for ``--walk-minutes`` (``--config fast`` with 4,096 characters, 16
@@ -22,7 +23,7 @@ recorded too), and steps are skipped once the overall budget (``--budget-s``) is
 Usage: ``python scripts/gpu_check.py --out OUT/gpu_check.json [--budget-s 540] [--walk-minutes M] [--skip ...]``.
 A session that has done the rest trains only the walk, for most of a 10-minute call: ``--skip tests_warp,
 bench_env,eval_walk,train_warp,train_amp --walk-minutes 8`` (MIMIC_GPU_ARGS in scripts/gpu_check.sh); one that
-only measures the compiled env: ``--skip tests_warp,bench_env,eval,train``.
+only measures the compiled env and the profiles: ``--skip tests_warp,bench_env,eval,train``.
 """
 
 from __future__ import annotations
@@ -174,6 +175,14 @@ def main() -> int:
     step = check.run("bench_compiled_warp_4096", [*MIMIC, "bench", "env", "--engine", "mujoco_warp", "--num-envs",
                                                   "4096", "--seconds", "5", "--json", device, "compile=true"], 300)
     summary["bench_env"]["mujoco_warp_4096_compiled"] = last_json(step)
+    # where a 4,096-character step's time goes, eager and compiled: operations, syncs, the env's parts
+    for compiled in (False, True):
+        name = "profile_warp_4096" + ("_compiled" if compiled else "")
+        step = check.run(name, [sys.executable, "benchmarks/env_profile.py", "--num-envs", "4096", "--json",
+                                "env.engine.name=mujoco_warp", f"env.{device}", f"env.compile={str(compiled).lower()}"],
+                         300)
+        summary[name] = last_json(step)
+    check.save()
     step = check.run("bench_env_cpu_4096", [*MIMIC, "bench", "env", "--num-envs", "4096", "--seconds", "5",
                                             "--json"], 90)
     summary["bench_env"]["mujoco_cpu_4096"] = last_json(step)

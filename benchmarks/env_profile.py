@@ -1,0 +1,145 @@
+"""Where one environment step's time goes: torch operations, host-device syncs and the env's own parts.
+
+For the GPU issue, whose 4,096-character env step costs 22 ms of which the physics is 6 ms: this counts,
+per ``ImitationEnv.step`` of the walk (``--config``'s env section, zero-mean random actions):
+
+- ``ms_per_step``: wall time (the device synchronized once at the end of the timed steps);
+- ``aten_ops_per_step``: ATen operations dispatched (each one a kernel launch on a GPU, but for views; eager
+  envs only) and ``cuda_kernels_per_step``: the GPU kernels launched, from torch's profiler (CUDA only);
+- ``syncs_per_step`` (CUDA only): operations that made the host wait for the GPU
+  (``torch.cuda.set_sync_debug_mode``), with the env's lines that issued them;
+- ``parts_ms``: the step's parts (``motion.state``, engine step, reward, observation, resets), each timed
+  with the device synchronized around it (so their sum exceeds ``ms_per_step`` on a GPU, where the parts
+  overlap with the host's dispatch);
+- the top operations by host time from torch's profiler.
+
+Run: ``python benchmarks/env_profile.py [--num-envs 4096] [--steps 50] [--json] [KEY=VALUE ...]``, e.g.
+``env.engine.name=mujoco_warp env.engine.device=cuda:0 env.compile=true`` (overrides of the train config).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import time
+import warnings
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from mimic.envs.tracking import ImitationEnv
+from mimic.training.config import load_train_config
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts the ATen operations dispatched inside the block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed_parts(env: ImitationEnv, times: collections.Counter) -> None:
+    """Wrap the env's parts so each call adds its synchronized wall time to ``times``."""
+    dev = env.device
+    parts = {"reference": (env, "_full_state"), "pd_targets": (env, "_full_targets"),
+             "physics": (env.engine, "step"), "tracking_state": (env, "_full_sim_state"),
+             "reward": (env, "_full_reward"), "observation": (env, "_full_obs"), "resets": (env, "_reset_envs")}
+    for name, (obj, attr) in parts.items():
+        inner = getattr(obj, attr)
+
+        def wrapped(*args, _inner=inner, _name=name, **kwargs):
+            sync(dev)
+            start = time.perf_counter()
+            out = _inner(*args, **kwargs)
+            sync(dev)
+            times[_name] += time.perf_counter() - start
+            return out
+
+        setattr(obj, attr, wrapped)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="fast", help="preset whose env section is used (default fast)")
+    parser.add_argument("--num-envs", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=50, help="timed steps (default 50)")
+    parser.add_argument("--top", type=int, default=15, help="profiler rows to print (default 15)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line last")
+    parser.add_argument("overrides", nargs="*", help="KEY=VALUE overrides of the train config")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # as the trainer: env math on one thread
+    cfg = load_train_config(args.config, args.overrides)
+    env = ImitationEnv(cfg.env, num_envs=args.num_envs, seed=0)
+    dev = env.device
+    gen = torch.Generator().manual_seed(0)
+    actions = [(0.3 * torch.randn(args.num_envs, env.action_dim, generator=gen)).to(dev) for _ in range(8)]
+    env.reset()
+    for i in range(20):  # warm-up: allocator, compilation with env.compile, Warp's kernels
+        env.step(actions[i % 8])
+    sync(dev)
+
+    start = time.perf_counter()
+    for i in range(args.steps):
+        env.step(actions[i % 8])
+    sync(dev)
+    ms = (time.perf_counter() - start) / args.steps * 1e3
+
+    ops = None
+    if not cfg.env.compile:  # a dispatch mode would run compiled code eagerly: counted for eager envs only
+        with OpCounter() as counter:
+            for i in range(10):
+                env.step(actions[i % 8])
+        ops = counter.count / 10
+
+    syncs, where = None, collections.Counter()
+    if dev.type == "cuda":
+        torch.cuda.set_sync_debug_mode("warn")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for i in range(10):
+                env.step(actions[i % 8])
+        torch.cuda.set_sync_debug_mode("default")
+        syncs = len(caught) / 10
+        for w in caught:  # the Python line whose operation synchronized
+            where[f"{w.filename.split('/mimic/')[-1]}:{w.lineno}"] += 1
+
+    with torch.profiler.profile() as prof:
+        for i in range(10):
+            env.step(actions[i % 8])
+        sync(dev)
+    events = prof.key_averages()
+    print(events.table(sort_by="self_cpu_time_total", row_limit=args.top))
+    kernels = (sum(e.count for e in events if e.device_type == torch.autograd.DeviceType.CUDA) / 10
+               if dev.type == "cuda" else None)
+
+    times: collections.Counter = collections.Counter()
+    timed_parts(env, times)
+    for i in range(args.steps):
+        env.step(actions[i % 8])
+    parts = {k: round(v / args.steps * 1e3, 3) for k, v in times.most_common()}
+
+    result = {"num_envs": args.num_envs, "device": str(dev), "engine": cfg.env.engine.name,
+              "compile": cfg.env.compile, "ms_per_step": round(ms, 3),
+              "env_steps_per_s": round(args.num_envs / ms * 1e3), "aten_ops_per_step": ops,
+              "cuda_kernels_per_step": kernels,
+              "syncs_per_step": syncs, "sync_sites": dict(where.most_common(12)), "parts_ms": parts}
+    for key, value in result.items():
+        if not args.json:
+            print(f"{key:18s} {value}")
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
