@@ -37,9 +37,8 @@ def pose_fail(body_pos: torch.Tensor, ref_body_pos: torch.Tensor, max_dist: floa
 def done_reasons(fail: torch.Tensor, success: torch.Tensor, timeout: torch.Tensor,
                  invalid: torch.Tensor) -> torch.Tensor:
     """(N,) long :class:`DoneReason` per env; priority invalid > fail > success > timeout."""
-    done = torch.zeros(fail.shape, dtype=torch.long, device=fail.device)
-    done[timeout] = DoneReason.TIMEOUT
-    done[success] = DoneReason.SUCCESS
-    done[fail] = DoneReason.FAIL
-    done[invalid] = DoneReason.INVALID
-    return done
+    # torch.where rather than masked assignment, which makes a GPU wait for the host
+    done = torch.where(timeout, int(DoneReason.TIMEOUT), 0)
+    done = torch.where(success, int(DoneReason.SUCCESS), done)
+    done = torch.where(fail, int(DoneReason.FAIL), done)
+    return torch.where(invalid, int(DoneReason.INVALID), done).long()

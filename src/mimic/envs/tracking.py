@@ -9,7 +9,7 @@
 - ``done`` (N,) long :class:`~mimic.envs.terminations.DoneReason`; envs that end are reset at once
   and ``obs`` holds their first observation; ``info["terminal_obs"]`` holds every env's observation
   before any reset (for bootstrapping time-outs).
-- ``info``: ``reward_terms`` (term -> (N,)), ``num_invalid`` (int) envs reset this step after their
+- ``info``: ``reward_terms`` (term -> (N,)), ``num_invalid`` (0-dim long tensor) envs reset this step after their
   simulation blew up; in test mode (``env.test_mode = True``) also the tracking errors
   ``body_pos_error`` (N,) mean distance of the bodies to the reference (m), ``root_pos_error`` (N,)
   (m), ``mpjpe`` (N,) mean distance of the non-root bodies to the reference with both root positions
@@ -218,7 +218,7 @@ class ImitationEnv:
             reward = torch.where(done == DoneReason.FAIL, torch.zeros_like(reward), reward)
         reward = torch.where(invalid, torch.zeros_like(reward), torch.nan_to_num(reward))
 
-        info = {"reward_terms": terms, "num_invalid": int(invalid.sum())}
+        info = {"reward_terms": terms, "num_invalid": invalid.sum()}  # a tensor: no host-device sync
         if self.amp is not None:  # the transition that just happened, before any reset
             self.amp.push(self.amp_frame_of_sim(sim))
             info["amp_obs"] = self.amp.observation()
@@ -309,8 +309,9 @@ class ImitationEnv:
             cycle = self.motion.cycle_count(clip_ids, times)
             new = cycle != self.cycle
             self.cycle = cycle
-            if self.config.sync_root_pos and bool(new.any()):
-                self.ref_offset[new, :2] = self.engine.root_pos[new, :2] - s.root_pos[new, :2]
+            if self.config.sync_root_pos:  # every env's offset computed, those in a new cycle take it: no
+                moved = self.engine.root_pos[:, :2] - s.root_pos[:, :2]  # host-device sync on a GPU
+                self.ref_offset[:, :2] = torch.where(new[:, None], moved, self.ref_offset[:, :2])
         s.root_pos = s.root_pos + self.ref_offset
         s.body_pos = s.body_pos + self.ref_offset[:, None, :]
         return s
