@@ -13,7 +13,8 @@
   simulation blew up; in test mode (``env.test_mode = True``) also the tracking errors
   ``body_pos_error`` (N,) mean distance of the bodies to the reference (m), ``root_pos_error`` (N,)
   (m), ``mpjpe`` (N,) mean distance of the non-root bodies to the reference with both root positions
-  aligned (m; the AMP paper's pose error), ``joint_rot_error`` (N,) mean joint angle error (rad),
+  aligned (m; the AMP paper's pose error without its time warping; ``body_rel_pos`` and
+  ``ref_body_rel_pos`` (N, B - 1, 3) are those positions), ``joint_rot_error`` (N,) mean joint angle error (rad),
   ``root_speed`` (N,) the root's horizontal speed over the step (m/s) and ``ref_root_speed`` (N,) the
   reference root's.
 """
@@ -356,6 +357,7 @@ class ImitationEnv:
         rel_sim = sim.body_pos[:, 1:] - sim.root_pos[:, None, :]
         rel_ref = ref.body_pos[:, 1:] - ref.root_pos[:, None, :]
         return {
+            "body_rel_pos": rel_sim, "ref_body_rel_pos": rel_ref,  # for the time-warped error (mimic.eval.dtw)
             "mpjpe": (rel_sim - rel_ref).norm(dim=-1).mean(-1),
             "body_pos_error": (sim.body_pos - ref.body_pos).norm(dim=-1).mean(-1),
             "root_pos_error": (sim.root_pos - ref.root_pos).norm(dim=-1),
