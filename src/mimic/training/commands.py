@@ -264,6 +264,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             ("mpjpe_m", "mpjpe_m", "{:.3f}"), ("body_m", "body_pos_error_m", "{:.3f}"),
             ("root_m", "root_pos_error_m", "{:.3f}"), ("falls", "fall_rate", "{:.0%}"),
             ("ep_s", "mean_episode_seconds", "{:.1f}"), ("episodes", "episodes", "{}")]
+    if all("mpjpe_dtw_m" in r for _, _, r in results):  # tracking: the AMP paper's time-warped error too
+        cols.insert(3, ("mpjpe_dtw", "mpjpe_dtw_m", "{:.3f}"))
     if all("heading_error_deg" in r for _, _, r in results):  # steering: the task's own measures
         cols[1:5] = [("head_deg", "heading_error_deg", "{:.1f}"), ("speed_err", "speed_error_mps", "{:.2f}"),
                      ("speed", "mean_speed_mps", "{:.2f}")]
