@@ -148,6 +148,9 @@ def main() -> int:
     parser.add_argument("--runs", type=Path, default=Path("/tmp/mimic_gpu_runs"),
                         help="training runs' folder (default /tmp/mimic_gpu_runs; their log.csv go next to --out)")
     parser.add_argument("--walk-minutes", type=float, default=4.0, help="GPU training time of step 4 (default 4)")
+    parser.add_argument("--walk-extra", action="append", default=[], metavar="KEY=VALUE",
+                        help="one more override of step 4's walk, repeatable (they come last, so they replace its "
+                             "own), e.g. --walk-extra agent.critic_epochs=5 --walk-extra agent.steps_per_iter=32")
     parser.add_argument("--walk-envs", type=int, default=4096,
                         help="characters of step 4's walk (default 4096)")
     parser.add_argument("--skip", default="", help="comma-separated step-name prefixes to skip, e.g. "
@@ -209,9 +212,10 @@ def main() -> int:
                                   "--out", str(run_dir), "env.engine.name=mujoco_warp", f"env.{device}",
                                   "agent.steps_per_iter=16", "agent.actor_epochs=5", "agent.actor_batch_size=1",
                                   "agent.critic_batch_size=1", "agent.actor_lr_schedule=kl", "agent.kl_target=0.01",
-                                  "run.test_every=10"], minutes * 60 + 120)
+                                  "run.test_every=10", *args.walk_extra], minutes * 60 + 120)
     summary["train"][f"walk_warp_{args.walk_envs}"] = train_rate(run_dir, check.out.parent / "train_walk.csv")
     summary["train_walk_minutes"] = round(minutes, 2)
+    summary["train_walk_extra"] = args.walk_extra
     step = check.run("eval_trained_walk_warp", [*MIMIC, "eval", str(run_dir), "--engine", "mujoco_warp", "--json"],
                      120)
     summary["eval_trained_walk_warp"] = last_json(step)

@@ -15,7 +15,7 @@
 #
 # Environment: PYTHON (default python3), OUT (default runs/gpu_check), MIMIC_GPU_BUDGET_S (default 540),
 # MIMIC_GPU_PARTS (default /tmp/mimic_gpu_parts),
-# MIMIC_GPU_ARGS (more options of gpu_check.py, e.g. --skip, --walk-minutes and --walk-envs).
+# MIMIC_GPU_ARGS (more options of gpu_check.py, e.g. --skip, --walk-minutes, --walk-envs and --walk-extra).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
