@@ -93,9 +93,12 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
             for k in ("ret", "mpjpe", "err", "root_err", "speed", "ref_speed", *extra_keys)}
     steps = torch.zeros(n, dtype=torch.float64)
     term_sums: dict[str, torch.Tensor] = {}
-    # the time-warped pose error of a tracking task needs each episode's frames (kept on the CPU)
+    # the time-warped pose error of a tracking task needs each episode's frames: every step's batch is kept
+    # (on the CPU), and an episode's are its character's rows from the step it started
     warp = getattr(getattr(env, "config", None), "task", None) == "track"
-    frames: list[list[tuple[torch.Tensor, torch.Tensor]]] = [[] for _ in range(n)]
+    sim_log: list[torch.Tensor] = []
+    ref_log: list[torch.Tensor] = []
+    first_step = [0] * n
     results: list[dict] = []
     for _ in range(max_steps):
         obs, reward, done, info = env.step(policy(obs))
@@ -111,8 +114,8 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
             sums[key] += info[key].double()
         sums["ret"] += reward.double()
         if warp:
-            for i in range(n):
-                frames[i].append((info["body_rel_pos"][i], info["ref_body_rel_pos"][i]))
+            sim_log.append(info["body_rel_pos"])
+            ref_log.append(info["ref_body_rel_pos"])
         for name, value in info.get("reward_terms", {}).items():
             term_sums.setdefault(name, torch.zeros(n, dtype=torch.float64)).add_(value.double())
         sums["mpjpe"] += info["mpjpe"].double()
@@ -137,9 +140,10 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
                     "reward_terms": {name: float(v[i]) / k for name, v in term_sums.items()},
                 })
                 if warp:
-                    sim_rel, ref_rel = (torch.stack(f) for f in zip(*frames[i], strict=True))
+                    sim_rel = torch.stack([x[i] for x in sim_log[first_step[i]:]])
+                    ref_rel = torch.stack([x[i] for x in ref_log[first_step[i]:]])
                     results[-1]["mpjpe_dtw_m"] = pose_error_dtw(sim_rel, ref_rel)
-            frames[i] = []
+            first_step[i] = len(sim_log)
             for v in (*sums.values(), *term_sums.values()):
                 v[i] = 0.0
             steps[i] = 0.0
