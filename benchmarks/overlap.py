@@ -51,6 +51,20 @@ def torch_work(env: ImitationEnv, actor: Actor, obs: torch.Tensor) -> torch.Tens
     return env._full_obs()
 
 
+class Runner:
+    """An env with its last observation, and the actor that drives it."""
+
+    def __init__(self, env: ImitationEnv) -> None:
+        self.env, self.obs = env, env.reset()
+        self.actor: Actor | None = None
+
+    def reset(self) -> None:
+        self.obs = self.env.reset()
+
+    def work(self) -> None:
+        self.obs = torch_work(self.env, self.actor, self.obs)
+
+
 def timed(fn, steps: int, reset, reset_every: int) -> float:
     """Mean ms per call of ``fn`` over ``steps`` calls, ``reset()`` (untimed) every ``reset_every``."""
     total = 0.0
@@ -73,35 +87,33 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     n, half = args.num_envs, args.num_envs // 2
-    full, a, b = make_env(n, args.clip), make_env(half, args.clip), make_env(half, args.clip)
-    obs = {id(e): e.reset() for e in (full, a, b)}
-    actor = Actor(obs[id(full)].shape[1], full.action_dim, [1024, 512], 0.05, False, 0.01, torch.Generator(),
+    full, a, b = (Runner(make_env(k, args.clip)) for k in (n, half, half))
+    actor = Actor(full.obs.shape[1], full.env.action_dim, [1024, 512], 0.05, False, 0.01, torch.Generator(),
                   resolve_precision("auto", "cpu"))
+    for runner in (full, a, b):
+        runner.actor = actor
 
-    def reset(*envs: ImitationEnv):
-        return lambda: [obs.__setitem__(id(e), e.reset()) for e in envs]
+    def reset_all(*runners: Runner):
+        return lambda: [runner.reset() for runner in runners]
 
-    def work(e: ImitationEnv):
-        return lambda: obs.__setitem__(id(e), torch_work(e, actor, obs[id(e)]))
-
-    def overlapped(stepping: ImitationEnv, working: ImitationEnv) -> None:
-        thread = threading.Thread(target=stepping.engine.step)
+    def overlapped(stepping: Runner, working: Runner) -> None:
+        thread = threading.Thread(target=stepping.env.engine.step)
         thread.start()
-        work(working)()
+        working.work()
         thread.join()
 
-    for e in (full, a, b):  # warm up: first calls allocate
+    for runner in (full, a, b):  # warm up: first calls allocate
         for _ in range(3):
-            work(e)()
-            e.engine.step()
+            runner.work()
+            runner.env.engine.step()
     r = {
-        "physics_full_ms": timed(full.engine.step, args.steps, reset(full), args.reset_every),
-        "physics_half_ms": timed(a.engine.step, args.steps, reset(a), args.reset_every),
-        "torch_full_ms": timed(work(full), args.steps, reset(full), args.reset_every),
-        "torch_half_ms": timed(work(a), args.steps, reset(a), args.reset_every),
-        "sequential_ms": timed(lambda: (work(full)(), full.engine.step()), args.steps, reset(full),
+        "physics_full_ms": timed(full.env.engine.step, args.steps, full.reset, args.reset_every),
+        "physics_half_ms": timed(a.env.engine.step, args.steps, a.reset, args.reset_every),
+        "torch_full_ms": timed(full.work, args.steps, full.reset, args.reset_every),
+        "torch_half_ms": timed(a.work, args.steps, a.reset, args.reset_every),
+        "sequential_ms": timed(lambda: (full.work(), full.env.engine.step()), args.steps, full.reset,
                                args.reset_every),
-        "pipelined_ms": timed(lambda: (overlapped(a, b), overlapped(b, a)), args.steps, reset(a, b),
+        "pipelined_ms": timed(lambda: (overlapped(a, b), overlapped(b, a)), args.steps, reset_all(a, b),
                               args.reset_every),
     }
     r["speedup"] = r["sequential_ms"] / r["pipelined_ms"]
