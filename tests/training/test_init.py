@@ -46,3 +46,13 @@ def test_init_refuses_a_policy_of_another_shape_and_resume(tmp_path, source, cap
     assert "run.init: the policy is for {'obs_dim': 197" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "b"), "--resume", "--init", str(source)]) == 2
     assert "--init starts a new run" in capsys.readouterr().err
+
+
+def test_init_explores_with_this_runs_fixed_action_std(tmp_path, source):
+    src = read_checkpoint(source)["agent"]["actor"]
+    out = tmp_path / "run"
+    assert main(["train", "walk", "--out", str(out), "--init", str(source), "--max-samples", "32",
+                 "agent.action_std=0.03", *SMALL]) == 0
+    actor = read_checkpoint(out / "latest.pt")["agent"]["actor"]
+    assert torch.allclose(src["log_std"].exp(), torch.full_like(src["log_std"], 0.05))
+    assert torch.allclose(actor["log_std"].exp(), torch.full_like(actor["log_std"], 0.03))

@@ -33,8 +33,9 @@ class RunConfig:
             (or at start-up) before failing with an error instead of hanging.
         init: a trained policy to start from (run directory, checkpoint file or shipped name; ``mimic train
             --init``): its actor and observation normalizer; the critic, the discriminator, the optimizers
-            and the counters start afresh. Empty: random initial weights. Only read when a run starts, not
-            on resume. Pair it with ``agent.actor_warmup_iters`` so the new critic learns first.
+            and the counters start afresh; with ``agent.std_type=fixed`` the action noise is this run's
+            ``agent.action_std`` (a fine-tune may explore less). Empty: random initial weights. Only read
+            when a run starts, not on resume. Pair it with ``agent.actor_warmup_iters`` so the new critic learns first.
     """
 
     num_envs: int = 256

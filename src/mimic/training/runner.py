@@ -129,6 +129,9 @@ class Trainer:
         except (KeyError, RuntimeError) as exc:
             raise MimicError(f"{path}: run.init: its actor does not fit this run's agent.actor_hidden "
                              f"({type(exc).__name__}: {exc})") from None
+        if self.agent.config.std_type == "fixed":  # the exploration noise is this run's choice, not the policy's
+            with torch.no_grad():
+                self.agent.actor.log_std.fill_(math.log(self.agent.config.action_std))
 
     def _resume(self) -> None:
         path = self.out_dir / "latest.pt"
