@@ -54,9 +54,8 @@ def torch_work(env: ImitationEnv, actor: Actor, obs: torch.Tensor) -> torch.Tens
 class Runner:
     """An env with its last observation, and the actor that drives it."""
 
-    def __init__(self, env: ImitationEnv) -> None:
-        self.env, self.obs = env, env.reset()
-        self.actor: Actor | None = None
+    def __init__(self, env: ImitationEnv, actor: Actor) -> None:
+        self.env, self.actor, self.obs = env, actor, env.reset()
 
     def reset(self) -> None:
         self.obs = self.env.reset()
@@ -87,14 +86,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     n, half = args.num_envs, args.num_envs // 2
-    full, a, b = (Runner(make_env(k, args.clip)) for k in (n, half, half))
-    actor = Actor(full.obs.shape[1], full.env.action_dim, [1024, 512], 0.05, False, 0.01, torch.Generator(),
+    envs = [make_env(k, args.clip) for k in (n, half, half)]
+    actor = Actor(envs[0].obs_dim, envs[0].action_dim, [1024, 512], 0.05, False, 0.01, torch.Generator(),
                   resolve_precision("auto", "cpu"))
-    for runner in (full, a, b):
-        runner.actor = actor
-
-    def reset_all(*runners: Runner):
-        return lambda: [runner.reset() for runner in runners]
+    full, a, b = (Runner(env, actor) for env in envs)
 
     def overlapped(stepping: Runner, working: Runner) -> None:
         thread = threading.Thread(target=stepping.env.engine.step)
@@ -113,7 +108,7 @@ def main() -> None:
         "torch_half_ms": timed(a.work, args.steps, a.reset, args.reset_every),
         "sequential_ms": timed(lambda: (full.work(), full.env.engine.step()), args.steps, full.reset,
                                args.reset_every),
-        "pipelined_ms": timed(lambda: (overlapped(a, b), overlapped(b, a)), args.steps, reset_all(a, b),
+        "pipelined_ms": timed(lambda: (overlapped(a, b), overlapped(b, a)), args.steps, lambda: (a.reset(), b.reset()),
                               args.reset_every),
     }
     r["speedup"] = r["sequential_ms"] / r["pipelined_ms"]
