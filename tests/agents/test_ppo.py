@@ -205,3 +205,48 @@ def test_stored_log_probs_and_values_match_a_recomputation(pendulum_config):
             assert torch.allclose(agent.critic(norm_obs), buf.values, atol=1e-6)
         agent.update(buf)
     env.close()
+
+
+def test_value_norm_standardizes_the_critic_targets_so_the_reward_scale_drops_out(scripted_env):
+    """``agent.value_norm``: the statistics are the valid returns' mean and variance, the critic learns
+    the standardized returns, so rewards 100x larger train the same critic weights and give values 100x
+    larger (fp32: bf16's rounding would not cancel exactly)."""
+    import copy
+
+    n, t = 8, 8
+    env = scripted_env(n)
+    plain = small_agent(steps_per_iter=t, value_norm=True, precision="fp32")
+    buf = RolloutBuffer(t, n, env.obs_dim, env.action_dim)
+    collect(env, plain, buf)
+    scaled = copy.deepcopy(plain)  # the same weights and random stream
+    big = copy.deepcopy(buf)
+    big.rewards *= 100.0
+    for values in (big.values, big.bootstrap_values, big.last_values):  # as a critic of that scale bootstraps
+        values *= 100.0
+    returns = buf.returns(plain.config.discount, plain.config.td_lambda)[buf.valid]
+    plain.update(buf)
+    scaled.update(big)
+    assert float(plain.value_norm.mean) == pytest.approx(float(returns.mean()), rel=1e-5)
+    assert float(plain.value_norm.var) == pytest.approx(float(returns.var(unbiased=False)), rel=1e-4)
+    for key, w in plain.critic.state_dict().items():
+        assert torch.allclose(w, scaled.critic.state_dict()[key], atol=1e-5), key
+    obs = buf.obs.flatten(0, 1)
+    assert torch.allclose(scaled.value(obs), 100.0 * plain.value(obs), rtol=1e-4, atol=1e-3)
+    off = small_agent(steps_per_iter=t, critic_optimizer="adam")
+    assert off.value_norm is None and "value_norm" not in off.state_dict()
+
+
+def test_value_norm_statistics_resume_and_a_mismatched_checkpoint_is_refused(scripted_env):
+    env = scripted_env(8)
+    agent = small_agent(value_norm=True)
+    buf = RolloutBuffer(8, 8, env.obs_dim, env.action_dim)
+    collect(env, agent, buf)
+    agent.update(buf)
+    again = small_agent(value_norm=True)
+    again.load_state_dict(agent.state_dict())
+    obs = buf.obs.flatten(0, 1)
+    assert torch.equal(again.value_norm.mean, agent.value_norm.mean) and torch.equal(again.value(obs), agent.value(obs))
+    with pytest.raises(MimicError, match="standardized returns"):
+        small_agent().load_state_dict(agent.state_dict())
+    with pytest.raises(MimicError, match="raw returns"):
+        small_agent(value_norm=True).load_state_dict(small_agent().state_dict())

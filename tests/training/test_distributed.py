@@ -72,13 +72,16 @@ def snapshot(agent: PPOAgent) -> dict[str, torch.Tensor]:
     out = {f"actor.{k}": v.clone() for k, v in agent.actor.state_dict().items()}
     out.update({f"critic.{k}": v.clone() for k, v in agent.critic.state_dict().items()})
     out.update({f"norm.{k}": v.clone() for k, v in agent.obs_norm.state_dict().items()})
+    if agent.value_norm is not None:
+        out.update({f"value_norm.{k}": v.clone() for k, v in agent.value_norm.state_dict().items()})
     return out
 
 
 # ---------------------------------------------------------------------------------------------- workers
-def update_worker(ctx: DistContext, data: dict, out_dir: str, optimizer: str, precision: str = "fp32") -> None:
+def update_worker(ctx: DistContext, data: dict, out_dir: str, optimizer: str, precision: str = "fp32",
+                  value_norm: bool = False) -> None:
     agent = PPOAgent(OBS, ACT, agent_config(actor_optimizer=optimizer, critic_optimizer=optimizer,
-                                            precision=precision), dist=ctx)
+                                            precision=precision, value_norm=value_norm), dist=ctx)
     half = N // ctx.world_size
     metrics = train_once(agent, to_buffer(data, slice(ctx.rank * half, (ctx.rank + 1) * half)))
     torch.save({"params": snapshot(agent), "metrics": metrics}, Path(out_dir) / f"rank{ctx.rank}.pt")
@@ -165,17 +168,20 @@ def dying_worker(ctx: DistContext) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- tests
-@pytest.mark.parametrize(("optimizer", "precision", "atol"), [("sgd", "fp32", 1e-5), ("adam", "fp32", 1e-5),
-                                                              ("adam", "bf16", 2e-3)])
-def test_two_process_update_equals_single_process_update_on_concatenated_data(tmp_path, optimizer, precision, atol):
+@pytest.mark.parametrize(("optimizer", "precision", "atol", "value_norm"),
+                         [("sgd", "fp32", 1e-5, False), ("adam", "fp32", 1e-5, False), ("adam", "bf16", 2e-3, False),
+                          ("adam", "fp32", 1e-5, True)])
+def test_two_process_update_equals_single_process_update_on_concatenated_data(tmp_path, optimizer, precision, atol,
+                                                                              value_norm):
     """fp32: equal to 1e-5. bf16: the ranks' gradient sums round differently from the concatenated
-    one, so the same update agrees to the stated looser tolerance."""
+    one, so the same update agrees to the stated looser tolerance. With ``value_norm`` the return
+    statistics are merged over the ranks too."""
     data = make_rollout(seed=7)
     single = PPOAgent(OBS, ACT, agent_config(actor_optimizer=optimizer, critic_optimizer=optimizer,
-                                             precision=precision))
+                                             precision=precision, value_norm=value_norm))
     metrics = train_once(single, to_buffer(data, slice(None)))
     assert metrics["clip_frac"] > 0  # the update did move the policy
-    run_workers(update_worker, (data, str(tmp_path), optimizer, precision), nproc=2, timeout_s=60)
+    run_workers(update_worker, (data, str(tmp_path), optimizer, precision, value_norm), nproc=2, timeout_s=60)
     expected = snapshot(single)
     for rank in (0, 1):
         got = torch.load(tmp_path / f"rank{rank}.pt")["params"]

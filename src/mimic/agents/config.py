@@ -63,6 +63,9 @@ class PPOConfig:
         normalizer_samples: the observation normalizer stops updating after this many samples
             (MimicKit: 1e8; DeepMimic: 1e6).
         normalizer_clip: normalized observations are clipped to +-this (both: 10).
+        value_norm: the critic learns standardized returns, ``(return - mean) / std`` with running
+            statistics of every update's TD(lambda) returns (merged over ranks, never frozen), and its
+            output is mapped back for the advantages (rl_games' ``normalize_value``). Off in both sources.
         seed: seed of the agent's generator (weights, exploration, minibatch order).
         precision: arithmetic of the networks' hidden layers (:mod:`mimic.agents.compute`): ``bf16``
             (autocast; heads, losses, parameters, optimizer state and normalizer stay fp32), ``fp32``,
@@ -107,6 +110,7 @@ class PPOConfig:
     grad_clip: float = 0.0
     normalizer_samples: int = 100_000_000
     normalizer_clip: float = 10.0
+    value_norm: bool = False
     seed: int = 0
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     update_threads: int = 0

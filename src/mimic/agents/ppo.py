@@ -120,6 +120,10 @@ class PPOAgent:
                                cfg.actor_init_output_scale, self.init_generator, self.precision).to(self.device)
             self.critic = Critic(obs_dim, cfg.critic_hidden, self.init_generator, self.precision).to(self.device)
         self.obs_norm = RunningNormalizer(obs_dim, cfg.normalizer_samples, cfg.normalizer_clip).to(self.device)
+        # agent.value_norm: statistics of the returns the critic learns in standardized form (never frozen,
+        # never clipped); None when off.
+        self.value_norm = (RunningNormalizer(1, max_samples=2**62, clip=float("inf")).to(self.device)
+                           if cfg.value_norm else None)
         self.actor_optimizer = make_optimizer(cfg.actor_optimizer, list(self.actor.parameters()), cfg.actor_lr,
                                               cfg.momentum, cfg.actor_weight_decay)
         self.critic_optimizer = make_optimizer(cfg.critic_optimizer, list(self.critic.parameters()), cfg.critic_lr,
@@ -150,7 +154,7 @@ class PPOAgent:
 
     def sync_modules(self) -> list[nn.Module]:
         """The modules every rank must hold identically (checked every ``run.sync_check_every`` iterations)."""
-        return [self.actor, self.critic, self.obs_norm]
+        return [self.actor, self.critic, self.obs_norm, *([self.value_norm] if self.value_norm is not None else [])]
 
     def dims(self) -> dict[str, int]:
         """The sizes this agent was built for (stored in checkpoints)."""
@@ -182,7 +186,7 @@ class PPOAgent:
             action = torch.where(rand_mask[:, None], sample, mean)
         return ActOutput(env_action=action.clamp(-1.0, 1.0), action=action,
                          log_prob=self.actor.log_prob(mean, action),
-                         value=self.critic(norm_obs) if value else None, rand_mask=rand_mask)
+                         value=self._critic_value(norm_obs) if value else None, rand_mask=rand_mask)
 
     def policy(self) -> Policy:
         """The deterministic policy (raw obs -> clamped mean action) sharing this agent's modules."""
@@ -191,7 +195,12 @@ class PPOAgent:
     @torch.no_grad()
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """Critic values (N,) of raw observations (N, D)."""
-        return self.critic(self.obs_norm(obs.to(self.device, torch.float32)))
+        return self._critic_value(self.obs_norm(obs.to(self.device, torch.float32)))
+
+    def _critic_value(self, norm_obs: torch.Tensor) -> torch.Tensor:
+        """(N,) values of normalized observations (N, D), in return units (undoing ``value_norm``)."""
+        out = self.critic(norm_obs)
+        return self.value_norm.unnormalize(out[:, None])[:, 0] if self.value_norm is not None else out
 
     @torch.no_grad()
     def values(self, obs: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
@@ -243,8 +252,13 @@ class PPOAgent:
         norm_adv = ((advantages - adv_mean) / (adv_std + 1e-5)).clamp(-cfg.norm_adv_clip, cfg.norm_adv_clip)
 
         num_samples = obs.shape[0]
+        targets = returns
+        if self.value_norm is not None:  # this rollout's returns join the statistics before use
+            self.value_norm.record(returns[valid][:, None])
+            self._merge_normalizer(self.value_norm)
+            targets = self.value_norm(returns[:, None])[:, 0]
         critic_metrics = self._epochs(cfg.critic_epochs, cfg.critic_batch_size * buffer.num_envs, num_samples,
-                                      lambda idx: self._critic_step(norm_obs[idx], returns[idx], valid[idx]))
+                                      lambda idx: self._critic_step(norm_obs[idx], targets[idx], valid[idx]))
         actor_epochs = 0 if self.iteration < cfg.actor_warmup_iters else cfg.actor_epochs  # a fresh critic first
         actor_metrics = self._epochs(actor_epochs, cfg.actor_batch_size * buffer.num_envs, num_samples,
                                      lambda idx: self._actor_step(norm_obs[idx], actions[idx], old_log_probs[idx],
@@ -275,9 +289,10 @@ class PPOAgent:
                 count += 1
         return {k: v / max(count, 1) for k, v in totals.items()}
 
-    def _critic_step(self, norm_obs: torch.Tensor, returns: torch.Tensor, valid: torch.Tensor) -> dict[str, float]:
-        """One critic minibatch: mean squared error to the TD(lambda) returns (MimicKit: no 1/2)."""
-        loss = self._global_masked_mean((self.critic(norm_obs) - returns).square(), valid)
+    def _critic_step(self, norm_obs: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> dict[str, float]:
+        """One critic minibatch: mean squared error to the TD(lambda) returns (MimicKit: no 1/2), standardized
+        with ``value_norm``."""
+        loss = self._global_masked_mean((self.critic(norm_obs) - targets).square(), valid)
         self._step(self.critic_optimizer, self.critic, loss)
         return {"critic_loss": loss.item()}
 
@@ -363,6 +378,7 @@ class PPOAgent:
         return {
             "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
             "obs_norm": self.obs_norm.state_dict(),
+            **({"value_norm": self.value_norm.state_dict()} if self.value_norm is not None else {}),
             "actor_optimizer": self.actor_optimizer.state_dict(),
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "iteration": self.iteration, "samples": self.samples,
@@ -380,6 +396,12 @@ class PPOAgent:
         self.obs_norm.load_state_dict(state["obs_norm"])
         if "critic" in state:
             self.critic.load_state_dict(state["critic"])
+            if (self.value_norm is not None) != ("value_norm" in state):
+                raise MimicError(f"the checkpoint's critic learned {'standardized' if 'value_norm' in state else 'raw'}"
+                                 f" returns, this agent's agent.value_norm is {self.value_norm is not None}: "
+                                 "resume with the checkpoint's setting")
+            if self.value_norm is not None:
+                self.value_norm.load_state_dict(state["value_norm"])
             self.actor_optimizer.load_state_dict(state["actor_optimizer"])
             self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.iteration, self.samples = int(state["iteration"]), int(state["samples"])
