@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -211,8 +212,6 @@ def test_value_norm_standardizes_the_critic_targets_so_the_reward_scale_drops_ou
     """``agent.value_norm``: the statistics are the valid returns' mean and variance, the critic learns
     the standardized returns, so rewards 100x larger train the same critic weights and give values 100x
     larger (fp32: bf16's rounding would not cancel exactly)."""
-    import copy
-
     n, t = 8, 8
     env = scripted_env(n)
     plain = small_agent(steps_per_iter=t, value_norm=True, precision="fp32")

@@ -392,14 +392,14 @@ class PPOAgent:
         :func:`~mimic.agents.checkpoint.export_policy`) restores the actor and normalizer only:
         enough to act, not to resume training.
         """
+        if "critic" in state and (self.value_norm is not None) != ("value_norm" in state):
+            raise MimicError(f"the checkpoint's critic learned {'standardized' if 'value_norm' in state else 'raw'}"
+                             f" returns, this agent's agent.value_norm is {self.value_norm is not None}: "
+                             "resume with the checkpoint's setting")
         self.actor.load_state_dict(state["actor"])
         self.obs_norm.load_state_dict(state["obs_norm"])
         if "critic" in state:
             self.critic.load_state_dict(state["critic"])
-            if (self.value_norm is not None) != ("value_norm" in state):
-                raise MimicError(f"the checkpoint's critic learned {'standardized' if 'value_norm' in state else 'raw'}"
-                                 f" returns, this agent's agent.value_norm is {self.value_norm is not None}: "
-                                 "resume with the checkpoint's setting")
             if self.value_norm is not None:
                 self.value_norm.load_state_dict(state["value_norm"])
             self.actor_optimizer.load_state_dict(state["actor_optimizer"])
