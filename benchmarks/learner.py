@@ -4,8 +4,9 @@ One process, one run, both settings measured side by side (interleaved rounds, s
 both alike) on the walk clip with the same environment:
 
 - ``baseline``: the learner as it was before the time-to-quality work: fp32, 1024-512 actor and
-  critic, the update on one torch thread (``agent.precision=fp32 agent.actor_hidden=[1024,512]
-  agent.critic_hidden=[1024,512] agent.update_threads=1``);
+  critic, the update on one torch thread, optimizers stepped parameter by parameter
+  (``agent.precision=fp32 agent.actor_hidden=[1024,512] agent.critic_hidden=[1024,512]
+  agent.update_threads=1 agent.fused_optimizer=false``);
 - ``new``: the preset as shipped (``fast`` by default).
 
 For each: samples/s of ``PPOAgent.update`` alone (rollout samples per second of update time), and
@@ -36,7 +37,7 @@ from mimic.envs.tracking import ImitationEnv
 from mimic.training.config import TrainConfig, load_train_config
 
 BASELINE = ["agent.precision=fp32", "agent.actor_hidden=[1024, 512]", "agent.critic_hidden=[1024, 512]",
-            "agent.update_threads=1"]
+            "agent.update_threads=1", "agent.fused_optimizer=false"]
 
 
 class Setting:

@@ -249,3 +249,29 @@ def test_value_norm_statistics_resume_and_a_mismatched_checkpoint_is_refused(scr
         small_agent().load_state_dict(agent.state_dict())
     with pytest.raises(MimicError, match="raw returns"):
         small_agent(value_norm=True).load_state_dict(small_agent().state_dict())
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_fused_optimizers_step_as_the_per_parameter_ones_and_stay_fused_after_a_load(kind):
+    from mimic.agents.ppo import load_optimizer_state, make_optimizer
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    twin = copy.deepcopy(net)
+    fused = make_optimizer(kind, list(net.parameters()), lr=1e-2, momentum=0.9, weight_decay=1e-3)
+    assert fused.param_groups[0]["fused"]
+    plain_cls = torch.optim.SGD if kind == "sgd" else torch.optim.AdamW
+    extra = {"momentum": 0.9} if kind == "sgd" else {}
+    plain = plain_cls(twin.parameters(), lr=1e-2, weight_decay=1e-3, foreach=False, **extra)
+    for _ in range(20):
+        x = torch.randn(8, 5)
+        for model, opt in ((net, fused), (twin, plain)):
+            opt.zero_grad()
+            model(x).square().mean().backward()
+            opt.step()
+    for p, q in zip(net.parameters(), twin.parameters(), strict=True):
+        assert torch.allclose(p, q, atol=1e-6)
+    load_optimizer_state(fused, plain.state_dict())  # a checkpoint written by the per-parameter optimizer
+    assert fused.param_groups[0]["fused"] and fused.param_groups[0]["lr"] == 1e-2
+    assert small_agent().critic_optimizer.param_groups[0]["fused"]
+    assert not small_agent(fused_optimizer=False).critic_optimizer.param_groups[0]["fused"]

@@ -31,7 +31,7 @@ from mimic.agents.compute import resolve_precision
 from mimic.agents.config import PPOConfig
 from mimic.agents.discriminator import Discriminator, gradient_penalty_terms, objective_terms, style_reward
 from mimic.agents.normalizer import RunningNormalizer
-from mimic.agents.ppo import PPOAgent, make_optimizer, masked_mean
+from mimic.agents.ppo import PPOAgent, load_optimizer_state, make_optimizer, masked_mean
 from mimic.agents.rollout import RolloutBuffer
 from mimic.distributed import DistContext
 from mimic.errors import MimicError
@@ -67,7 +67,8 @@ class AMPAgent(PPOAgent):
         self.amp_norm = RunningNormalizer(amp_obs_dim, acfg.normalizer_samples, self.config.normalizer_clip
                                           ).to(self.device)
         self.disc_optimizer = make_optimizer(acfg.disc_optimizer, list(self.disc.parameters()), acfg.disc_lr,
-                                             self.config.momentum, acfg.disc_weight_decay)
+                                             self.config.momentum, acfg.disc_weight_decay,
+                                             self.config.fused_optimizer)
         self.replay = torch.zeros(acfg.replay_size, amp_obs_dim, device=self.device)
         self.replay_count = 0  # samples written so far (the ring's head is replay_count % replay_size)
         self.has_discriminator = True  # False once loaded from a policy-only file (its discriminator is random)
@@ -204,7 +205,7 @@ class AMPAgent(PPOAgent):
         if self.has_discriminator:  # a policy-only file has none: acting needs no discriminator
             self.disc.load_state_dict(state["disc"])
             self.amp_norm.load_state_dict(state["amp_norm"])
-            self.disc_optimizer.load_state_dict(state["disc_optimizer"])
+            load_optimizer_state(self.disc_optimizer, state["disc_optimizer"])
             self.replay.copy_(state["replay"])
             self.replay_count = int(state["replay_count"])
 
