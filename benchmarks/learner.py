@@ -4,10 +4,12 @@ One process, one run, both settings measured side by side (interleaved rounds, s
 both alike) on the walk clip with the same environment:
 
 - ``baseline``: the learner as it was before the time-to-quality work: fp32, 1024-512 actor and
-  critic, the update on one torch thread, optimizers stepped parameter by parameter
-  (``agent.precision=fp32 agent.actor_hidden=[1024,512] agent.critic_hidden=[1024,512]
-  agent.update_threads=1 agent.fused_optimizer=false``);
-- ``new``: the preset as shipped (``fast`` by default).
+  critic, the update on one torch thread, optimizers stepped parameter by parameter, 256 characters
+  of 32 steps per iteration and minibatches of 1,024 samples (``agent.precision=fp32
+  agent.actor_hidden=[1024,512] agent.critic_hidden=[1024,512] agent.update_threads=1
+  agent.fused_optimizer=false run.num_envs=256 agent.steps_per_iter=32 agent.actor_batch_size=4
+  agent.critic_batch_size=4``);
+- ``new``: the preset as shipped (``fast`` by default), with its own number of characters.
 
 For each: samples/s of ``PPOAgent.update`` alone (rollout samples per second of update time), and
 samples/s of the full loop (``collect`` + ``update``), with the loop's time split into physics
@@ -15,7 +17,7 @@ samples/s of the full loop (``collect`` + ``update``), with the loop's time spli
 terminations, resets), inference (``agent.act``), update, and other (the rollout's own bookkeeping).
 Test rounds are not part of the loop.
 
-Run: ``python benchmarks/learner.py [--config fast] [--num-envs 256] [--iters 4] [--rounds 2] [--json]
+Run: ``python benchmarks/learner.py [--config fast] [--num-envs N] [--iters 4] [--rounds 2] [--json]
 [--also NAME KEY=VALUE ...]`` (``--also`` measures more settings in the same run, e.g.
 ``--also small "agent.actor_hidden=[512, 256]" "agent.critic_hidden=[512, 256]"``).
 ``--json`` prints one JSON line last with ``baseline_samples_per_s``, ``samples_per_s``, ``ratio``,
@@ -37,7 +39,8 @@ from mimic.envs.tracking import ImitationEnv
 from mimic.training.config import TrainConfig, load_train_config
 
 BASELINE = ["agent.precision=fp32", "agent.actor_hidden=[1024, 512]", "agent.critic_hidden=[1024, 512]",
-            "agent.update_threads=1", "agent.fused_optimizer=false"]
+            "agent.update_threads=1", "agent.fused_optimizer=false", "run.num_envs=256", "agent.steps_per_iter=32",
+            "agent.actor_batch_size=4", "agent.critic_batch_size=4"]
 
 
 class Setting:
@@ -96,7 +99,8 @@ class Setting:
         cfg = self.agent.config
         return {
             "precision": self.agent.precision, "actor_hidden": cfg.actor_hidden, "critic_hidden": cfg.critic_hidden,
-            "update_threads": self.agent.update_threads,
+            "update_threads": self.agent.update_threads, "num_envs": self.buffer.num_envs,
+            "steps_per_iter": self.buffer.num_steps,
             "samples_per_s": self.loop_samples / total,
             "update_samples_per_s": self.update_samples / self.update_time,
             "physics_share": t["physics"] / total, "env_math_share": env_math / total,
@@ -108,7 +112,8 @@ class Setting:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="fast", help="preset of the new settings (default fast)")
-    parser.add_argument("--num-envs", type=int, default=256, help="characters (default 256)")
+    parser.add_argument("--num-envs", type=int, default=None,
+                        help="characters of every setting (default: each setting's run.num_envs)")
     parser.add_argument("--iters", type=int, default=4, help="timed loop iterations per round and setting (default 4)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
@@ -121,7 +126,7 @@ def main() -> None:
     for name, *overrides in [("baseline", *BASELINE), ("new",), *args.also]:
         cfg = load_train_config(args.config, overrides)
         cfg.env.clips = ["walk"]
-        settings.append(Setting(name, cfg, args.num_envs))
+        settings.append(Setting(name, cfg, args.num_envs or cfg.run.num_envs))
     for s in settings:  # warm-up: first rollouts, allocator, oneDNN kernels
         for _ in range(2):
             s.iterate(timed=False)
@@ -133,23 +138,25 @@ def main() -> None:
 
     results = {s.name: s.result() for s in settings}
     base, new = results["baseline"], results["new"]
-    print(f"{'setting':>9} {'precision':>9} {'actor':>10} {'critic':>10} {'thr':>3} {'update/s':>9} {'loop/s':>8} "
-          f"{'physics':>8} {'env math':>8} {'infer':>6} {'update':>7} {'other':>6} {'ratio':>6}")
+    print(f"{'setting':>9} {'precision':>9} {'actor':>10} {'critic':>10} {'thr':>3} {'envs x T':>8} {'update/s':>9} "
+          f"{'loop/s':>8} {'physics':>8} {'env math':>8} {'infer':>6} {'update':>7} {'other':>6} {'ratio':>6}")
     for name, r in results.items():
         print(f"{name:>9} {r['precision']:>9} {'-'.join(map(str, r['actor_hidden'])):>10} "
               f"{'-'.join(map(str, r['critic_hidden'])):>10} {r['update_threads']:>3} "
-              f"{r['update_samples_per_s']:>9,.0f} {r['samples_per_s']:>8,.0f} {r['physics_share']:>8.0%} "
+              f"{str(r['num_envs']) + ' x ' + str(r['steps_per_iter']):>8} {r['update_samples_per_s']:>9,.0f} "
+              f"{r['samples_per_s']:>8,.0f} {r['physics_share']:>8.0%} "
               f"{r['env_math_share']:>8.0%} {r['inference_share']:>6.0%} {r['update_share']:>7.0%} "
               f"{r['other_share']:>6.0%} {r['samples_per_s'] / base['samples_per_s']:>5.2f}x")
     ratio = new["samples_per_s"] / base["samples_per_s"]
     update_ratio = new["update_samples_per_s"] / base["update_samples_per_s"]
-    print(f"full loop: {ratio:.2f}x, update alone: {update_ratio:.2f}x ({args.num_envs} characters, one process)")
+    print(f"full loop: {ratio:.2f}x, update alone: {update_ratio:.2f}x (one process; characters: "
+          + ", ".join(f"{s.name} {s.buffer.num_envs}" for s in settings) + ")")
     if args.json:
         print(json.dumps({"baseline_samples_per_s": round(base["samples_per_s"]),
                           "samples_per_s": round(new["samples_per_s"]), "ratio": round(ratio, 3),
                           "physics_share": round(new["physics_share"], 3),
                           "update_share": round(new["update_share"], 3),
-                          "update_ratio": round(update_ratio, 3), "num_envs": args.num_envs,
+                          "update_ratio": round(update_ratio, 3),
                           **results}))
 
 
