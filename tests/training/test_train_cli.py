@@ -122,6 +122,24 @@ def test_bad_policy_and_preset(capsys, monkeypatch, tmp_path):
         load_train_config(None, ["agent.actor_lrr=1"])
 
 
+def test_a_preset_can_start_from_another(tmp_path):
+    """``base:`` fills in a preset underneath; sections merge key by key; bad bases name the file."""
+    tuned, fast = load_train_config("finetune"), load_train_config("fast")
+    assert (tuned.agent.actor_warmup_iters, tuned.agent.action_std, tuned.agent.actor_lr) == (100, 0.03, 1e-5)
+    assert tuned.agent.actor_lr_schedule == "kl" and tuned.agent.critic_hidden == fast.agent.critic_hidden
+    assert tuned.env == fast.env and tuned.run == fast.run
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("base: finetune\nagent:\n  action_std: 0.02\n")  # bases chain
+    cfg = load_train_config(mine, ["agent.kl_target=0.02"])
+    assert (cfg.agent.action_std, cfg.agent.actor_warmup_iters, cfg.agent.kl_target) == (0.02, 100, 0.02)
+    mine.write_text("base: nope\n")
+    with pytest.raises(MimicError, match="mine.yaml: base: nope: unknown config preset"):
+        load_train_config(mine)
+    mine.write_text(f"base: {mine}\n")
+    with pytest.raises(MimicError, match="a cycle"):
+        load_train_config(mine)
+
+
 SHIPPED = sorted(p.relative_to(POLICIES_DIR).with_suffix("").as_posix() for p in POLICIES_DIR.rglob("*.pt"))
 
 

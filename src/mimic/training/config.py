@@ -73,16 +73,48 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
 
 
-def load_train_config(config: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
-    """A :class:`TrainConfig` from a preset name or YAML path (default ``deepmimic_humanoid``) plus
-    dotted ``key=value`` overrides."""
-    name = str(config or "deepmimic_humanoid")
+def _preset_path(name: str) -> Path:
+    """The YAML file of a preset name, or ``name`` itself when it is a path."""
     path = Path(name)
     if not path.suffix:
         path = PRESETS_DIR / f"{name}.yaml"
         if not path.is_file():
             raise MimicError(f"{name}: unknown config preset; presets are {', '.join(preset_names())}")
+    return path
+
+
+def _merge(base: dict, overlay: dict) -> dict:
+    """``base`` with ``overlay``'s keys set over it, sections merged key by key (lists are replaced)."""
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_config_data(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """The raw settings of a config file, with its ``base:`` preset (name or path) filled in underneath.
+
+    A preset may start from another (``base: fast``) and give only what differs; bases may chain."""
     data = config_lib.load_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise MimicError(f"{path}: base: must be a preset name or a YAML path, got {base!r}")
+    try:
+        base_path = _preset_path(base)
+    except MimicError as exc:
+        raise MimicError(f"{path}: base: {exc}") from None
+    if base_path.resolve() in _seen + (path.resolve(),):
+        raise MimicError(f"{path}: base: {base} is already in the chain of bases (a cycle)")
+    return _merge(load_config_data(base_path, _seen + (path.resolve(),)), data)
+
+
+def load_train_config(config: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    """A :class:`TrainConfig` from a preset name or YAML path (default ``deepmimic_humanoid``) plus
+    dotted ``key=value`` overrides."""
+    path = _preset_path(str(config or "deepmimic_humanoid"))
+    data = load_config_data(path)
     config = config_lib.build(TrainConfig, data, source=path)  # the file's own errors name the file
     if not overrides:
         return config
