@@ -25,11 +25,12 @@ def source(tmp_path_factory):
     return export_policy(tmp / "run" / "latest.pt", tmp / "policy.pt")
 
 
-def test_init_takes_the_actor_and_normalizer_and_warmup_keeps_the_actor(tmp_path, source):
+def test_init_takes_the_actor_and_normalizer_and_warmup_keeps_the_actor(tmp_path, source, capsys):
     src = read_checkpoint(source)["agent"]
     out = tmp_path / "run"
     assert main(["train", "walk", "--out", str(out), "--init", str(source), "--max-samples", "64",
                  "agent.actor_warmup_iters=2", *SMALL]) == 0  # 2 iterations of 4 x 8 samples
+    assert "actor_warmup_iters=0" not in capsys.readouterr().out
     state = read_checkpoint(out / "latest.pt")["agent"]
     assert state["iteration"] == 2 and state["samples"] == 64  # counters start afresh
     assert _same(state["actor"], src["actor"])  # warm-up: the critic learned, the actor did not move
@@ -48,11 +49,12 @@ def test_init_refuses_a_policy_of_another_shape_and_resume(tmp_path, source, cap
     assert "--init starts a new run" in capsys.readouterr().err
 
 
-def test_init_explores_with_this_runs_fixed_action_std(tmp_path, source):
+def test_init_explores_with_this_runs_fixed_action_std(tmp_path, source, capsys):
     src = read_checkpoint(source)["agent"]["actor"]
     out = tmp_path / "run"
     assert main(["train", "walk", "--out", str(out), "--init", str(source), "--max-samples", "32",
                  "agent.action_std=0.03", *SMALL]) == 0
+    assert "--init with agent.actor_warmup_iters=0" in capsys.readouterr().out  # no warm-up: a one-line note
     actor = read_checkpoint(out / "latest.pt")["agent"]["actor"]
     assert torch.allclose(src["log_std"].exp(), torch.full_like(src["log_std"], 0.05))
     assert torch.allclose(actor["log_std"].exp(), torch.full_like(actor["log_std"], 0.03))

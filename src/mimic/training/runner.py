@@ -104,6 +104,10 @@ class Trainer:
             self._resume()
         elif run.init:
             self._init_from(run.init)
+            if self.is_main and config.agent.actor_warmup_iters == 0:
+                print("mimic: note: --init with agent.actor_warmup_iters=0: the fresh critic steers the trained actor "
+                      "from the first update; --config finetune warms it up first (README, \"Fine-tuning a trained "
+                      "controller\")", flush=True)
         self.logger = None
         if self.is_main:  # only now: a run that fails to start (a bad clip) leaves no empty directory
             self.out_dir.mkdir(parents=True, exist_ok=True)
