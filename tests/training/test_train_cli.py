@@ -132,6 +132,9 @@ def test_a_preset_can_start_from_another(tmp_path):
     mine.write_text("base: finetune\nagent:\n  action_std: 0.02\n")  # bases chain
     cfg = load_train_config(mine, ["agent.kl_target=0.02"])
     assert (cfg.agent.action_std, cfg.agent.actor_warmup_iters, cfg.agent.kl_target) == (0.02, 100, 0.02)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "child.yaml").write_text("base: ../mine.yaml\n")  # a relative base: from the file's folder
+    assert load_train_config(tmp_path / "sub" / "child.yaml").agent.action_std == 0.02
     mine.write_text("base: nope\n")
     with pytest.raises(MimicError, match="mine.yaml: base: nope: unknown config preset"):
         load_train_config(mine)

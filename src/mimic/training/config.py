@@ -94,13 +94,16 @@ def _merge(base: dict, overlay: dict) -> dict:
 def load_config_data(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
     """The raw settings of a config file, with its ``base:`` preset (name or path) filled in underneath.
 
-    A preset may start from another (``base: fast``) and give only what differs; bases may chain."""
+    A preset may start from another (``base: fast``) and give only what differs; bases may chain. A relative
+    YAML path is taken from the file's own folder."""
     data = config_lib.load_yaml(path)
     base = data.pop("base", None)
     if base is None:
         return data
     if not isinstance(base, str):
         raise MimicError(f"{path}: base: must be a preset name or a YAML path, got {base!r}")
+    if Path(base).suffix and not Path(base).is_absolute():
+        base = str(path.parent / base)
     try:
         base_path = _preset_path(base)
     except MimicError as exc:
