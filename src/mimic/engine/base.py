@@ -77,6 +77,13 @@ class EngineConfig:
             tracking in the air; root velocities then read zero.
         max_body_vel: an env whose body linear or angular velocity has a component above this
             (m/s, rad/s) is flagged invalid, as in DeepMimic (100).
+        fast_solver: ``mujoco_cpu`` only: solve the constraints with a sparse Jacobian, the whole
+            character as one island and no warm start instead of MuJoCo's defaults. The solution is
+            the same to the solver's tolerance (body positions within 1e-9 m after a control step,
+            ``tests/engine/test_engine_state.py``); the step is faster because Newton's first
+            iterate from the unconstrained accelerations converges as fast as the warm start, whose
+            extra cost evaluation it skips, and the island split of a single tree is pure overhead
+            (``benchmarks/physics_options.py``). ``false`` gives MuJoCo's defaults.
     """
 
     name: Literal["mujoco_cpu", "mujoco_warp"] = "mujoco_cpu"
@@ -88,6 +95,7 @@ class EngineConfig:
     pd_backend: str | None = None
     fix_root: bool = False
     max_body_vel: float = 100.0
+    fast_solver: bool = True
 
     def __post_init__(self) -> None:
         if self.name not in ENGINE_NAMES:

@@ -47,7 +47,7 @@ def engine_spec(character: CharacterModel, config: EngineConfig, pd: PDControlle
 
     Args:
         character: the character (its MJCF path and root joint).
-        config: physics rate, root welding.
+        config: physics rate, root welding, solver options (``fast_solver``).
         pd: gives the implicit joint damping per DoF.
         passive_springs: keep the MJCF's joint stiffness as passive springs toward the rest pose
             (only for raw-stepping benchmarks that need a standing character without a controller).
@@ -72,6 +72,9 @@ def engine_spec(character: CharacterModel, config: EngineConfig, pd: PDControlle
         body = model_tmp.jnt_bodyid[jid] - 1
         off = character.dof_offsets[body]
         j.damping = [float(pd.sim_damping[off]), 0.0, 0.0]
+    if config.fast_solver and config.name == "mujoco_cpu":  # same solution, less work (EngineConfig.fast_solver)
+        spec.option.jacobian = mujoco.mjtJacobian.mjJAC_SPARSE
+        spec.option.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_ISLAND) | int(mujoco.mjtDisableBit.mjDSBL_WARMSTART)
     root = spec.body(character.body_names[0])
     if config.fix_root:
         for j in list(root.joints):

@@ -1,0 +1,84 @@
+"""MuJoCo's solver options on the CPU engine: ``env.engine.fast_solver`` against MuJoCo's defaults.
+
+Two copies of the same environment (the walk, ``fast``'s env section, 256 characters), one with MuJoCo's
+default solver options (dense Jacobian for this size, constraint islands, warm start) and one with
+``fast_solver`` (sparse Jacobian, one island, no warm start), are stepped with the same actions from the
+same start, in interleaved rounds so that machine noise hits both alike. Two regimes:
+
+- ``policy``: the shipped walk controller acting (deterministic mean action): upright walking, the feet's
+  contacts, the load of a trained policy;
+- ``random``: zero-mean Gaussian actions (std 0.5): characters falling and lying on the ground, many
+  contacts, the load early in training.
+
+Reported per regime: the time inside MuJoCo's step per sample (``engine.physics_seconds``) of each, their
+ratio, and the largest observation difference between the two copies after their first control step (the
+solvers agree to their tolerance; over many steps a closed loop amplifies any difference, and once one
+copy's character falls where the other's does not, the resets that follow differ too).
+
+Run: ``python benchmarks/physics_options.py [--num-envs 256] [--steps 60] [--rounds 6] [--json]``.
+``--json`` prints one JSON line last with ``default_us_per_sample``, ``fast_us_per_sample`` and ``ratio``
+per regime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from dataclasses import replace
+
+import torch
+
+from mimic.envs.tracking import ImitationEnv
+from mimic.policies import load_policy
+from mimic.training.config import load_train_config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--num-envs", type=int, default=256, help="characters per copy (default 256)")
+    parser.add_argument("--steps", type=int, default=60, help="control steps per round and copy (default 60)")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds per regime (default 6)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line last")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    cfg = load_train_config("fast", [])
+    policy = load_policy("walk", 1)[0].policy()
+    result = {}
+    for regime in ("policy", "random"):
+        envs = {}
+        for name, fast in (("default", False), ("fast", True)):
+            env_cfg = replace(cfg.env, engine=replace(cfg.env.engine, fast_solver=fast))
+            envs[name] = ImitationEnv(env_cfg, num_envs=args.num_envs, seed=0)
+        obs = {name: env.reset() for name, env in envs.items()}
+        times: dict[str, list[float]] = {name: [] for name in envs}
+        first: dict[str, torch.Tensor] = {}
+        for r in range(args.rounds):
+            for name, env in envs.items():
+                g = torch.Generator().manual_seed(r)
+                env.engine.physics_seconds = 0.0
+                for _ in range(args.steps):
+                    if regime == "policy":
+                        with torch.no_grad():
+                            action = policy(obs[name])
+                    else:
+                        action = 0.5 * torch.randn(args.num_envs, env.action_dim, generator=g)
+                    obs[name] = env.step(action)[0]
+                    first.setdefault(name, obs[name].clone())
+                times[name].append(env.engine.physics_seconds / (args.steps * args.num_envs) * 1e6)
+        default, fast = statistics.median(times["default"]), statistics.median(times["fast"])
+        diff = float((first["default"] - first["fast"]).abs().max())
+        result[regime] = {"default_us_per_sample": round(default, 2), "fast_us_per_sample": round(fast, 2),
+                          "ratio": round(default / fast, 3), "max_obs_diff": diff}
+        print(f"{regime:7s} MuJoCo per sample: default {default:6.2f} us, fast_solver {fast:6.2f} us, "
+              f"{default / fast:.3f}x  (rounds: {[round(t, 1) for t in times['default']]} vs "
+              f"{[round(t, 1) for t in times['fast']]}); max obs difference after one step {diff:.2e}")
+        for env in envs.values():
+            env.close()
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
