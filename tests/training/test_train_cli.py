@@ -124,10 +124,14 @@ def test_bad_policy_and_preset(capsys, monkeypatch, tmp_path):
 
 def test_a_preset_can_start_from_another(tmp_path):
     """``base:`` fills in a preset underneath; sections merge key by key; bad bases name the file."""
-    tuned, fast = load_train_config("finetune"), load_train_config("fast")
+    tuned, small, fast = load_train_config("finetune"), load_train_config("fast256"), load_train_config("fast")
     assert (tuned.agent.actor_warmup_iters, tuned.agent.action_std, tuned.agent.actor_lr) == (100, 0.03, 1e-5)
-    assert tuned.agent.actor_lr_schedule == "kl" and tuned.agent.critic_hidden == fast.agent.critic_hidden
-    assert tuned.env == fast.env and tuned.run == fast.run
+    assert tuned.agent.actor_lr_schedule == "kl" and tuned.agent.critic_hidden == small.agent.critic_hidden
+    assert tuned.env == small.env and tuned.run == small.run
+    # fast = fast256 with 512 characters of 16 steps, 4,096-sample minibatches and twice the steps
+    assert (fast.run.num_envs, fast.agent.steps_per_iter, fast.agent.actor_batch_size) == (512, 16, 8)
+    assert (fast.agent.actor_lr, fast.agent.critic_lr) == (1.2e-4, 1e-3) and fast.env == small.env
+    assert fast.agent.actor_hidden == small.agent.actor_hidden and fast.agent.precision == small.agent.precision
     mine = tmp_path / "mine.yaml"
     mine.write_text("base: finetune\nagent:\n  action_std: 0.02\n")  # bases chain
     cfg = load_train_config(mine, ["agent.kl_target=0.02"])

@@ -1,0 +1,93 @@
+"""Which start phases of a clip end in a fall? Falls of a policy's deterministic episodes, by where they started.
+
+For a policy trained on several clips (a dataset, e.g. ``amp_steer``) or on one, every character starts on
+``--clip`` at a uniform random time (reference state initialization, as in training) and the policy acts
+for ``--seconds``; the falls are counted per start-phase bin of the clip's cycle, with the time of each
+fall, and, for the steering task, per angle between the first target and the start heading.
+
+Run: ``python benchmarks/start_falls.py amp_steer --clip run [--episodes 256] [--seconds 3] [--bins 20]
+[--lift] [--json]`` (``--lift`` starts lifted out of the floor, ``env.lift_at_reset=true``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import replace
+
+import torch
+
+from mimic.character import rotations as rot
+from mimic.envs.terminations import DoneReason
+from mimic.errors import MimicError
+from mimic.policies import load_policy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("policy", help="a shipped controller's name, a run directory or a checkpoint")
+    parser.add_argument("--clip", required=True, help="the start clip: one of the policy's clips, by name")
+    parser.add_argument("--episodes", type=int, default=256, help="episodes, all at once (default 256)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="seconds per episode (default 3)")
+    parser.add_argument("--bins", type=int, default=20, help="start-phase bins (default 20)")
+    parser.add_argument("--lift", action="store_true", help="start lifted out of the floor (env.lift_at_reset)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line last")
+    args = parser.parse_args()
+
+    def only_clip(cfg):
+        names = [str(c) for c in cfg.clips]
+        matches = [i for i, c in enumerate(names) if c == args.clip or c.rsplit("/", 1)[-1].split(".")[0] == args.clip]
+        if not matches:
+            raise MimicError(f"--clip {args.clip!r} is not one of the policy's clips: {', '.join(names)}")
+        weights = [1.0 if i == matches[0] else 0.0 for i in range(len(names))]
+        return replace(cfg, clip_weights=weights, lift_at_reset=True if args.lift else cfg.lift_at_reset)
+
+    agent, env, _ = load_policy(args.policy, args.episodes, env_change=only_clip)
+    policy = agent.policy()
+    obs = env.reset()
+    n = args.episodes
+    clip = int(env.clip_ids[0])
+    phase = env.motion.phase(env.clip_ids, env.motion_time).cpu()
+    rel_deg = None
+    if env.task is not None and hasattr(env.task, "angle"):
+        heading = rot.calc_heading(env.engine.root_rot).cpu().double()
+        rel = torch.remainder(env.task.angle.cpu().double() - heading + math.pi, 2 * math.pi) - math.pi
+        rel_deg = torch.rad2deg(rel).abs()
+    fell = torch.zeros(n, dtype=torch.bool)
+    when = torch.full((n,), math.nan)
+    alive = torch.ones(n, dtype=torch.bool)
+    steps = round(args.seconds / env.dt)
+    for k in range(steps):
+        with torch.no_grad():
+            obs, _, done, _ = env.step(policy(obs))
+        done = done.cpu()
+        f = (done == DoneReason.FAIL) & alive
+        fell |= f
+        when[f] = (k + 1) * env.dt
+        alive &= done == 0
+    bins = (phase * args.bins).long().clamp(0, args.bins - 1)
+    rows = []
+    print(f"{args.policy} starting on {args.clip} (duration {float(env.motion.durations[clip]):.3f} s): "
+          f"{int(fell.sum())} of {n} episodes fall within {args.seconds:g} s")
+    print(f"{'phase':>11} {'falls':>6} {'starts':>6}  fall times (s after the start)")
+    for b in range(args.bins):
+        m = bins == b
+        times = sorted(round(float(t), 2) for t in when[m & fell])
+        rows.append({"phase": [b / args.bins, (b + 1) / args.bins], "falls": int(fell[m].sum()), "starts": int(m.sum()),
+                     "fall_seconds": times})
+        print(f"{b / args.bins:5.2f}-{(b + 1) / args.bins:4.2f} {int(fell[m].sum()):6d} {int(m.sum()):6d}  {times}")
+    by_turn = []
+    if rel_deg is not None:
+        for lo in range(0, 180, 45):
+            m = (rel_deg >= lo) & (rel_deg < lo + 45)
+            by_turn.append({"turn_deg": [lo, lo + 45], "falls": int(fell[m].sum()), "starts": int(m.sum())})
+        print("first target's angle from the start heading: " + ", ".join(
+            f"{r['turn_deg'][0]}-{r['turn_deg'][1]} deg {r['falls']}/{r['starts']}" for r in by_turn))
+    if args.json:
+        print(json.dumps({"policy": args.policy, "clip": args.clip, "falls": int(fell.sum()), "episodes": n,
+                          "by_phase": rows, "by_turn": by_turn}))
+
+
+if __name__ == "__main__":
+    main()
