@@ -116,7 +116,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, help="wall-clock training budget per clip (needed unless --no-train)")
     parser.add_argument("--no-train", action="store_true",
                         help="only evaluate and tabulate the runs already in --out (clips trained with other budgets)")
-    parser.add_argument("--config", default="fast256", help="preset or YAML for every clip (default fast256, which trained the shipped skills)")
+    parser.add_argument("--config", default="fast256",
+                        help="preset or YAML for every clip (default fast256, which trained the shipped skills)")
     parser.add_argument("--nproc", type=int, default=1, help="training processes (default 1)")
     parser.add_argument("--episodes", type=int, default=32, help="test episodes per clip (default 32)")
     parser.add_argument("--out", default="runs/skills", help="folder of the runs and skills.md (default runs/skills)")
