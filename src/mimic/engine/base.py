@@ -79,8 +79,9 @@ class EngineConfig:
             (m/s, rad/s) is flagged invalid, as in DeepMimic (100).
         fast_solver: ``mujoco_cpu`` only: solve the constraints with a sparse Jacobian, the whole
             character as one island and no warm start instead of MuJoCo's defaults. The solution is
-            the same to the solver's tolerance (body positions within 1e-9 m after a control step,
-            ``tests/engine/test_engine_state.py``); the step is faster because Newton's first
+            the same to the solver's tolerance (body positions within 1e-5 m after three control steps
+            with ground contacts, identical in float32 there; ``tests/engine/test_engine_state.py``); the
+            step is faster because Newton's first
             iterate from the unconstrained accelerations converges as fast as the warm start, whose
             extra cost evaluation it skips, and the island split of a single tree is pure overhead
             (``benchmarks/physics_options.py``). ``false`` gives MuJoCo's defaults.
