@@ -81,10 +81,9 @@ class EngineConfig:
             character as one island and no warm start instead of MuJoCo's defaults. The solution is
             the same to the solver's tolerance (body positions within 1e-5 m after three control steps
             with ground contacts, identical in float32 there; ``tests/engine/test_engine_state.py``); the
-            step is faster because Newton's first
-            iterate from the unconstrained accelerations converges as fast as the warm start, whose
-            extra cost evaluation it skips, and the island split of a single tree is pure overhead
-            (``benchmarks/physics_options.py``). ``false`` gives MuJoCo's defaults.
+            step is faster because Newton's first iterate from the unconstrained accelerations converges
+            as fast as the warm start, whose extra cost evaluation it skips, and the island split of a
+            single tree is pure overhead (``benchmarks/physics_options.py``). ``false`` gives MuJoCo's defaults.
     """
 
     name: Literal["mujoco_cpu", "mujoco_warp"] = "mujoco_cpu"
