@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from dataclasses import replace
 
 import torch
@@ -21,6 +22,7 @@ import torch
 from mimic.character import rotations as rot
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
+from mimic.motion.bundled import clip_short_name
 from mimic.policies import load_policy
 
 
@@ -35,12 +37,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args()
 
-    def only_clip(cfg):
-        names = [str(c) for c in cfg.clips]
-        matches = [i for i, c in enumerate(names) if c == args.clip or c.rsplit("/", 1)[-1].split(".")[0] == args.clip]
-        if not matches:
+    def only_clip(cfg):  # the clip's weight alone non-zero, as `mimic eval --by-clip` does
+        names = [clip_short_name(c) for c in cfg.clips]
+        if args.clip not in names:
             raise MimicError(f"--clip {args.clip!r} is not one of the policy's clips: {', '.join(names)}")
-        weights = [1.0 if i == matches[0] else 0.0 for i in range(len(names))]
+        weights = [float(name == args.clip) for name in names]
         return replace(cfg, clip_weights=weights, lift_at_reset=True if args.lift else cfg.lift_at_reset)
 
     agent, env, _ = load_policy(args.policy, args.episodes, env_change=only_clip)
@@ -50,7 +51,7 @@ def main() -> None:
     clip = int(env.clip_ids[0])
     phase = env.motion.phase(env.clip_ids, env.motion_time).cpu()
     rel_deg = None
-    if env.task is not None and hasattr(env.task, "angle"):
+    if env.task is not None:  # the steering task
         heading = rot.calc_heading(env.engine.root_rot).cpu().double()
         rel = torch.remainder(env.task.angle.cpu().double() - heading + math.pi, 2 * math.pi) - math.pi
         rel_deg = torch.rad2deg(rel).abs()
@@ -90,4 +91,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except MimicError as exc:
+        print(f"start_falls: error: {exc}", file=sys.stderr)
+        sys.exit(2)
