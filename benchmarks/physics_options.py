@@ -29,8 +29,9 @@ from dataclasses import replace
 
 import torch
 
+from mimic.agents.checkpoint import load_checkpoint
 from mimic.envs.tracking import ImitationEnv
-from mimic.policies import load_policy
+from mimic.policies import resolve_checkpoint
 from mimic.training.config import load_train_config
 
 
@@ -44,7 +45,7 @@ def main() -> None:
     torch.set_num_threads(1)
 
     cfg = load_train_config("fast", [])
-    policy = load_policy("walk", 1)[0].policy()
+    policy = load_checkpoint(resolve_checkpoint("walk")).policy()
     result = {}
     for regime in ("policy", "random"):
         envs = {}
