@@ -5,12 +5,12 @@ both alike) on the walk clip with the same environment:
 
 - ``baseline``: the learner as it was before the time-to-quality work: fp32, 1024-512 actor and
   critic, the update on one torch thread, optimizers stepped parameter by parameter, 256 characters
-  of 32 steps per iteration and minibatches of 1,024 samples, MuJoCo's default solver options
-  (``agent.precision=fp32 agent.actor_hidden=[1024,512] agent.critic_hidden=[1024,512]
+  of 32 steps per iteration and minibatches of 1,024 samples, MuJoCo's default solver options and
+  contact detection (``agent.precision=fp32 agent.actor_hidden=[1024,512] agent.critic_hidden=[1024,512]
   agent.update_threads=1 agent.fused_optimizer=false run.num_envs=256 agent.steps_per_iter=32
-  agent.actor_batch_size=4 agent.critic_batch_size=4 env.engine.fast_solver=false``). The env's own
-  code is today's for both (its earlier speed-ups have no switch), so the baseline is faster than the
-  loop was before the time-to-quality work;
+  agent.actor_batch_size=4 agent.critic_batch_size=4 env.engine.fast_solver=false
+  env.engine.ground_pairs=false``). The env's own code is today's for both (its earlier speed-ups have
+  no switch), so the baseline is faster than the loop was before the time-to-quality work;
 - ``new``: the preset as shipped (``fast`` by default), with its own number of characters.
 
 For each: samples/s of ``PPOAgent.update`` alone (rollout samples per second of update time), and
@@ -42,7 +42,8 @@ from mimic.training.config import TrainConfig, load_train_config
 
 BASELINE = ["agent.precision=fp32", "agent.actor_hidden=[1024, 512]", "agent.critic_hidden=[1024, 512]",
             "agent.update_threads=1", "agent.fused_optimizer=false", "run.num_envs=256", "agent.steps_per_iter=32",
-            "agent.actor_batch_size=4", "agent.critic_batch_size=4", "env.engine.fast_solver=false"]
+            "agent.actor_batch_size=4", "agent.critic_batch_size=4", "env.engine.fast_solver=false",
+            "env.engine.ground_pairs=false"]
 
 
 class Setting:

@@ -281,3 +281,50 @@ def test_fast_solver_gives_the_same_motion(backend):
             e.step()
         ends.append(e.body_pos.clone())
     assert float((ends[0] - ends[1]).abs().max()) < 1e-5
+
+
+@pytest.mark.parametrize("character", ["humanoid3d", "dog3d", "laikago"])
+def test_explicit_ground_pairs_give_the_same_contacts(character):
+    # ground_pairs replaces the broad phase by one explicit pair per character geom and the ground: from the
+    # same states, MuJoCo finds the same contacts with the same parameters and steps to the same state.
+    from dataclasses import replace as dc_replace
+
+    from mimic.engine.mujoco_cpu import compile_engine_model
+    from mimic.engine.pd import PDController
+
+    ch = load_spec(character).model
+    cfg = EngineConfig()
+    pd = PDController(ch, cfg.pd_damping, cfg.physics_dt)
+    auto = compile_engine_model(ch, dc_replace(cfg, ground_pairs=False), pd)
+    pairs = compile_engine_model(ch, cfg, pd)
+    ground = [g for g in range(auto.ngeom) if auto.geom_type[g] == mujoco.mjtGeom.mjGEOM_PLANE]
+    assert auto.npair == 0 and pairs.npair == auto.ngeom - len(ground)
+    assert not pairs.geom_contype.any() and not pairs.geom_conaffinity.any()
+    rng = np.random.default_rng(0)
+    da, dp = mujoco.MjData(auto), mujoco.MjData(pairs)
+    touched = 0
+    for _ in range(12):  # drop the character from a random pose near the ground, 60 physics steps
+        mujoco.mj_resetData(auto, da)
+        da.qpos[2] = 0.25 + 0.2 * rng.random()
+        da.qpos[3:7] = rng.normal(size=4)
+        da.qpos[3:7] /= np.linalg.norm(da.qpos[3:7])
+        da.qvel[:] = rng.normal(size=auto.nv)
+        dp.qpos[:], dp.qvel[:] = da.qpos, da.qvel
+        for _ in range(60):
+            mujoco.mj_step(auto, da)
+            mujoco.mj_step(pairs, dp)
+            np.testing.assert_allclose(dp.qpos, da.qpos, atol=1e-9)  # the same motion (contact order aside)
+            # the same contacts with the same parameters from the same state
+            dp.qpos[:], dp.qvel[:] = da.qpos, da.qvel
+            mujoco.mj_forward(auto, da)
+            mujoco.mj_forward(pairs, dp)
+            assert da.ncon == dp.ncon
+            order_a = sorted(range(da.ncon), key=lambda c: (int(da.contact.geom[c, 1]), tuple(da.contact.pos[c])))
+            order_p = sorted(range(dp.ncon), key=lambda c: (int(dp.contact.geom[c, 1]), tuple(dp.contact.pos[c])))
+            for ca, cp in zip(order_a, order_p, strict=True):
+                a, p = da.contact[ca], dp.contact[cp]
+                assert tuple(a.geom) == tuple(p.geom) and a.dim == p.dim and a.includemargin == p.includemargin
+                for field in ("pos", "frame", "dist", "friction", "solref", "solimp", "solreffriction"):
+                    np.testing.assert_array_equal(getattr(a, field), getattr(p, field))
+            touched += da.ncon
+    assert touched > 100  # the drops do reach the ground

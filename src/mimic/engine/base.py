@@ -84,6 +84,12 @@ class EngineConfig:
             step is faster because Newton's first iterate from the unconstrained accelerations converges
             as fast as the warm start, whose extra cost evaluation it skips, and the island split of a
             single tree is pure overhead (``benchmarks/physics_options.py``). ``false`` gives MuJoCo's defaults.
+        ground_pairs: ``mujoco_cpu`` only: when the character's geoms can touch the ground but not each other
+            (every bundled character), declare one explicit contact pair per geom and ground plane, with the
+            parameters MuJoCo would combine for it, instead of MuJoCo's automatic broad phase. The same
+            contacts with the same parameters (``tests/engine/test_engine_state.py``), without sorting every
+            geom at every physics step only to keep its ground pairs. Characters that can touch themselves
+            keep the automatic detection. ``false`` gives MuJoCo's automatic detection always.
     """
 
     name: Literal["mujoco_cpu", "mujoco_warp"] = "mujoco_cpu"
@@ -96,6 +102,7 @@ class EngineConfig:
     fix_root: bool = False
     max_body_vel: float = 100.0
     fast_solver: bool = True
+    ground_pairs: bool = True
 
     def __post_init__(self) -> None:
         if self.name not in ENGINE_NAMES:

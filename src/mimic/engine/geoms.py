@@ -50,8 +50,9 @@ class CollisionGeoms:
 
 
 def collision_geoms(character: CharacterModel, m: mujoco.MjModel) -> CollisionGeoms:
-    """The geoms of ``character`` in the compiled model ``m`` that collide with its ground planes; a clear
-    error for a ground that is not horizontal planes or a colliding geom that is not a sphere, capsule or box."""
+    """The geoms of ``character`` in the compiled model ``m`` that collide with its ground planes (by their
+    contype/conaffinity bits or an explicit pair); a clear error for a ground that is not horizontal planes
+    or a colliding geom that is not a sphere, capsule or box."""
     ch = character
     world = [g for g in range(m.ngeom) if m.geom_bodyid[g] == 0]
     planes = [g for g in world if m.geom_type[g] == mujoco.mjtGeom.mjGEOM_PLANE]
@@ -63,12 +64,15 @@ def collision_geoms(character: CharacterModel, m: mujoco.MjModel) -> CollisionGe
         if abs(mat[8] - 1.0) > 1e-9:
             raise MimicError(f"{ch.mjcf_path}: the ground plane must be horizontal (normal +z)")
     plane = planes[int(np.argmax(m.geom_pos[planes, 2]))]
+    # explicit <pair>s with a plane count as well as compatible contype/conaffinity bits
+    paired = {int(m.pair_geom1[k] + m.pair_geom2[k] - p) for k in range(m.npair) for p in planes
+              if p in (m.pair_geom1[k], m.pair_geom2[k])}
     geoms = []
     for g in range(m.ngeom):
         if m.geom_bodyid[g] == 0:
             continue
-        collides = any((m.geom_contype[g] & m.geom_conaffinity[p]) or (m.geom_conaffinity[g] & m.geom_contype[p])
-                       for p in planes)
+        collides = g in paired or any((m.geom_contype[g] & m.geom_conaffinity[p]) or
+                                      (m.geom_conaffinity[g] & m.geom_contype[p]) for p in planes)
         if not collides:
             continue
         if int(m.geom_type[g]) not in _KINDS:
