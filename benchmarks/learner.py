@@ -23,7 +23,9 @@ Run: ``python benchmarks/learner.py [--config fast] [--num-envs N] [--iters 4] [
 [--also NAME KEY=VALUE ...]`` (``--also`` measures more settings in the same run, e.g.
 ``--also small "agent.actor_hidden=[512, 256]" "agent.critic_hidden=[512, 256]"``).
 ``--json`` prints one JSON line last with ``baseline_samples_per_s``, ``samples_per_s``, ``ratio``,
-``physics_share``, ``update_share`` (the new settings' loop) and the details of both settings.
+``physics_share``, ``update_share`` (the new settings' loop), ``round_ratios`` (each round's loop ratio: the
+two settings' rounds run seconds apart, so a host whose speed drifts moves both alike) with their
+``median_round_ratio``, and the details of both settings.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import statistics
 import time
 
 import torch
@@ -133,10 +136,13 @@ def main() -> None:
     for s in settings:  # warm-up: first rollouts, allocator, oneDNN kernels
         for _ in range(2):
             s.iterate(timed=False)
+    round_rates: dict[str, list[float]] = {s.name: [] for s in settings}  # loop samples/s of each round
     for _ in range(args.rounds):
         for s in settings:
+            time0, samples0 = s.times["total"], s.loop_samples
             for _ in range(args.iters):
                 s.iterate(timed=True)
+            round_rates[s.name].append((s.loop_samples - samples0) / (s.times["total"] - time0))
             s.time_update(args.iters)
 
     results = {s.name: s.result() for s in settings}
@@ -152,14 +158,20 @@ def main() -> None:
               f"{r['other_share']:>6.0%} {r['samples_per_s'] / base['samples_per_s']:>5.2f}x")
     ratio = new["samples_per_s"] / base["samples_per_s"]
     update_ratio = new["update_samples_per_s"] / base["update_samples_per_s"]
+    # each round's ratio pairs rounds run a few seconds apart: a host whose speed drifts moves both alike
+    round_ratios = [n / b for n, b in zip(round_rates["new"], round_rates["baseline"], strict=True)]
     print(f"full loop: {ratio:.2f}x, update alone: {update_ratio:.2f}x (one process; characters: "
           + ", ".join(f"{s.name} {s.buffer.num_envs}" for s in settings) + ")")
+    print(f"full loop per round: {', '.join(f'{r:.2f}x' for r in round_ratios)} "
+          f"(median {statistics.median(round_ratios):.2f}x)")
     if args.json:
         print(json.dumps({"baseline_samples_per_s": round(base["samples_per_s"]),
                           "samples_per_s": round(new["samples_per_s"]), "ratio": round(ratio, 3),
                           "physics_share": round(new["physics_share"], 3),
                           "update_share": round(new["update_share"], 3),
                           "update_ratio": round(update_ratio, 3),
+                          "round_ratios": [round(r, 3) for r in round_ratios],
+                          "median_round_ratio": round(statistics.median(round_ratios), 3),
                           **results}))
 
 

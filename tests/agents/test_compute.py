@@ -83,3 +83,48 @@ def test_bf16_acting_is_batch_independent():
     obs = torch.randn(96, 40, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(agent.actor(obs)[:32], agent.actor(obs[:32]))
+
+
+def test_bf16_inference_weights_give_autocast_results_and_follow_updates():
+    """Acting without gradients runs on cached bf16 weights: the same values as autocast, bit for bit, after a
+    fused optimizer step (which the agent follows with forget_low_precision_weights), a for-loop one and a
+    loaded state dict."""
+    from mimic.agents.compute import autocast
+    from mimic.agents.networks import Actor, Critic, forget_low_precision_weights
+
+    g = torch.Generator().manual_seed(0)
+    actor = Actor(12, 3, [32, 16], 0.05, False, 0.01, g, precision="bf16")
+    critic = Critic(12, [32, 16], g, precision="bf16")
+    obs = torch.randn(64, 12, generator=g)
+
+    def reference(net):
+        with torch.no_grad(), autocast("bf16", "cpu"):
+            hidden = net.body(obs).float()
+        return net.mean_head(hidden) if isinstance(net, Actor) else net.head(hidden).squeeze(-1)
+
+    def check():
+        with torch.no_grad():
+            assert torch.equal(actor(obs), reference(actor))
+            assert torch.equal(critic(obs), reference(critic))
+
+    def loss():
+        return actor(obs).square().sum() + critic(obs).square().sum()  # with gradients: autocast
+
+    params = [*actor.parameters(), *critic.parameters()]
+    check()
+    fused = torch.optim.AdamW(params, lr=0.1, fused=True)
+    fused.zero_grad()
+    loss().backward()
+    fused.step()  # torch 2.13's fused step writes without a version bump: PPOAgent._step forgets the cache
+    forget_low_precision_weights(actor)
+    forget_low_precision_weights(critic)
+    check()
+    plain = torch.optim.Adam(params, lr=0.1, foreach=False)
+    plain.zero_grad()
+    loss().backward()
+    plain.step()  # in-place writes bump the versions: the cache follows by itself
+    check()
+    actor.load_state_dict(Actor(12, 3, [32, 16], 0.05, False, 0.01, torch.Generator().manual_seed(5),
+                                precision="bf16").state_dict())
+    check()
+    assert "_low_precision_cache" not in actor.state_dict()

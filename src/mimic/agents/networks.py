@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mimic.agents.compute import autocast
@@ -34,9 +35,42 @@ def mlp(in_dim: int, hidden: Sequence[int]) -> nn.Sequential:
 
 
 def hidden_features(body: nn.Module, obs: torch.Tensor, precision: str) -> torch.Tensor:
-    """``body(obs)`` under ``precision``'s autocast, returned in fp32 (N, H)."""
+    """``body(obs)`` under ``precision``'s autocast, returned in fp32 (N, H).
+
+    Without gradients (acting, values) a bf16 body runs on bf16 copies of its weights kept between calls
+    (:func:`_low_precision_weights`): autocast would cast every weight again at every control step (a
+    1024-512 actor's 0.7M weights: 0.3 of the 2.7 ms of acting for 512 characters). The result is the
+    same, bit for bit: autocast computes these layers from the same bf16 casts.
+    """
+    if precision == "bf16" and not torch.is_grad_enabled():
+        weights = _low_precision_weights(body, torch.bfloat16)
+        if weights is not None:
+            x = obs.to(torch.bfloat16)
+            for layer in body:
+                x = torch.relu_(x) if isinstance(layer, nn.ReLU) else F.linear(x, *weights[id(layer)])
+            return x.float()
     with autocast(precision, obs.device.type):
         return body(obs).float()
+
+
+def _low_precision_weights(body: nn.Module, dtype: torch.dtype) -> dict[int, tuple[torch.Tensor, torch.Tensor]] | None:
+    """``dtype`` copies (weight, bias) of the Linear layers of an :func:`mlp` ``body``, by ``id(layer)``; None for
+    a body of other layers.
+
+    Cast again when a parameter's version counter has moved (in-place writes: a loaded state dict, a broadcast,
+    a for-loop or foreach optimizer) or after :func:`forget_low_precision_weights`, which the PPO agent calls
+    after every optimizer step: fused optimizers write the parameters without bumping their versions."""
+    if not isinstance(body, nn.Sequential) or not all(isinstance(m, (nn.Linear, nn.ReLU)) for m in body):
+        return None
+    params = list(body.parameters())
+    key = (dtype, params[0].device if params else None, tuple((id(p), p._version) for p in params))
+    cache = body.__dict__.get("_low_precision_cache")
+    if cache is None or cache[0] != key:
+        weights = {id(m): (m.weight.detach().to(dtype), m.bias.detach().to(dtype) if m.bias is not None else None)
+                   for m in body if isinstance(m, nn.Linear)}
+        cache = (key, weights)
+        body.__dict__["_low_precision_cache"] = cache  # not a buffer: never saved, never synced
+    return cache[1]
 
 
 def init_linear_(layer: nn.Linear, generator: torch.Generator) -> None:
@@ -107,3 +141,9 @@ class Critic(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Values (N,) of normalized observations (N, D)."""
         return self.head(hidden_features(self.body, obs, self.precision)).squeeze(-1)
+
+
+def forget_low_precision_weights(module: nn.Module) -> None:
+    """Drop the cached low-precision weights of ``module`` and its submodules (after their parameters changed)."""
+    for m in module.modules():
+        m.__dict__.pop("_low_precision_cache", None)

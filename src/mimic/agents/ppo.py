@@ -33,7 +33,7 @@ from torch import nn
 
 from mimic.agents.compute import resolve_precision, threads_per_process, torch_threads
 from mimic.agents.config import PPOConfig
-from mimic.agents.networks import Actor, Critic
+from mimic.agents.networks import Actor, Critic, forget_low_precision_weights
 from mimic.agents.normalizer import RunningNormalizer
 from mimic.agents.policy import Policy
 from mimic.agents.rollout import RolloutBuffer
@@ -393,6 +393,7 @@ class PPOAgent:
         if self.config.grad_clip > 0:
             nn.utils.clip_grad_norm_(net.parameters(), self.config.grad_clip)
         optimizer.step()
+        forget_low_precision_weights(net)  # a fused step leaves the version counters as they were
 
     # ------------------------------------------------------------------------------------ state
     def state_dict(self) -> dict:
