@@ -47,7 +47,7 @@ def hidden_features(body: nn.Module, obs: torch.Tensor, precision: str) -> torch
         if weights is not None:
             x = obs.to(torch.bfloat16)
             for layer in body:
-                x = torch.relu_(x) if isinstance(layer, nn.ReLU) else F.linear(x, *weights[id(layer)])
+                x = torch.relu(x) if isinstance(layer, nn.ReLU) else F.linear(x, *weights[id(layer)])
             return x.float()
     with autocast(precision, obs.device.type):
         return body(obs).float()
