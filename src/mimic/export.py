@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,14 @@ def export_policy_graph(policy_name: str, out: str | Path) -> tuple[Path, Path]:
 
 def write_engine_model(env: Any, path: Path) -> None:
     """The MJCF of the model the engine simulates: rate, zero joint springs, implicit damping kd, and one
-    torque-limited PD servo per DoF (ctrl = target, exp map per ball joint), for plain MuJoCo."""
+    torque-limited PD servo per DoF (ctrl = target, exp map per ball joint), for plain MuJoCo.
+
+    Contacts stay MuJoCo's automatic detection (``ground_pairs`` off): the same contacts as the engine's
+    explicit ground pairs, and objects a user adds to the scene collide with the character."""
     from mimic.engine.mujoco_cpu import engine_spec
 
     eng = env.engine
-    path.write_text(engine_spec(eng.character, eng.config, eng.pd).to_xml())
+    path.write_text(engine_spec(eng.character, replace(eng.config, ground_pairs=False), eng.pd).to_xml())
 
 
 def write_reference(env: Any, path: Path) -> None:
