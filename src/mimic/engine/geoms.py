@@ -65,8 +65,12 @@ def collision_geoms(character: CharacterModel, m: mujoco.MjModel) -> CollisionGe
             raise MimicError(f"{ch.mjcf_path}: the ground plane must be horizontal (normal +z)")
     plane = planes[int(np.argmax(m.geom_pos[planes, 2]))]
     # explicit <pair>s with a plane count as well as compatible contype/conaffinity bits
-    paired = {int(m.pair_geom1[k] + m.pair_geom2[k] - p) for k in range(m.npair) for p in planes
-              if p in (m.pair_geom1[k], m.pair_geom2[k])}
+    paired = set()
+    for g1, g2 in zip(m.pair_geom1, m.pair_geom2, strict=True):
+        if g1 in planes:
+            paired.add(int(g2))
+        if g2 in planes:
+            paired.add(int(g1))
     geoms = []
     for g in range(m.ngeom):
         if m.geom_bodyid[g] == 0:
