@@ -9,7 +9,7 @@ both alike) on the walk clip with the same environment:
   contact detection (``agent.precision=fp32 agent.actor_hidden=[1024,512] agent.critic_hidden=[1024,512]
   agent.update_threads=1 agent.fused_optimizer=false run.num_envs=256 agent.steps_per_iter=32
   agent.actor_batch_size=4 agent.critic_batch_size=4 env.engine.fast_solver=false
-  env.engine.ground_pairs=false``). The env's own code is today's for both (its earlier speed-ups have
+  env.engine.ground_pairs=false env.compile=false``). The env's own code is today's for both (its earlier speed-ups have
   no switch), so the baseline is faster than the loop was before the time-to-quality work;
 - ``new``: the preset as shipped (``fast`` by default), with its own number of characters.
 
@@ -25,7 +25,8 @@ Run: ``python benchmarks/learner.py [--config fast] [--num-envs N] [--iters 4] [
 ``--json`` prints one JSON line last with ``baseline_samples_per_s``, ``samples_per_s``, ``ratio``,
 ``physics_share``, ``update_share`` (the new settings' loop), ``round_ratios`` (each round's loop ratio: the
 two settings' rounds run seconds apart, so a host whose speed drifts moves both alike) with their
-``median_round_ratio``, and the details of both settings.
+``median_round_ratio``, and the details of both settings (``first_iteration_s``: the untimed first
+iteration, which with ``env.compile`` includes compiling the env's math).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from mimic.training.config import TrainConfig, load_train_config
 BASELINE = ["agent.precision=fp32", "agent.actor_hidden=[1024, 512]", "agent.critic_hidden=[1024, 512]",
             "agent.update_threads=1", "agent.fused_optimizer=false", "run.num_envs=256", "agent.steps_per_iter=32",
             "agent.actor_batch_size=4", "agent.critic_batch_size=4", "env.engine.fast_solver=false",
-            "env.engine.ground_pairs=false"]
+            "env.engine.ground_pairs=false", "env.compile=false"]
 
 
 class Setting:
@@ -133,9 +134,12 @@ def main() -> None:
         cfg = load_train_config(args.config, overrides)
         cfg.env.clips = ["walk"]
         settings.append(Setting(name, cfg, args.num_envs or cfg.run.num_envs))
-    for s in settings:  # warm-up: first rollouts, allocator, oneDNN kernels
-        for _ in range(2):
-            s.iterate(timed=False)
+    first_iteration_s = {}  # the untimed first iteration: with env.compile, the compilation
+    for s in settings:  # warm-up: first rollouts, allocator, oneDNN kernels, env.compile
+        start = time.perf_counter()
+        s.iterate(timed=False)
+        first_iteration_s[s.name] = time.perf_counter() - start
+        s.iterate(timed=False)
     round_rates: dict[str, list[float]] = {s.name: [] for s in settings}  # loop samples/s of each round
     for _ in range(args.rounds):
         for s in settings:
@@ -145,7 +149,7 @@ def main() -> None:
             round_rates[s.name].append((s.loop_samples - samples0) / (s.times["total"] - time0))
             s.time_update(args.iters)
 
-    results = {s.name: s.result() for s in settings}
+    results = {s.name: {**s.result(), "first_iteration_s": first_iteration_s[s.name]} for s in settings}
     base, new = results["baseline"], results["new"]
     print(f"{'setting':>9} {'precision':>9} {'actor':>10} {'critic':>10} {'thr':>3} {'envs x T':>8} {'update/s':>9} "
           f"{'loop/s':>8} {'physics':>8} {'env math':>8} {'infer':>6} {'update':>7} {'other':>6} {'ratio':>6}")
@@ -164,6 +168,8 @@ def main() -> None:
           + ", ".join(f"{s.name} {s.buffer.num_envs}" for s in settings) + ")")
     print(f"full loop per round: {', '.join(f'{r:.2f}x' for r in round_ratios)} "
           f"(median {statistics.median(round_ratios):.2f}x)")
+    print("first iteration (untimed; with env.compile it compiles): "
+          + ", ".join(f"{name} {t:.1f} s" for name, t in first_iteration_s.items()))
     if args.json:
         print(json.dumps({"baseline_samples_per_s": round(base["samples_per_s"]),
                           "samples_per_s": round(new["samples_per_s"]), "ratio": round(ratio, 3),

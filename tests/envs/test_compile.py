@@ -30,3 +30,25 @@ def test_compiled_env_steps_as_the_eager_one(layout):
         assert torch.equal(d1, d0)
         ended += int((d0 != 0).sum())
     assert ended > 0
+
+
+def test_a_failed_compilation_falls_back_to_the_eager_math(monkeypatch):
+    """No C++ compiler (or an op Inductor cannot handle): one warning, then the eager env's results."""
+    import mimic.envs.compiled as compiled
+
+    def failing_compile(fn, **kwargs):
+        def run(*args):
+            raise torch._dynamo.exc.TorchDynamoException("InvalidCxxCompiler: No working C++ compiler found")
+        return run
+
+    monkeypatch.setattr(compiled.torch, "compile", failing_compile)
+    config = replace(EnvConfig(), clips=["walk"])
+    eager, fallback = (ImitationEnv(replace(config, compile=c), num_envs=4, seed=3) for c in (False, True))
+    torch.testing.assert_close(fallback.reset(), eager.reset())
+    action = 0.1 * torch.ones(4, eager.action_dim)
+    with pytest.warns(RuntimeWarning, match="No working C.. compiler.*runs uncompiled"):
+        out = fallback.step(action)
+    ref = eager.step(action)
+    for got, want in zip(out[:3], ref[:3], strict=True):
+        torch.testing.assert_close(got, want)
+    assert fallback._compile_status.failed

@@ -181,7 +181,7 @@ def test_every_preset_loads_and_trains_one_iteration(preset, tmp_path):
     out = tmp_path / preset
     args = ["train", "walk", "--config", preset, "--out", str(out), "--num-envs", "4", "--max-samples", "16",
             "--no-progress", "run.test_every=1", "run.test_episodes=1", "run.test_envs=1", "agent.steps_per_iter=4",
-            "env.episode_seconds=0.2"]
+            "env.episode_seconds=0.2", "env.compile=false"]  # compiling (fast's) is tests/envs/test_compile.py's
     assert main(args) == 0
     rows = read_csv(out / "log.csv")[1]
     assert [r["iteration"] for r in rows] == [1.0] and rows[0]["samples"] == 16

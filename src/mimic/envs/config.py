@@ -89,10 +89,13 @@ class EnvConfig:
         amp_obs_steps: frames in the AMP discriminator observation ``info["amp_obs"]`` (0: none; DeepMimic's
             AMP uses 2, MimicKit 10); see :mod:`mimic.envs.amp_obs`.
         compile: ``torch.compile`` the per-step math of the whole batch (the reference state, PD targets,
-            the simulated character's tracking state, reward and observation): for the GPU, where each of
-            the step's ~600 small torch operations is a kernel launch. The first steps compile (about a
-            minute); resets of some envs run uncompiled. Off by default: on a CPU it saves about 10 % of
-            the env's math, about 1.5 % of the training loop (README, "Walk on 2 cores").
+            the simulated character's tracking state, reward and observation), fusing the step's ~500
+            small torch operations (each a kernel launch on a GPU, 5-10 us of dispatch on a CPU). The
+            first step compiles (about 30 s on 2 cores with an empty cache, a few seconds from torch's
+            cache); resets of some envs run uncompiled. Without a working C++ compiler (torch's CPU
+            backend needs one) the env warns once and runs uncompiled (:mod:`mimic.envs.compiled`). On in
+            the ``fast`` preset (README, "Training speed"); ``mimic train``'s test env, ``mimic eval`` and
+            ``mimic play`` always run uncompiled (too few steps to pay for compiling).
         engine: physics settings.
     """
 

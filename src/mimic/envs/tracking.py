@@ -35,6 +35,7 @@ from mimic.envs import observations as obs_fn
 from mimic.envs import rewards as rew_fn
 from mimic.envs import terminations as term_fn
 from mimic.envs.amp_obs import AMPObservations, amp_frame
+from mimic.envs.compiled import CompiledOrEager, CompileStatus
 from mimic.envs.config import EnvConfig
 from mimic.envs.start_sampler import StartTimeSampler
 from mimic.envs.steering import SteeringTask
@@ -139,11 +140,12 @@ class ImitationEnv:
         # The per-step math of the whole batch, compiled with env.compile (shapes fixed: resets of some envs
         # call the eager methods)
         self._full_state, self._full_targets = self.motion.state, self._pd_targets_of
+        self._compile_status = CompileStatus()
         self._full_sim_state, self._full_reward, self._full_obs = self._sim_track_state, self._reward, self._observe
         if config.compile:
             self._full_state, self._full_targets, self._full_sim_state, self._full_reward, self._full_obs = (
-                torch.compile(f, dynamic=False) for f in (self.motion.state, self._pd_targets_of,
-                                                          self._sim_track_state, self._reward, self._observe))
+                CompiledOrEager(f, self._compile_status) for f in (self.motion.state, self._pd_targets_of,
+                                                                   self._sim_track_state, self._reward, self._observe))
 
     # ------------------------------------------------------------------------------------ setup
     def _init_reward_weights(self) -> None:

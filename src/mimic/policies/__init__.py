@@ -68,6 +68,7 @@ def load_policy(policy: str, num_envs: int, engine: str | None = None, env_chang
         cfg.env.engine = replace(cfg.env.engine, name=engine, device="")
     if env_change is not None:
         cfg.env = env_change(cfg.env)
+    cfg.env = replace(cfg.env, compile=False)  # evaluations and videos are too short to pay for compiling
     torch.set_num_threads(1)
     env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 20_000)
     agent = load_checkpoint(ckpt)

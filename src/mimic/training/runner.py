@@ -91,8 +91,12 @@ class Trainer:
         rank_seed = run.seed + 1000 * dist.rank
         self.env = ImitationEnv(env_config, num_envs=run.num_envs, seed=rank_seed)
         self.test_episodes = math.ceil(run.test_episodes / dist.world_size)
-        self.test_env = ImitationEnv(env_config, num_envs=min(run.test_envs, self.test_episodes),
-                                     seed=rank_seed + 10_000)
+        # the test env steps a few characters now and then: compiling its math would cost more than it saves
+        self.test_env = ImitationEnv(replace(env_config, compile=False),
+                                     num_envs=min(run.test_envs, self.test_episodes), seed=rank_seed + 10_000)
+        if env_config.compile and self.is_main:
+            print("mimic: env.compile: the first iteration compiles the env's per-step math (about 30 s on 2 cores "
+                  "with an empty cache, a few seconds from torch's cache after)", flush=True)
         self.agent = build_agent(config.agent, env_dims(self.env), device=dist.device, dist=dist, env=self.env)
         self.buffer = self.agent.make_buffer(run.num_envs)
         self.best_score = -math.inf  # the best test round's best_key() value (best.pt)
