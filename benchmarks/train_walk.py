@@ -6,7 +6,7 @@ tracking error reached by then, plus the full-loop samples/s (environment steppi
 and PPO updates together).
 
 Run: ``python benchmarks/train_walk.py --minutes 120 --config fast --out runs/bench-walk [KEY=VALUE ...]``
-(the setting README's walk results come from: one process of 256 characters on 2 cores). ``--resume``
+(the setting README's walk results come from: one process on 2 cores, the preset's characters). ``--resume``
 continues a run that stopped early up to ``--minutes`` in total.
 """
 
