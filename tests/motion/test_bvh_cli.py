@@ -57,9 +57,13 @@ def test_play_export_reimports_to_the_same_motion(walk, humanoid, tmp_path, caps
     assert "map: mimic (auto" in capsys.readouterr().out
     sim, back = load_clip(tmp_path / "sim.npz", humanoid), load_clip(tmp_path / "back.npz", humanoid)
     assert sim.num_frames == back.num_frames == 31
-    # the import puts the lowest foot at the standing height: the simulated feet stand on the ground already
-    err = np.linalg.norm(back.body_pos(humanoid) - sim.body_pos(humanoid), axis=-1)
-    assert err.max() < 0.01
+    # the same motion, up to one vertical shift: the import puts the lowest ankle of the clip at the standing
+    # ankle height, and a simulated ankle dips a little below it at a heel strike (the shipped walk: 1.5 cm)
+    diff = back.body_pos(humanoid) - sim.body_pos(humanoid)
+    shift = np.median(diff[..., 2])
+    assert abs(shift) < 0.02
+    diff[..., 2] -= shift
+    assert np.linalg.norm(diff, axis=-1).max() < 1e-3
     # and it starts at the clip's first frame
     assert np.linalg.norm(sim.body_pos(humanoid)[0] - walk.body_pos(humanoid)[0], axis=-1).max() < 1e-4
 
