@@ -8,7 +8,8 @@ per ``ImitationEnv.step`` of the walk (``--config``'s env section, zero-mean ran
   envs only) and ``cuda_kernels_per_step``: the GPU kernels launched, from torch's profiler (CUDA only);
 - ``syncs_per_step`` (CUDA only): operations that made the host wait for the GPU
   (``torch.cuda.set_sync_debug_mode``), with the env's lines that issued them;
-- ``parts_ms``: the step's parts (``motion.state``, engine step, reward, observation, resets), each timed
+- ``parts_ms``: the step's parts (the reference state and PD targets before the physics, the engine step,
+  the simulated state, reward and observation after it, resets of some envs), each timed
   with the device synchronized around it (so their sum exceeds ``ms_per_step`` on a GPU, where the parts
   overlap with the host's dispatch);
 - the top operations by host time from torch's profiler.
@@ -52,9 +53,8 @@ def sync(device: torch.device) -> None:
 def timed_parts(env: ImitationEnv, times: collections.Counter) -> None:
     """Wrap the env's parts so each call adds its synchronized wall time to ``times``."""
     dev = env.device
-    parts = {"reference": (env, "_full_state"), "pd_targets": (env, "_full_targets"),
-             "physics": (env.engine, "step"), "tracking_state": (env, "_full_sim_state"),
-             "reward": (env, "_full_reward"), "observation": (env, "_full_obs"), "resets": (env, "_reset_envs")}
+    parts = {"reference_and_pd_targets": (env, "_pre_physics_math"), "physics": (env.engine, "step"),
+             "state_reward_observation": (env, "_post_physics_math"), "resets": (env, "_reset_envs")}
     for name, (obj, attr) in parts.items():
         inner = getattr(obj, attr)
 

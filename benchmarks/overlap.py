@@ -43,12 +43,10 @@ def make_env(num_envs: int, clip: str) -> ImitationEnv:
 def torch_work(env: ImitationEnv, actor: Actor, obs: torch.Tensor) -> torch.Tensor:
     """One step's torch work of ``env`` but MuJoCo's: act, PD targets, then reward and observation."""
     action = actor(obs).float()
-    ref = env._full_state(env.clip_ids, env.motion_time + env.dt)
-    env.engine.set_pd_targets_exp(env._full_targets(ref.joint_rot, action))
+    ref, targets = env._pre_physics_math(env.clip_ids, env.motion_time + env.dt, action)
+    env.engine.set_pd_targets_exp(targets)
     env.motion_time += env.dt
-    sim = env._full_sim_state()
-    env._full_reward(sim, ref)
-    return env._full_obs()
+    return env._post_physics_math(ref)[3]
 
 
 class Runner:

@@ -13,7 +13,8 @@ from mimic.envs.tracking import ImitationEnv
 
 @pytest.mark.slow  # compiling takes about a minute on 2 cores
 @pytest.mark.parametrize("layout", [dict(obs="deepmimic", reward="deepmimic"),
-                                    dict(obs="mimickit", reward="mimickit", action_mode="residual")])
+                                    dict(obs="mimickit", reward="mimickit", action_mode="residual"),
+                                    dict(task="steering", amp_obs_steps=2, action_mode="rest")])
 def test_compiled_env_steps_as_the_eager_one(layout):
     config = replace(EnvConfig(), clips=["walk"], **layout)
     envs = [ImitationEnv(replace(config, compile=c), num_envs=8, seed=3) for c in (False, True)]
@@ -28,8 +29,11 @@ def test_compiled_env_steps_as_the_eager_one(layout):
         torch.testing.assert_close(o1, o0, rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(r1, r0, rtol=1e-4, atol=1e-4)
         assert torch.equal(d1, d0)
+        if "amp_obs" in i0:
+            torch.testing.assert_close(i1["amp_obs"], i0["amp_obs"], rtol=1e-4, atol=1e-4)
         ended += int((d0 != 0).sum())
     assert ended > 0
+    assert not envs[1]._compile_status.failed  # compiled indeed, not fallen back to the eager math
 
 
 def test_a_failed_compilation_falls_back_to_the_eager_math(monkeypatch):
@@ -46,8 +50,9 @@ def test_a_failed_compilation_falls_back_to_the_eager_math(monkeypatch):
     eager, fallback = (ImitationEnv(replace(config, compile=c), num_envs=4, seed=3) for c in (False, True))
     torch.testing.assert_close(fallback.reset(), eager.reset())
     action = 0.1 * torch.ones(4, eager.action_dim)
-    with pytest.warns(RuntimeWarning, match="No working C.. compiler.*runs uncompiled"):
+    with pytest.warns(RuntimeWarning, match="No working C.. compiler.*runs uncompiled") as caught:
         out = fallback.step(action)
+    assert len(caught) == 1  # one warning, not one per compiled function
     ref = eager.step(action)
     for got, want in zip(out[:3], ref[:3], strict=True):
         torch.testing.assert_close(got, want)

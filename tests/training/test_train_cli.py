@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -128,9 +129,10 @@ def test_a_preset_can_start_from_another(tmp_path):
     assert (tuned.agent.actor_warmup_iters, tuned.agent.action_std, tuned.agent.actor_lr) == (100, 0.03, 1e-5)
     assert tuned.agent.actor_lr_schedule == "kl" and tuned.agent.critic_hidden == small.agent.critic_hidden
     assert tuned.env == small.env and tuned.run == small.run
-    # fast = fast256 with 512 characters of 16 steps, 4,096-sample minibatches and twice the steps
+    # fast = fast256 with 512 characters of 16 steps, 4,096-sample minibatches, twice the steps, compiled env math
     assert (fast.run.num_envs, fast.agent.steps_per_iter, fast.agent.actor_batch_size) == (512, 16, 8)
-    assert (fast.agent.actor_lr, fast.agent.critic_lr) == (1.2e-4, 1e-3) and fast.env == small.env
+    assert (fast.agent.actor_lr, fast.agent.critic_lr) == (1.2e-4, 1e-3)
+    assert fast.env.compile and not small.env.compile and replace(fast.env, compile=False) == small.env
     assert fast.agent.actor_hidden == small.agent.actor_hidden and fast.agent.precision == small.agent.precision
     mine = tmp_path / "mine.yaml"
     mine.write_text("base: finetune\nagent:\n  action_std: 0.02\n")  # bases chain
