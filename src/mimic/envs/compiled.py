@@ -48,6 +48,7 @@ class CompiledOrEager:
             self.status.failed = True
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             warnings.warn(f"env.compile: torch.compile failed ({reason}); the env's math runs uncompiled "
-                          f"(same results, about 10 % slower on a CPU). Set env.compile=false to skip the attempt.",
+                          f"(same results; on a CPU training runs up to about 10 % slower). "
+                          f"Set env.compile=false to skip the attempt.",
                           RuntimeWarning, stacklevel=2)
             return self.fn(*args)
