@@ -6,7 +6,11 @@ for ``--seconds``; the falls are counted per start-phase bin of the clip's cycle
 fall, and, for the steering task, per angle between the first target and the start heading.
 
 Run: ``python benchmarks/start_falls.py amp_steer --clip run [--episodes 256] [--seconds 3] [--bins 20]
-[--lift] [--json]`` (``--lift`` starts lifted out of the floor, ``env.lift_at_reset=true``).
+[--lift] [--handover TRACKER:STEPS] [--json]`` (``--lift`` starts lifted out of the floor,
+``env.lift_at_reset=true``). ``--handover run:6`` lets a tracking controller of the clip (here the shipped
+``run``) play the first 6 control steps from the same starts; the policy then takes over from the
+simulated state the tracker reached: does the policy fail at the start itself, or at any point of the
+clip's motion? The bins stay those of the start phase.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per episode (default 3)")
     parser.add_argument("--bins", type=int, default=20, help="start-phase bins (default 20)")
     parser.add_argument("--lift", action="store_true", help="start lifted out of the floor (env.lift_at_reset)")
+    parser.add_argument("--handover", metavar="TRACKER:STEPS",
+                        help="a tracking controller of --clip plays the first STEPS control steps, then the policy")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args()
 
@@ -50,6 +56,9 @@ def main() -> None:
     n = args.episodes
     clip = int(env.clip_ids[0])
     phase = env.motion.phase(env.clip_ids, env.motion_time).cpu()
+    t0 = 0.0  # seconds the tracker played before the policy took over
+    if args.handover:
+        obs, phase, t0 = _handover(args.handover, env, args.clip)
     rel_deg = None
     if env.task is not None:  # the steering task
         heading = rot.calc_heading(env.engine.root_rot).cpu().double()
@@ -65,11 +74,12 @@ def main() -> None:
         done = done.cpu()
         f = (done == DoneReason.FAIL) & alive
         fell |= f
-        when[f] = (k + 1) * env.dt
+        when[f] = t0 + (k + 1) * env.dt
         alive &= done == 0
     bins = (phase * args.bins).long().clamp(0, args.bins - 1)
     rows = []
-    print(f"{args.policy} starting on {args.clip} (duration {float(env.motion.durations[clip]):.3f} s): "
+    who = f" after {args.handover.rpartition(':')[0]} played {t0:.2f} s" if args.handover else ""
+    print(f"{args.policy} starting on {args.clip} (duration {float(env.motion.durations[clip]):.3f} s){who}: "
           f"{int(fell.sum())} of {n} episodes fall within {args.seconds:g} s")
     print(f"{'phase':>11} {'falls':>6} {'starts':>6}  fall times (s after the start)")
     for b in range(args.bins):
@@ -88,6 +98,28 @@ def main() -> None:
     if args.json:
         print(json.dumps({"policy": args.policy, "clip": args.clip, "falls": int(fell.sum()), "episodes": n,
                           "by_phase": rows, "by_turn": by_turn}))
+
+
+def _handover(spec: str, env, clip: str) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Play ``TRACKER:STEPS`` from ``env.num_envs`` starts on ``clip``, move ``env`` to the state it reached;
+    returns ``env``'s observation (N, D), the start phases (N,) and the seconds played."""
+    name, _, steps = spec.rpartition(":")
+    if not name or not steps.isdigit():
+        raise MimicError(f"--handover wants TRACKER:STEPS (e.g. run:6), got {spec!r}")
+    tracker, tenv, _ = load_policy(name, env.num_envs)
+    if [clip_short_name(c) for c in tenv.config.clips] != [clip]:
+        raise MimicError(f"--handover: {name} tracks {', '.join(map(clip_short_name, tenv.config.clips))}, not {clip}")
+    tpolicy = tracker.policy()
+    tobs = tenv.reset()
+    phase = tenv.motion.phase(tenv.clip_ids, tenv.motion_time).cpu()
+    for _ in range(int(steps)):
+        with torch.no_grad():
+            tobs, _, done, _ = tenv.step(tpolicy(tobs))
+        if bool((done == DoneReason.FAIL).any()):
+            raise MimicError(f"--handover: {name} fell within its {steps} steps; take fewer")
+    e = tenv.engine
+    env.engine.set_state(None, e.root_pos, e.root_rot, e.root_vel, e.root_ang_vel, e.joint_pos, e.dof_vel)
+    return env.observe(), phase, int(steps) * tenv.dt
 
 
 if __name__ == "__main__":

@@ -448,3 +448,18 @@ def test_a_getup_succeeds_after_holding_its_last_pose():
             break
     assert int(done[0]) == DoneReason.SUCCESS
     assert steps == math.ceil(end / env.dt - 1e-6)
+
+
+def test_observe_reads_a_state_moved_into_the_engine():
+    """``observe`` gives the observation of whatever state the engine holds (start_falls.py --handover)."""
+    torch.set_num_threads(1)
+    cfg = EnvConfig(clips=["run"], phase_obs=False, task="steering")
+    a, b = ImitationEnv(cfg, num_envs=3, seed=1), ImitationEnv(cfg, num_envs=3, seed=2)
+    obs_a, obs_b = a.reset(), b.reset()
+    assert torch.equal(a.observe(), obs_a)
+    b.task.angle.copy_(a.task.angle)
+    b.task.speed.copy_(a.task.speed)
+    e = a.engine
+    b.engine.set_state(None, e.root_pos, e.root_rot, e.root_vel, e.root_ang_vel, e.joint_pos, e.dof_vel)
+    assert not torch.allclose(obs_b, obs_a, atol=1e-3)
+    assert torch.allclose(b.observe(), obs_a, atol=1e-5)

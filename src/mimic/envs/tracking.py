@@ -379,6 +379,11 @@ class ImitationEnv:
             "joint_rot_error": rot.quat_diff_angle(sim.joint_rot, ref.joint_rot).mean(-1),
         }
 
+    def observe(self) -> torch.Tensor:
+        """Observations (N, D) of the current state, e.g. after moving the engine's state directly
+        (``benchmarks/start_falls.py --handover``); ``reset`` and ``step`` return them already."""
+        return self._observe()
+
     def _observe(self, ids: torch.Tensor | None = None) -> torch.Tensor:
         """Observations (N, D) of all envs, or (M, D) of envs ``ids``: the character's, then the task's."""
         obs = self._character_obs(ids)
