@@ -10,7 +10,8 @@ Run: ``python benchmarks/start_falls.py amp_steer --clip run [--episodes 256] [-
 ``env.lift_at_reset=true``). ``--handover run:6`` lets a tracking controller of the clip (here the shipped
 ``run``) play the first 6 control steps from the same starts; the policy then takes over from the
 simulated state the tracker reached: does the policy fail at the start itself, or at any point of the
-clip's motion? The bins stay those of the start phase.
+clip's motion? The bins stay those of the start phase. Only the simulated state moves, not the policy's
+env's own reference clock, so this is for policies that see no phase (AMP's).
 """
 
 from __future__ import annotations
