@@ -194,7 +194,7 @@ def test_bvh_files(tmp_path, budget):
 
 config_keys = st.sampled_from(["run", "env", "agent", "run.num_envs", "env.clips", "agent.actor_lr", "env.engine",
                                "agent.amp", "env.steering", "env.task", "agent.name", "nope", "run.seed",
-                               "agent.actor_hidden", "env.reward_weights", "env.clip_weights"])
+                               "agent.actor_hidden", "env.reward_weights", "env.clip_weights", "env.clip_rates"])
 
 
 @st.composite

@@ -23,6 +23,9 @@ class EnvConfig:
     Attributes:
         clips: bundled clip names or clip file paths; several make a multi-clip library.
         clip_weights: sampling weight per clip (default equal).
+        clip_rates: playback rate per clip (default 1): 1.5 plays a clip 1.5x as fast, its keyframe
+            durations divided by 1.5 (the same strides at a higher cadence and speed), e.g. to give a
+            dataset speeds between its clips'. A clip keeps its name and its character settings.
         character: a bundled character's name (``humanoid3d``, ``dog3d``), or a character folder or its
             ``character.yaml`` (see :mod:`mimic.character.spec`); empty means DeepMimic's humanoid.
         close_loops: spread cyclic clips' end-to-start mismatch over the cycle (see MotionLibrary).
@@ -101,6 +104,7 @@ class EnvConfig:
 
     clips: list[str] = field(default_factory=lambda: ["walk"])
     clip_weights: list[float] | None = None
+    clip_rates: list[float] | None = None
     character: str = ""
     close_loops: bool = True
     loop_blend_seconds: float | None = None
@@ -136,6 +140,12 @@ class EnvConfig:
     def __post_init__(self) -> None:
         if not self.clips:
             raise MimicError("env.clips: give at least one clip")
+        if self.clip_rates is not None:
+            if len(self.clip_rates) != len(self.clips):
+                raise MimicError(f"env.clip_rates: give one rate per clip ({len(self.clips)}), got "
+                                 f"{len(self.clip_rates)}")
+            if not all(r > 0 for r in self.clip_rates):
+                raise MimicError(f"env.clip_rates: rates must be positive, got {self.clip_rates}")
         if self.episode_seconds is not None and self.episode_seconds <= 0:
             raise MimicError(f"env.episode_seconds: must be positive, got {self.episode_seconds}")
         if self.end_hold_seconds is not None and self.end_hold_seconds < 0:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,7 @@ import torch
 
 from mimic.character.kinematics import ForwardKinematics
 from mimic.character.model import CharacterModel, JointType
-from mimic.errors import input_error
+from mimic.errors import MimicError, input_error
 
 # How far a stored quaternion's norm may be from 1. DeepMimic normalizes what it reads, and its own
 # clips rely on it (kick's right hip is 42% off unit length), so only norms outside [0.5, 1.5]
@@ -80,6 +80,13 @@ class Clip:
     def fps(self) -> float:
         """Keyframes per second (from the median frame duration)."""
         return float(1.0 / np.median(self.frame_dt[:-1]))
+
+    def retimed(self, rate: float) -> Clip:
+        """The same keyframes played ``rate`` times as fast (each keyframe duration divided by ``rate``):
+        1.5 walks the same strides at 1.5x the cadence and speed."""
+        if not rate > 0:
+            raise MimicError(f"{self.name}: a playback rate must be positive, got {rate}")
+        return replace(self, frame_dt=self.frame_dt / rate, meta=dict(self.meta))
 
     def joint_rot(self, model: CharacterModel) -> np.ndarray:
         """(num_frames, num_joints, 4) local joint rotations (unit quaternions)."""

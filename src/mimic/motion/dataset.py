@@ -5,10 +5,12 @@ motions:
   - {file: walk, weight: 2}                      # a bundled clip of the character
   - {file: my_clips/turn.npz, weight: 1}         # a path, relative to this file
   - {file: "pybullet_data:data/motions/walker/turn_left0.txt"}   # a file in the pybullet wheel (weight 1)
+  - {file: walk, rate: 1.5}                      # the walk played 1.5x as fast (env.clip_rates)
 ```
 
-MimicKit's format (``motions: [{file, weight}]``). ``mimic train --dataset NAME|FILE.yaml`` sets
-``env.clips`` and ``env.clip_weights`` from it; bundled datasets live in ``mimic/configs/datasets/``.
+MimicKit's format (``motions: [{file, weight}]``) plus an optional playback ``rate`` (default 1).
+``mimic train --dataset NAME|FILE.yaml`` sets ``env.clips``, ``env.clip_weights`` and, where a rate is
+not 1, ``env.clip_rates`` from it; bundled datasets live in ``mimic/configs/datasets/``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,22 @@ _PYBULLET = "pybullet_data:"
 class _Entry:
     file: str
     weight: float = 1.0
+    rate: float = 1.0
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset's clips (bundled names, ``pybullet_data:`` references or absolute paths), their sampling
+    weights and playback rates, in the order of the file."""
+
+    clips: list[str]
+    weights: list[float]
+    rates: list[float]
+
+    @property
+    def env_rates(self) -> list[float] | None:
+        """``env.clip_rates``: None when every clip plays at its own rate."""
+        return self.rates if any(r != 1 for r in self.rates) else None
 
 
 @dataclass
@@ -42,8 +60,8 @@ def dataset_names() -> list[str]:
     return sorted(p.stem for p in DATASETS_DIR.glob("*.yaml"))
 
 
-def load_dataset(name_or_path: str | Path) -> tuple[list[str], list[float]]:
-    """(clips, weights) of a bundled dataset name or a dataset YAML file: clip names or absolute paths."""
+def load_dataset(name_or_path: str | Path) -> Dataset:
+    """The clips, weights and rates of a bundled dataset name or a dataset YAML file."""
     text = str(name_or_path)
     path = DATASETS_DIR / f"{text}.yaml" if text in dataset_names() else Path(text).expanduser()
     if not path.is_file():
@@ -55,13 +73,15 @@ def load_dataset(name_or_path: str | Path) -> tuple[list[str], list[float]]:
     raw = build(_DatasetFile, data, source=path)
     if not raw.motions:
         raise input_error(path, "the dataset lists no clips", "motions")
-    clips, weights = [], []
+    clips, weights, rates = [], [], []
     for i, entry in enumerate(raw.motions):
-        if not entry.weight > 0:
-            raise input_error(path, f"must be positive, got {entry.weight}", f"motions[{i}].weight")
+        for key in ("weight", "rate"):
+            if not getattr(entry, key) > 0:
+                raise input_error(path, f"must be positive, got {getattr(entry, key)}", f"motions[{i}].{key}")
         clips.append(_resolve(entry.file, path, f"motions[{i}].file"))
         weights.append(float(entry.weight))
-    return clips, weights
+        rates.append(float(entry.rate))
+    return Dataset(clips, weights, rates)
 
 
 def _resolve(file: str, source: Path, field_name: str) -> str:

@@ -25,9 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "TensorBoard events (tb/), latest.pt and best.pt into the run directory.")
     p.add_argument("clip", nargs="?", default=None, help="bundled clip name or clip path (default: the config's)")
     p.add_argument("--dataset", default=None, metavar="NAME|FILE.yaml",
-                   help="train on a motion dataset instead of one clip: a YAML list of clips with weights (README, "
-                        "'Motion datasets'), or a bundled one (humanoid_locomotion); sets env.clips and "
-                        "env.clip_weights")
+                   help="train on a motion dataset instead of one clip: a YAML list of clips with weights and "
+                        "optional playback rates (README, 'Motion datasets'), or a bundled one "
+                        "(humanoid_locomotion); sets env.clips, env.clip_weights and env.clip_rates")
     from mimic.training.config import preset_names
 
     p.add_argument("--config", default=None,
@@ -156,11 +156,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.character:
         cfg.env.character = args.character
     if args.clip:
-        cfg.env.clips, cfg.env.clip_weights = [args.clip], None
+        cfg.env.clips, cfg.env.clip_weights, cfg.env.clip_rates = [args.clip], None, None
     if args.dataset:
         from mimic.motion.dataset import load_dataset
 
-        cfg.env.clips, cfg.env.clip_weights = load_dataset(args.dataset)
+        data = load_dataset(args.dataset)
+        cfg.env.clips, cfg.env.clip_weights, cfg.env.clip_rates = data.clips, data.weights, data.env_rates
     run = cfg.run
     nproc = args.nproc or 1
     if args.resume:
@@ -295,7 +296,9 @@ def _eval_starts(policy: str, by_clip: bool) -> list[tuple[str | None, Callable 
     def only(i: int) -> Callable:
         return lambda env: replace(env, clip_weights=[float(j == i) for j in range(len(clips))])
 
-    return [(clip_short_name(c), only(i)) for i, c in enumerate(clips)]
+    rates = stored.get("clip_rates") or [1.0] * len(clips)  # a clip played at two rates: tell them apart
+    return [(clip_short_name(c) + (f"@{r:g}x" if r != 1 else ""), only(i))
+            for i, (c, r) in enumerate(zip(clips, rates, strict=True))]
 
 
 def _play(args: argparse.Namespace) -> int:
