@@ -27,14 +27,15 @@ import torch
 from mimic.character import rotations as rot
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
-from mimic.motion.bundled import clip_short_name
+from mimic.motion.bundled import clip_labels, clip_short_name
 from mimic.policies import load_policy
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("policy", help="a shipped controller's name, a run directory or a checkpoint")
-    parser.add_argument("--clip", required=True, help="the start clip: one of the policy's clips, by name")
+    parser.add_argument("--clip", required=True,
+                        help="the start clip: one of the policy's clips, by name (a retimed one as run@0.8x)")
     parser.add_argument("--episodes", type=int, default=256, help="episodes, all at once (default 256)")
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per episode (default 3)")
     parser.add_argument("--bins", type=int, default=20, help="start-phase bins (default 20)")
@@ -45,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
 
     def only_clip(cfg):  # the clip's weight alone non-zero, as `mimic eval --by-clip` does
-        names = [clip_short_name(c) for c in cfg.clips]
+        names = clip_labels(cfg.clips, cfg.clip_rates)
         if args.clip not in names:
             raise MimicError(f"--clip {args.clip!r} is not one of the policy's clips: {', '.join(names)}")
         weights = [float(name == args.clip) for name in names]

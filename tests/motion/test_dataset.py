@@ -81,3 +81,11 @@ def test_a_clip_played_faster_moves_faster_in_the_env():
         EnvConfig(clips=["walk", "run"], clip_rates=[1.5])
     with pytest.raises(MimicError, match="env.clip_rates: rates must be positive"):
         EnvConfig(clips=["walk"], clip_rates=[0.0])
+
+
+def test_clip_labels_tell_a_retimed_clip_apart():
+    from mimic.motion.bundled import clip_labels
+
+    clips = ["walk", "pybullet_data:data/motions/walker/turn_left0.txt", "walk"]
+    assert clip_labels(clips) == ["walk", "turn_left0", "walk"]
+    assert clip_labels(clips, [1.0, 1.0, 1.5]) == ["walk", "turn_left0", "walk@1.5x"]

@@ -33,6 +33,13 @@ def clip_short_name(path: str | Path) -> str:
     return stem
 
 
+def clip_labels(clips: list[str], rates: list[float] | None = None) -> list[str]:
+    """A label per clip of a mix: its short name, with ``@1.5x`` where ``env.clip_rates`` plays it at
+    another rate (so a clip played at two rates is told apart)."""
+    rates = rates or [1.0] * len(clips)
+    return [clip_short_name(c) + (f"@{r:g}x" if r != 1 else "") for c, r in zip(clips, rates, strict=True)]
+
+
 def pybullet_data_path(reference: str) -> Path:
     """The file a ``pybullet_data:SUBPATH`` reference names in the ``pybullet`` wheel."""
     try:

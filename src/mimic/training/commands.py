@@ -285,7 +285,7 @@ def _eval_starts(policy: str, by_clip: bool) -> list[tuple[str | None, Callable 
     from dataclasses import replace
 
     from mimic.agents.checkpoint import read_checkpoint
-    from mimic.motion.bundled import clip_short_name
+    from mimic.motion.bundled import clip_labels
     from mimic.policies import resolve_checkpoint
 
     stored = read_checkpoint(resolve_checkpoint(policy)).get("extra", {}).get("train_config", {}).get("env", {})
@@ -296,9 +296,7 @@ def _eval_starts(policy: str, by_clip: bool) -> list[tuple[str | None, Callable 
     def only(i: int) -> Callable:
         return lambda env: replace(env, clip_weights=[float(j == i) for j in range(len(clips))])
 
-    rates = stored.get("clip_rates") or [1.0] * len(clips)  # a clip played at two rates: tell them apart
-    return [(clip_short_name(c) + (f"@{r:g}x" if r != 1 else ""), only(i))
-            for i, (c, r) in enumerate(zip(clips, rates, strict=True))]
+    return [(label, only(i)) for i, label in enumerate(clip_labels(clips, stored.get("clip_rates")))]
 
 
 def _play(args: argparse.Namespace) -> int:
