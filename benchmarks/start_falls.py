@@ -58,9 +58,12 @@ def main() -> None:
     n = args.episodes
     clip = int(env.clip_ids[0])
     phase = env.motion.phase(env.clip_ids, env.motion_time).cpu()
-    t0 = 0.0  # seconds the tracker played before the policy took over
+    t0, who = 0.0, ""  # seconds the tracker played before the policy took over
     if args.handover:
-        obs, phase, t0 = _handover(args.handover, env, args.clip)
+        tracker, steps = _parse_handover(args.handover)
+        obs, phase = _handover(tracker, steps, env, args.clip)
+        t0 = steps * env.dt
+        who = f" after {tracker} played {t0:.2f} s"
     rel_deg = None
     if env.task is not None:  # the steering task
         heading = rot.calc_heading(env.engine.root_rot).cpu().double()
@@ -80,7 +83,6 @@ def main() -> None:
         alive &= done == 0
     bins = (phase * args.bins).long().clamp(0, args.bins - 1)
     rows = []
-    who = f" after {args.handover.rpartition(':')[0]} played {t0:.2f} s" if args.handover else ""
     print(f"{args.policy} starting on {args.clip} (duration {float(env.motion.durations[clip]):.3f} s){who}: "
           f"{int(fell.sum())} of {n} episodes fall within {args.seconds:g} s")
     print(f"{'phase':>11} {'falls':>6} {'starts':>6}  fall times (s after the start)")
@@ -102,26 +104,32 @@ def main() -> None:
                           "by_phase": rows, "by_turn": by_turn}))
 
 
-def _handover(spec: str, env, clip: str) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Play ``TRACKER:STEPS`` from ``env.num_envs`` starts on ``clip``, move ``env`` to the state it reached;
-    returns ``env``'s observation (N, D), the start phases (N,) and the seconds played."""
+def _parse_handover(spec: str) -> tuple[str, int]:
+    """(tracker, steps) of ``--handover TRACKER:STEPS``."""
     name, _, steps = spec.rpartition(":")
     if not name or not steps.isdigit():
         raise MimicError(f"--handover wants TRACKER:STEPS (e.g. run:6), got {spec!r}")
+    return name, int(steps)
+
+
+def _handover(name: str, steps: int, env, clip: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Let tracker ``name`` play ``steps`` control steps from ``env.num_envs`` starts on ``clip``, move ``env``
+    to the state it reached; returns ``env``'s observation (N, D) and the start phases (N,)."""
     tracker, tenv, _ = load_policy(name, env.num_envs)
-    if [clip_short_name(c) for c in tenv.config.clips] != [clip]:
-        raise MimicError(f"--handover: {name} tracks {', '.join(map(clip_short_name, tenv.config.clips))}, not {clip}")
+    tracked = [clip_short_name(c) for c in tenv.config.clips]
+    if tracked != [clip]:
+        raise MimicError(f"--handover: {name} tracks {', '.join(tracked)}, not {clip}")
     tpolicy = tracker.policy()
     tobs = tenv.reset()
     phase = tenv.motion.phase(tenv.clip_ids, tenv.motion_time).cpu()
-    for _ in range(int(steps)):
+    for _ in range(steps):
         with torch.no_grad():
             tobs, _, done, _ = tenv.step(tpolicy(tobs))
         if bool((done == DoneReason.FAIL).any()):
             raise MimicError(f"--handover: {name} fell within its {steps} steps; take fewer")
     e = tenv.engine
     env.engine.set_state(None, e.root_pos, e.root_rot, e.root_vel, e.root_ang_vel, e.joint_pos, e.dof_vel)
-    return env.observe(), phase, int(steps) * tenv.dt
+    return env.observe(), phase
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ class ImitationEnv:
         self.model = model = character.model
         self.clips = [load_clip(c, character=character) for c in config.clips]
         if config.clip_rates is not None:
-            self.clips = [c.retimed(r) if r != 1 else c for c, r in zip(self.clips, config.clip_rates, strict=True)]
+            self.clips = [c.retimed(r) for c, r in zip(self.clips, config.clip_rates, strict=True)]
         engine_config = character.engine_config_for(config.engine, [c.name for c in self.clips])
         self.engine = engine or build_engine(model.mjcf_path, num_envs, engine_config)
         self.device = dev = self.engine.device
