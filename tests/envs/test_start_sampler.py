@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mimic.envs.start_sampler import StartTimeSampler
@@ -14,7 +15,7 @@ def library(humanoid, *names) -> MotionLibrary:
 
 def test_uniform_until_falls_are_recorded(humanoid):
     motion = library(humanoid, "walk")
-    sampler = StartTimeSampler(motion, adaptive=True)
+    sampler = StartTimeSampler(motion, mode="adaptive")
     g = torch.Generator().manual_seed(0)
     times = sampler.sample(torch.zeros(4000, dtype=torch.long), g)
     hist = torch.histc(times.float(), bins=4, min=0, max=float(motion.durations[0]))
@@ -24,7 +25,7 @@ def test_uniform_until_falls_are_recorded(humanoid):
 def test_adaptive_starts_concentrate_before_the_falls(humanoid):
     motion = library(humanoid, "walk", "kick")  # a cyclic clip and a non-looping one
     dur = motion.durations.double()
-    sampler = StartTimeSampler(motion, adaptive=True, bins=10, lead_seconds=0.2, uniform_share=0.0)
+    sampler = StartTimeSampler(motion, mode="adaptive", bins=10, lead_seconds=0.2, uniform_share=0.0)
     fall_at = 0.75 * dur  # every fall three quarters into each clip
     for _ in range(50):
         sampler.record_falls(torch.tensor([0, 1]), fall_at)
@@ -40,11 +41,11 @@ def test_adaptive_starts_concentrate_before_the_falls(humanoid):
 
 def test_falls_fade_and_the_state_round_trips(humanoid):
     motion = library(humanoid, "walk")
-    sampler = StartTimeSampler(motion, adaptive=True, decay=0.5)
+    sampler = StartTimeSampler(motion, mode="adaptive", decay=0.5)
     sampler.record_falls(torch.tensor([0]), torch.tensor([0.1], dtype=torch.float64))
     sampler.record_falls(torch.tensor([0, 0]), torch.tensor([1.0, 1.0], dtype=torch.float64))
     assert float(sampler.falls.sum()) == 0.25 + 2.0
-    copy = StartTimeSampler(motion, adaptive=True)
+    copy = StartTimeSampler(motion, mode="adaptive")
     copy.load_state_dict(sampler.state_dict())
     assert torch.equal(copy.falls, sampler.falls)
 
@@ -61,3 +62,38 @@ def test_the_env_records_falls_for_adaptive_starts():
         _, _, done, _ = env.step(torch.zeros(8, env.action_dim))
         falls += int((done == 1).sum())
     assert falls > 0 and float(env.starts.falls.sum()) > 0.9 * falls * 0.999 ** falls
+
+
+def test_failed_starts_concentrate_on_the_starts_that_fell(humanoid):
+    motion = library(humanoid, "run")
+    dur = float(motion.durations[0])
+    sampler = StartTimeSampler(motion, mode="failed_starts", bins=10, lead_seconds=0.3, uniform_share=0.0)
+    starts = torch.full((1,), 0.45 * dur, dtype=torch.float64)  # episodes started in bin [0.4, 0.5) ...
+    for _ in range(50):
+        sampler.record_falls(torch.tensor([0]), starts + 0.4, starts)  # ... and fell 0.4 s later
+    times = sampler.sample(torch.zeros(2000, dtype=torch.long), torch.Generator().manual_seed(2)).double()
+    inside = ((times >= 0.4 * dur - 1e-9) & (times < 0.5 * dur + 1e-9)).double().mean()
+    assert inside > 0.95, float(inside)  # the start bin itself, no lead
+    with pytest.raises(ValueError, match="start times"):
+        sampler.record_falls(torch.tensor([0]), starts)
+    with pytest.raises(ValueError, match="failed_starts"):
+        StartTimeSampler(motion, mode="sometimes")
+
+
+def test_the_env_records_the_start_of_each_fallen_episode():
+    from mimic.envs.config import EnvConfig
+    from mimic.envs.tracking import ImitationEnv
+
+    torch.set_num_threads(1)
+    env = ImitationEnv(EnvConfig(clips=["walk"], start_times="failed_starts"), num_envs=8, seed=0)
+    env.reset()
+    first_starts = env.start_time.clone()
+    assert torch.allclose(first_starts, env.motion_time)
+    recorded = []
+    env.starts.record_falls = lambda clips, fall_times, start_times: recorded.append((fall_times, start_times))
+    for _ in range(60):
+        env.step(torch.zeros(8, env.action_dim))
+    assert recorded, "absolute action 0 (knees bent) makes the characters fall"
+    fall_times, start_times = recorded[0]
+    assert bool((fall_times > start_times).all())
+    assert any(bool(torch.isclose(s, first_starts).any()) for s in start_times)

@@ -62,8 +62,9 @@ class EnvConfig:
             a success; None: DeepMimic's per-clip setting (0.3 s for the get-ups, else 0).
         rand_reset: reference state initialization: start each episode at a random clip time (otherwise
             at time 0), drawn as ``start_times`` says.
-        start_times: ``uniform`` (DeepMimic's RSI) or ``adaptive``: half the starts uniform, half shortly
-            before the clip phases where recent episodes fell (:mod:`mimic.envs.start_sampler`).
+        start_times: ``uniform`` (DeepMimic's RSI); ``adaptive``: half the starts uniform, half shortly
+            before the clip phases where recent episodes fell; ``failed_starts``: half uniform, half in the
+            clip phases where recent episodes that fell had started (:mod:`mimic.envs.start_sampler`).
         lift_at_reset: at reference state initialization, raise the simulated character (not its
             reference) until no collision geom starts below the ground. DeepMimic's clips sink a foot
             up to 10 cm into the ground at some frames (:mod:`mimic.engine.geoms`), and MuJoCo throws a
@@ -125,7 +126,7 @@ class EnvConfig:
     episode_seconds: float | None = None
     end_hold_seconds: float | None = None
     rand_reset: bool = True
-    start_times: Literal["uniform", "adaptive"] = "uniform"
+    start_times: Literal["uniform", "adaptive", "failed_starts"] = "uniform"
     lift_at_reset: bool | None = None
     sync_root_pos: bool = True
     reward_fail_zero: bool = True

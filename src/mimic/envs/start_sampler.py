@@ -1,12 +1,21 @@
-"""Where an episode starts in its clip: DeepMimic's reference state initialization (a uniform time), or an
-adaptive variant that starts more episodes shortly before the phases where recent episodes fell.
+"""Where an episode starts in its clip: DeepMimic's reference state initialization (a uniform time), or one
+of two adaptive variants that start more episodes where recent episodes failed.
 
-Adaptive: each clip's cycle is split into ``bins`` phase bins; every fall adds 1 to its bin, and all counts
-decay by ``decay`` per recorded fall (a memory of about ``1 / (1 - decay)`` falls). A start is uniform with
+Both split each clip's cycle into ``bins`` phase bins; every fall adds 1 to one bin, and all counts decay by
+``decay`` per recorded fall (a memory of about ``1 / (1 - decay)`` falls). A start is uniform with
 probability ``uniform_share``; otherwise a bin is drawn with probability proportional to its count (plus a
-small floor), and the start time is uniform in that bin moved ``lead_seconds`` earlier (wrapped for cyclic
-clips, clamped at 0 for the others): the policy practises the approach to what it fails at, not only the
-instant it falls. With no falls recorded the adaptive sampler is uniform.
+small floor) and the start time is uniform in it. They differ in which bin a fall counts in:
+
+- ``adaptive``: the bin of the phase where the character fell, and the start is moved ``lead_seconds``
+  earlier (wrapped for cyclic clips, clamped at 0 for the others): the policy practises the approach to
+  what it fails at, not only the instant it falls. For falls late in long episodes (a tracker losing a
+  spin).
+- ``failed_starts``: the bin of the phase where the fallen episode *started*, with no lead: the policy
+  practises the very starts it cannot recover from. For falls caused by the start state itself (a run
+  entered at its touchdown), which ``adaptive`` misses: such a fall comes a fraction of a second after the
+  start, so the lead puts the practice starts just before the fatal phase, where the policy does not fall.
+
+With no falls recorded either sampler is uniform.
 """
 
 from __future__ import annotations
@@ -21,14 +30,18 @@ class StartTimeSampler:
 
     Args:
         motion: the env's motion library (clip durations, loop modes).
-        adaptive: draw starts by recent falls (see the module docstring); False is uniform.
-        bins, lead_seconds, uniform_share, decay: the adaptive sampler's settings.
+        mode: ``uniform``, ``adaptive`` or ``failed_starts`` (see the module docstring).
+        bins, lead_seconds, uniform_share, decay: the adaptive samplers' settings (``lead_seconds`` is
+            ``adaptive``'s only).
     """
 
-    def __init__(self, motion: MotionLibrary, adaptive: bool = False, bins: int = 20, lead_seconds: float = 0.5,
+    def __init__(self, motion: MotionLibrary, mode: str = "uniform", bins: int = 20, lead_seconds: float = 0.5,
                  uniform_share: float = 0.5, decay: float = 0.999) -> None:
-        self.motion, self.adaptive = motion, adaptive
-        self.bins, self.lead_seconds, self.uniform_share, self.decay = bins, lead_seconds, uniform_share, decay
+        if mode not in ("uniform", "adaptive", "failed_starts"):
+            raise ValueError(f"start sampler mode {mode!r}: expected uniform, adaptive or failed_starts")
+        self.motion, self.mode, self.adaptive = motion, mode, mode != "uniform"
+        self.lead_seconds = lead_seconds if mode == "adaptive" else 0.0
+        self.bins, self.uniform_share, self.decay = bins, uniform_share, decay
         self.falls = torch.zeros(motion.num_clips, bins, dtype=torch.float64)
 
     def sample(self, clip_ids: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -47,10 +60,15 @@ class StartTimeSampler:
         pick_uniform = torch.rand(len(clips), generator=generator) < self.uniform_share
         return torch.where(pick_uniform, uniform, start).to(self.motion.device)
 
-    def record_falls(self, clip_ids: torch.Tensor, times: torch.Tensor) -> None:
-        """Count falls of clips ``clip_ids`` (M,) at motion times ``times`` (M,) (s, from the clip's start)."""
+    def record_falls(self, clip_ids: torch.Tensor, fall_times: torch.Tensor,
+                     start_times: torch.Tensor | None = None) -> None:
+        """Count falls of episodes of clips ``clip_ids`` (M,) that fell at motion times ``fall_times`` (M,)
+        after starting at ``start_times`` (M,) (s, from the clip's start; ``failed_starts`` needs them)."""
         if not self.adaptive or len(clip_ids) == 0:
             return
+        if self.mode == "failed_starts" and start_times is None:
+            raise ValueError("the failed_starts sampler counts falls by their episodes' start times: pass them")
+        times = start_times if self.mode == "failed_starts" else fall_times
         clips = clip_ids.cpu()
         phase = self.motion.phase(clip_ids, times).cpu().double()
         bin_ids = (phase * self.bins).long().clamp(0, self.bins - 1)

@@ -76,7 +76,7 @@ class ImitationEnv:
         blend = [config.loop_blend_seconds or character.loop_blend_seconds_for(c.name) for c in self.clips]
         self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops,
                                     loop_blend_seconds=blend, device=dev)
-        self.starts = StartTimeSampler(self.motion, adaptive=config.start_times == "adaptive")
+        self.starts = StartTimeSampler(self.motion, mode=config.start_times)
         # lift_at_reset per clip: the config's choice when it makes one, else the character's
         lift = [config.lift_at_reset if config.lift_at_reset is not None else character.lift_at_reset_for(c.name)
                 for c in self.clips]
@@ -129,6 +129,7 @@ class ImitationEnv:
         self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
         self.motion_time = torch.zeros(n, dtype=torch.float64, device=dev)
         self.episode_time = torch.zeros(n, dtype=torch.float64, device=dev)
+        self.start_time = torch.zeros(n, dtype=torch.float64, device=dev)  # the episode's first motion time
         self.ref_offset = torch.zeros(n, 3, device=dev)
         self.cycle = torch.zeros(n, dtype=torch.long, device=dev)
         self.ref: MotionState | None = None
@@ -231,7 +232,7 @@ class ImitationEnv:
         ended = torch.nonzero(done).squeeze(-1)
         if len(ended):
             fell = ended[done[ended] == DoneReason.FAIL]
-            self.starts.record_falls(self.clip_ids[fell], self.motion_time[fell])
+            self.starts.record_falls(self.clip_ids[fell], self.motion_time[fell], self.start_time[fell])
             obs = obs.clone()
             self._reset_envs(ended)
             obs[ended] = self._observe(ended)
@@ -292,6 +293,7 @@ class ImitationEnv:
             times = torch.zeros(len(ids), dtype=torch.float64, device=self.device)
         self.clip_ids[ids] = clip_ids
         self.motion_time[ids] = times
+        self.start_time[ids] = times
         self.episode_time[ids] = 0.0
         self.ref_offset[ids] = 0.0
         self.cycle[ids] = self.motion.cycle_count(clip_ids, times)
