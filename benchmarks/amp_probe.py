@@ -73,8 +73,12 @@ def rollouts(agent, env: ImitationEnv, steps: int, stochastic: bool) -> tuple[to
     return torch.cat(out), fell / max(ended, 1)
 
 
-def probe(a: torch.Tensor, b: torch.Tensor, hidden: list[int], iters: int, seed: int = 0) -> tuple[float, float]:
-    """Held-out accuracy (on ``a``, on ``b``) of a fresh MLP trained to tell ``a`` (N, D) from ``b`` (M, D)."""
+def probe(a: torch.Tensor, b: torch.Tensor, hidden: list[int], iters: int, seed: int = 0,
+          noise: float = 0.0) -> tuple[float, ...]:
+    """Held-out accuracy (on ``a``, on ``b``) of a fresh MLP trained to tell ``a`` (N, D) from ``b`` (M, D).
+
+    With ``noise`` > 0 (instance noise), every training input gets Gaussian noise of that std in the
+    standardized units, and four accuracies come back: on noisy held-out inputs (a, b), then on clean ones."""
     g = torch.Generator().manual_seed(seed)
     n = min(len(a), len(b))
     a, b = a[torch.randperm(len(a), generator=g)[:n]].float(), b[torch.randperm(len(b), generator=g)[:n]].float()
@@ -90,14 +94,21 @@ def probe(a: torch.Tensor, b: torch.Tensor, hidden: list[int], iters: int, seed:
     net = torch.nn.Sequential(*layers, torch.nn.Linear(width, 1))
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     bce = torch.nn.functional.softplus
+    def noisy(x: torch.Tensor) -> torch.Tensor:
+        return x + noise * torch.randn(x.shape, generator=g) if noise > 0 else x
+
     for _ in range(iters):
         i = torch.randint(0, split, (256,), generator=g)
-        loss = bce(-net(a[i])).mean() + bce(net(b[i])).mean()
+        loss = bce(-net(noisy(a[i]))).mean() + bce(net(noisy(b[i]))).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
     with torch.no_grad():
-        return float((net(a[split:]) > 0).float().mean()), float((net(b[split:]) < 0).float().mean())
+        held_a, held_b = a[split:], b[split:]
+        clean = float((net(held_a) > 0).float().mean()), float((net(held_b) < 0).float().mean())
+        if noise <= 0:
+            return clean
+        return float((net(noisy(held_a)) > 0).float().mean()), float((net(noisy(held_b)) < 0).float().mean()), *clean
 
 
 def main() -> None:
@@ -108,6 +119,8 @@ def main() -> None:
     p.add_argument("--stochastic", action="store_true", help="sample actions (default: the mean action)")
     p.add_argument("--hidden", default="512,256", help="the probe's hidden layers (default 512,256)")
     p.add_argument("--iters", type=int, default=1500, help="the probe's training steps (default 1500)")
+    p.add_argument("--noise", default="", help="instance-noise stds to try (standardized units, e.g. 0.5,1,2): "
+                   "the probe trained with that noise on both sides, accuracy on noisy and on clean inputs")
     p.add_argument("--json", action="store_true", help="print one JSON line last")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -137,6 +150,11 @@ def main() -> None:
         groups[name] = [round(v, 3) for v in acc]
         print(f"  {name:>12} alone ({len(cols):3d} numbers): {acc[0]:.3f} / {acc[1]:.3f}")
     result["groups"] = groups
+    for sigma in [float(v) for v in args.noise.split(",") if v]:
+        acc = probe(clip_x, policy_x, hidden, args.iters, noise=sigma)
+        result[f"probe_acc_noise_{sigma:g}"] = [round(v, 3) for v in acc]
+        print(f"instance noise {sigma:g}: accuracy {acc[0]:.3f} / {acc[1]:.3f} on noisy inputs, "
+              f"{acc[2]:.3f} / {acc[3]:.3f} on clean ones")
     disc_logits = discriminator_of(agent)
     if disc_logits is not None:
         le, la = disc_logits(clip_x), disc_logits(policy_x)
