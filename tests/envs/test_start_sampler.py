@@ -97,3 +97,21 @@ def test_the_env_records_the_start_of_each_fallen_episode():
     fall_times, start_times = recorded[0]
     assert bool((fall_times > start_times).all())
     assert any(bool(torch.isclose(s, first_starts).any()) for s in start_times)
+
+
+def test_test_rounds_and_evaluations_start_uniformly(tmp_path):
+    """An adaptive sampler fed by the test episodes' own falls would bias the measurement toward them."""
+    from mimic.policies import load_policy
+    from mimic.training.config import load_train_config
+    from mimic.training.runner import Trainer
+
+    cfg = load_train_config(None, ["run.num_envs=4", "agent.steps_per_iter=4", "agent.actor_hidden=[16]",
+                                   "agent.critic_hidden=[16]", "run.test_every=1000", "run.test_episodes=1",
+                                   "run.test_envs=1", "run.checkpoint_every=1", "env.start_times=failed_starts"])
+    cfg.run.max_samples = 16
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    assert trainer.env.starts.mode == "failed_starts" and trainer.test_env.starts.mode == "uniform"
+    trainer.train()
+    _, env, _ = load_policy(str(tmp_path / "run"), 2)
+    assert env.starts.mode == "uniform"
+    torch.set_num_threads(1)

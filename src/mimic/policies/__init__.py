@@ -51,7 +51,9 @@ def resolve_checkpoint(policy: str) -> Path:
 def load_policy(policy: str, num_envs: int, engine: str | None = None, env_change=None):
     """(agent, env, checkpoint path) for a checkpoint, the env rebuilt from the run's stored configuration
     (with the physics engine ``engine`` on its default device instead of the stored one, when given, and
-    passed through ``env_change``, a function ``EnvConfig -> EnvConfig``, when given)."""
+    passed through ``env_change``, a function ``EnvConfig -> EnvConfig``, when given). Its starts are uniform
+    (DeepMimic's): the adaptive start samplers are a training device, and one that learned from the
+    evaluation's own falls would bias it toward them."""
     from dataclasses import replace
 
     from mimic import config as config_lib
@@ -68,7 +70,8 @@ def load_policy(policy: str, num_envs: int, engine: str | None = None, env_chang
         cfg.env.engine = replace(cfg.env.engine, name=engine, device="")
     if env_change is not None:
         cfg.env = env_change(cfg.env)
-    cfg.env = replace(cfg.env, compile=False)  # evaluations and videos are too short to pay for compiling
+    # evaluations and videos are too short to pay for compiling
+    cfg.env = replace(cfg.env, compile=False, start_times="uniform")
     torch.set_num_threads(1)
     env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 20_000)
     agent = load_checkpoint(ckpt)

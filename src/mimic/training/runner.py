@@ -91,8 +91,10 @@ class Trainer:
         rank_seed = run.seed + 1000 * dist.rank
         self.env = ImitationEnv(env_config, num_envs=run.num_envs, seed=rank_seed)
         self.test_episodes = math.ceil(run.test_episodes / dist.world_size)
-        # the test env steps a few characters now and then: compiling its math would cost more than it saves
-        self.test_env = ImitationEnv(replace(env_config, compile=False),
+        # the test env steps a few characters now and then: compiling its math would cost more than it saves;
+        # its starts are uniform, so the test rounds measure the plain start distribution, not one biased
+        # toward the test episodes' own falls by an adaptive sampler
+        self.test_env = ImitationEnv(replace(env_config, compile=False, start_times="uniform"),
                                      num_envs=min(run.test_envs, self.test_episodes), seed=rank_seed + 10_000)
         if env_config.compile and self.is_main:
             print("mimic: env.compile: the first iteration compiles the env's per-step math (about 30 s on 2 cores "
