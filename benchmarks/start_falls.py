@@ -42,6 +42,10 @@ def main() -> None:
     parser.add_argument("--lift", action="store_true", help="start lifted out of the floor (env.lift_at_reset)")
     parser.add_argument("--handover", metavar="TRACKER:STEPS",
                         help="a tracking controller of --clip plays the first STEPS control steps, then the policy")
+    parser.add_argument("--action-std", type=float, default=0.0,
+                        help="add Gaussian noise of this std to the policy's mean actions (normalized units), as "
+                             "exploration does in training: does any nearby action get out? (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="the action noise's seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args()
 
@@ -73,9 +77,13 @@ def main() -> None:
     when = torch.full((n,), math.nan)
     alive = torch.ones(n, dtype=torch.bool)
     steps = round(args.seconds / env.dt)
+    noise = torch.Generator().manual_seed(args.seed)
     for k in range(steps):
         with torch.no_grad():
-            obs, _, done, _ = env.step(policy(obs))
+            action = policy(obs)
+            if args.action_std > 0:
+                action = action + args.action_std * torch.randn(action.shape, generator=noise).to(action)
+            obs, _, done, _ = env.step(action)
         done = done.cpu()
         f = (done == DoneReason.FAIL) & alive
         fell |= f
@@ -83,6 +91,8 @@ def main() -> None:
         alive &= done == 0
     bins = (phase * args.bins).long().clamp(0, args.bins - 1)
     rows = []
+    if args.action_std > 0:
+        who += f", actions with noise of std {args.action_std:g}"
     print(f"{args.policy} starting on {args.clip} (duration {float(env.motion.durations[clip]):.3f} s){who}: "
           f"{int(fell.sum())} of {n} episodes fall within {args.seconds:g} s")
     print(f"{'phase':>11} {'falls':>6} {'starts':>6}  fall times (s after the start)")

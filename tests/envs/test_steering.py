@@ -76,3 +76,30 @@ def test_the_env_appends_the_target_and_rewards_steering():
     _, reward, _, info = env.step(torch.zeros(2, env.action_dim))
     assert set(info["reward_terms"]) == {"steering"} and torch.equal(info["reward_terms"]["steering"], reward)
     assert info["heading_error_deg"].shape == (2,) and info["speed_error_mps"].shape == (2,)
+
+
+def test_takeover_rewards_tracking_the_start_clip_then_the_task():
+    torch.set_num_threads(1)
+    base = dict(clips=["run"], task="steering", action_mode="rest", obs="deepmimic", phase_obs=False)
+    with_takeover = ImitationEnv(EnvConfig(**base, takeover_seconds=0.1), num_envs=4, seed=3)
+    plain = ImitationEnv(EnvConfig(**base), num_envs=4, seed=3)
+    with_takeover.reset(), plain.reset()
+    assert torch.equal(with_takeover.motion_time, plain.motion_time)
+    for k in range(5):  # 30 Hz: steps 1-3 end within 0.1 s of the reset
+        ref = with_takeover.motion.state(with_takeover.clip_ids, with_takeover.motion_time + with_takeover.dt)
+        action = with_takeover.targets_to_action(ref.joint_pos)  # follow the clip
+        _, r_take, done_take, info = with_takeover.step(action)
+        _, r_plain, done_plain, _ = plain.step(action)
+        assert torch.equal(done_take, done_plain) and not bool(done_take.any())
+        if k < 3:
+            assert torch.equal(r_take, info["reward_terms"]["takeover"])
+            assert float(r_take.min()) > 0.3 and not torch.allclose(r_take, r_plain)  # the clip's tracking reward
+        else:
+            assert torch.equal(r_take, r_plain) and float(info["reward_terms"]["takeover"].abs().max()) == 0.0
+
+
+def test_takeover_needs_a_task_and_a_non_negative_time():
+    with pytest.raises(MimicError, match="takeover_seconds"):
+        EnvConfig(clips=["walk"], takeover_seconds=0.3)  # task track: its reward is the tracking reward already
+    with pytest.raises(MimicError, match="takeover_seconds"):
+        EnvConfig(clips=["walk"], task="steering", takeover_seconds=-1.0)

@@ -75,6 +75,11 @@ class EnvConfig:
         sync_root_pos: at each new cycle of a cyclic clip, move the reference root horizontally onto
             the simulated root (DeepMimic's sync_char_root_pos).
         reward_fail_zero: the reward of a step that ends in a fall is 0 (DeepMimic).
+        takeover_seconds: with a task other than ``track`` (AMP's): for this many seconds after each reset,
+            the reward is the clip-tracking reward (``reward``'s terms, against the clip the episode
+            started on) instead of the task's. A shaped reward for taking over from a clip state the
+            policy cannot leave by exploring, such as the run entered at its touchdown (README, "AMP").
+            0: off.
         action_mode: ``absolute``: an action of 0 is the middle of each DoF's bounds (DeepMimic and
             MimicKit; the knees then start bent at -1.57 rad). ``rest``: an action of 0 is the MJCF's
             zero pose (for the humanoid, standing straight; legged_gym's and MimicKit's robots' default
@@ -130,6 +135,7 @@ class EnvConfig:
     lift_at_reset: bool | None = None
     sync_root_pos: bool = True
     reward_fail_zero: bool = True
+    takeover_seconds: float = 0.0
     action_mode: Literal["absolute", "rest", "residual"] = "absolute"
     residual_scale: float = 1.0
     task: Literal["track", "none", "steering"] = "track"
@@ -149,6 +155,11 @@ class EnvConfig:
                 raise MimicError(f"env.clip_rates: rates must be positive, got {self.clip_rates}")
         if self.episode_seconds is not None and self.episode_seconds <= 0:
             raise MimicError(f"env.episode_seconds: must be positive, got {self.episode_seconds}")
+        if self.takeover_seconds < 0:
+            raise MimicError(f"env.takeover_seconds: must be >= 0, got {self.takeover_seconds}")
+        if self.takeover_seconds > 0 and self.task == "track":
+            raise MimicError("env.takeover_seconds: a tracking task's reward is the tracking reward already; "
+                             "it is for env.task none or steering")
         if self.end_hold_seconds is not None and self.end_hold_seconds < 0:
             raise MimicError(f"env.end_hold_seconds: must be >= 0, got {self.end_hold_seconds}")
         terms = self.reward_term_names()

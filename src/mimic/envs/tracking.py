@@ -264,6 +264,11 @@ class ImitationEnv:
             terms = {"steering": reward}
         else:  # no task: the agent's own reward (AMP's style reward) is the whole reward
             reward, terms = torch.zeros(self.num_envs, device=self.device), {}
+        if self.config.takeover_seconds > 0:  # the clip's tracking reward for the first moments of an episode
+            track, _ = self._reward(sim, ref)
+            taking_over = self.episode_time <= self.config.takeover_seconds + 1e-9
+            reward = torch.where(taking_over, track, reward)
+            terms["takeover"] = track * taking_over
         return sim, reward, terms, self._observe()
 
     def _pd_targets_of(self, ref_joint_rot: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
