@@ -78,7 +78,7 @@ class EnvConfig:
         takeover_seconds: with a task other than ``track`` (AMP's): for this many seconds after each reset,
             the reward is the clip-tracking reward (``reward``'s terms, against the clip the episode
             started on) instead of the task's. A shaped reward for taking over from a clip state the
-            policy cannot leave by exploring, such as the run entered at its touchdown (README, "AMP").
+            policy rarely gets out of by exploring, such as the run entered at its touchdown (README, "AMP").
             0: off.
         action_mode: ``absolute``: an action of 0 is the middle of each DoF's bounds (DeepMimic and
             MimicKit; the knees then start bent at -1.57 rad). ``rest``: an action of 0 is the MJCF's
