@@ -39,10 +39,15 @@ class StartTimeSampler:
                  uniform_share: float = 0.5, decay: float = 0.999) -> None:
         if mode not in ("uniform", "adaptive", "failed_starts"):
             raise ValueError(f"start sampler mode {mode!r}: expected uniform, adaptive or failed_starts")
-        self.motion, self.mode, self.adaptive = motion, mode, mode != "uniform"
+        self.motion, self.mode = motion, mode
         self.lead_seconds = lead_seconds if mode == "adaptive" else 0.0
         self.bins, self.uniform_share, self.decay = bins, uniform_share, decay
         self.falls = torch.zeros(motion.num_clips, bins, dtype=torch.float64)
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether starts follow recorded falls (any mode but ``uniform``)."""
+        return self.mode != "uniform"
 
     def sample(self, clip_ids: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """(M,) start times (s) for envs starting clips ``clip_ids`` (M,)."""

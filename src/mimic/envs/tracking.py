@@ -129,7 +129,6 @@ class ImitationEnv:
         self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
         self.motion_time = torch.zeros(n, dtype=torch.float64, device=dev)
         self.episode_time = torch.zeros(n, dtype=torch.float64, device=dev)
-        self.start_time = torch.zeros(n, dtype=torch.float64, device=dev)  # the episode's first motion time
         self.ref_offset = torch.zeros(n, 3, device=dev)
         self.cycle = torch.zeros(n, dtype=torch.long, device=dev)
         self.ref: MotionState | None = None
@@ -298,7 +297,6 @@ class ImitationEnv:
             times = torch.zeros(len(ids), dtype=torch.float64, device=self.device)
         self.clip_ids[ids] = clip_ids
         self.motion_time[ids] = times
-        self.start_time[ids] = times
         self.episode_time[ids] = 0.0
         self.ref_offset[ids] = 0.0
         self.cycle[ids] = self.motion.cycle_count(clip_ids, times)
@@ -387,6 +385,11 @@ class ImitationEnv:
             "root_pos_error": (sim.root_pos - ref.root_pos).norm(dim=-1),
             "joint_rot_error": rot.quat_diff_angle(sim.joint_rot, ref.joint_rot).mean(-1),
         }
+
+    @property
+    def start_time(self) -> torch.Tensor:
+        """(N,) each episode's first motion time (s): both clocks advance by ``dt`` per step from the reset."""
+        return self.motion_time - self.episode_time
 
     def observe(self) -> torch.Tensor:
         """Observations (N, D) of the current state, e.g. after moving the engine's state directly
