@@ -218,6 +218,29 @@ def test_timeout_success_and_failure_flags():
     assert (done == DoneReason.SUCCESS).all()
 
 
+def test_episode_seconds_min_draws_each_episode_a_time_limit_between_the_bounds():
+    env = make(num_envs=16, episode_seconds=0.5, episode_seconds_min=0.2, early_termination=False)
+    env.reset()
+    limits = env.episode_limit.clone()
+    assert bool(((limits >= 0.2) & (limits <= 0.5)).all()) and float(limits.std()) > 0.03
+    lengths: list[float] = []
+    for _ in range(round(0.5 * 30) + 1):
+        before = env.episode_time.clone()
+        _, _, done, _ = env.step(hold_reference(env))
+        ended = done == DoneReason.TIMEOUT
+        lengths += (before[ended] + env.dt).tolist()
+        # each env times out at the first step that reaches its own limit
+        assert torch.equal(ended, before + env.dt >= limits - 1e-9)
+        limits = torch.where(ended, env.episode_limit, limits)
+    assert len(lengths) >= 16 and min(lengths) >= 0.2 - 1e-9 and max(lengths) <= 0.5 + env.dt
+    with pytest.raises(MimicError, match="episode_seconds_min"):
+        EnvConfig(clips=["walk"], episode_seconds=1.0, episode_seconds_min=2.0)
+    with pytest.raises(MimicError, match="episode_seconds_min"):
+        EnvConfig(clips=["walk"], episode_seconds_min=0.0)
+    with pytest.raises(MimicError, match="episode_seconds_min"):
+        make(num_envs=1, clips=["kick"], episode_seconds_min=5.0)  # above the kick's own 4-s limit
+
+
 def test_cycle_sync_moves_reference_root_onto_character():
     env = make(num_envs=1, rand_reset=False)
     env.reset()

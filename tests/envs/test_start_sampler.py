@@ -107,11 +107,13 @@ def test_test_rounds_and_evaluations_start_uniformly(tmp_path):
 
     cfg = load_train_config(None, ["run.num_envs=4", "agent.steps_per_iter=4", "agent.actor_hidden=[16]",
                                    "agent.critic_hidden=[16]", "run.test_every=1000", "run.test_episodes=1",
-                                   "run.test_envs=1", "run.checkpoint_every=1", "env.start_times=failed_starts"])
+                                   "run.test_envs=1", "run.checkpoint_every=1", "env.start_times=failed_starts",
+                                   "env.episode_seconds_min=1"])
     cfg.run.max_samples = 16
     trainer = Trainer(cfg, tmp_path / "run", progress=False)
     assert trainer.env.starts.mode == "failed_starts" and trainer.test_env.starts.mode == "uniform"
+    assert trainer.test_env.config.episode_seconds_min is None  # and the fixed time limit
     trainer.train()
     _, env, _ = load_policy(str(tmp_path / "run"), 2)
-    assert env.starts.mode == "uniform"
+    assert env.starts.mode == "uniform" and env.config.episode_seconds_min is None
     torch.set_num_threads(1)

@@ -58,6 +58,10 @@ class EnvConfig:
             ``track``; other tasks (AMP's) follow no reference, so only an explicit setting applies.
         episode_seconds: time limit of an episode (a time-out, which bootstraps); None: DeepMimic's
             per-clip setting (4 s for kick and punch, else 20; the longest over several clips).
+        episode_seconds_min: each episode's time limit is drawn uniformly between this and the episode
+            time limit above, so that some characters practise the reset states often while others
+            live long enough for a task's target to change (README, "AMP"). Training only: test rounds,
+            ``mimic eval`` and ``mimic play`` use the fixed limit. None: every episode gets the limit.
         end_hold_seconds: a non-looping clip's last pose is held this long before the episode ends as
             a success; None: DeepMimic's per-clip setting (0.3 s for the get-ups, else 0).
         rand_reset: reference state initialization: start each episode at a random clip time (otherwise
@@ -129,6 +133,7 @@ class EnvConfig:
     pose_termination: bool = False
     pose_termination_dist: float = 1.0
     episode_seconds: float | None = None
+    episode_seconds_min: float | None = None
     end_hold_seconds: float | None = None
     rand_reset: bool = True
     start_times: Literal["uniform", "adaptive", "failed_starts"] = "uniform"
@@ -155,6 +160,12 @@ class EnvConfig:
                 raise MimicError(f"env.clip_rates: rates must be positive, got {self.clip_rates}")
         if self.episode_seconds is not None and self.episode_seconds <= 0:
             raise MimicError(f"env.episode_seconds: must be positive, got {self.episode_seconds}")
+        if self.episode_seconds_min is not None:
+            if not self.episode_seconds_min > 0:
+                raise MimicError(f"env.episode_seconds_min: must be positive, got {self.episode_seconds_min}")
+            if self.episode_seconds is not None and self.episode_seconds_min > self.episode_seconds:
+                raise MimicError(f"env.episode_seconds_min: {self.episode_seconds_min} is above "
+                                 f"env.episode_seconds ({self.episode_seconds})")
         if self.takeover_seconds < 0:
             raise MimicError(f"env.takeover_seconds: must be >= 0, got {self.takeover_seconds}")
         if self.takeover_seconds > 0 and self.task == "track":

@@ -110,6 +110,9 @@ class ImitationEnv:
         # DeepMimic's per-clip episode settings unless the config sets them
         self.episode_seconds = config.episode_seconds or max(character.episode_seconds_for(c.name)
                                                              for c in self.clips)
+        if config.episode_seconds_min is not None and config.episode_seconds_min > self.episode_seconds:
+            raise MimicError(f"env.episode_seconds_min: {config.episode_seconds_min} is above the clips' "
+                             f"episode time limit ({self.episode_seconds} s)")
         hold = [config.end_hold_seconds if config.end_hold_seconds is not None else
                 character.end_hold_seconds_for(c.name) for c in self.clips]
         self.end_hold_seconds = torch.tensor(hold, dtype=torch.float64, device=dev)
@@ -129,6 +132,7 @@ class ImitationEnv:
         self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
         self.motion_time = torch.zeros(n, dtype=torch.float64, device=dev)
         self.episode_time = torch.zeros(n, dtype=torch.float64, device=dev)
+        self.episode_limit = torch.full((n,), float(self.episode_seconds), dtype=torch.float64, device=dev)  # (N,) s
         self.ref_offset = torch.zeros(n, 3, device=dev)
         self.cycle = torch.zeros(n, dtype=torch.long, device=dev)
         self.ref: MotionState | None = None
@@ -211,7 +215,8 @@ class ImitationEnv:
             fail |= term_fn.pose_fail(self.engine.body_pos, ref.body_pos, self.pose_termination_dist[self.clip_ids])
         clip_end = self.motion.durations[self.clip_ids] + self.end_hold_seconds[self.clip_ids]
         success = ~self.motion.wrap[self.clip_ids] & (self.motion_time >= clip_end - 1e-9)
-        timeout = self.episode_time >= self.episode_seconds - 1e-9
+        limit = self.episode_seconds if self.config.episode_seconds_min is None else self.episode_limit
+        timeout = self.episode_time >= limit - 1e-9
         done = term_fn.done_reasons(fail, success, timeout, invalid)
         if self.config.reward_fail_zero:
             reward = torch.where(done == DoneReason.FAIL, torch.zeros_like(reward), reward)
@@ -298,6 +303,10 @@ class ImitationEnv:
         self.clip_ids[ids] = clip_ids
         self.motion_time[ids] = times
         self.episode_time[ids] = 0.0
+        if self.config.episode_seconds_min is not None:
+            lo = self.config.episode_seconds_min
+            u = torch.rand(len(ids), generator=self.generator, dtype=torch.float64, device=self.device)
+            self.episode_limit[ids] = lo + (self.episode_seconds - lo) * u
         self.ref_offset[ids] = 0.0
         self.cycle[ids] = self.motion.cycle_count(clip_ids, times)
         s = self.motion.state(clip_ids, times)

@@ -71,7 +71,7 @@ def load_policy(policy: str, num_envs: int, engine: str | None = None, env_chang
     if env_change is not None:
         cfg.env = env_change(cfg.env)
     # evaluations and videos are too short to pay for compiling
-    cfg.env = replace(cfg.env, compile=False, start_times="uniform")
+    cfg.env = replace(cfg.env, compile=False, start_times="uniform", episode_seconds_min=None)
     torch.set_num_threads(1)
     env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 20_000)
     agent = load_checkpoint(ckpt)

@@ -93,9 +93,10 @@ class Trainer:
         self.test_episodes = math.ceil(run.test_episodes / dist.world_size)
         # the test env steps a few characters now and then: compiling its math would cost more than it saves;
         # its starts are uniform, so the test rounds measure the plain start distribution, not one biased
-        # toward the test episodes' own falls by an adaptive sampler
-        self.test_env = ImitationEnv(replace(env_config, compile=False, start_times="uniform"),
-                                     num_envs=min(run.test_envs, self.test_episodes), seed=rank_seed + 10_000)
+        # toward the test episodes' own falls by an adaptive sampler; and its episodes all get the full limit
+        test_config = replace(env_config, compile=False, start_times="uniform", episode_seconds_min=None)
+        self.test_env = ImitationEnv(test_config, num_envs=min(run.test_envs, self.test_episodes),
+                                     seed=rank_seed + 10_000)
         if env_config.compile and self.is_main:
             print("mimic: env.compile: the first iteration compiles the env's per-step math (about 30 s on 2 cores "
                   "with an empty cache, a few seconds from torch's cache after)", flush=True)
