@@ -275,3 +275,35 @@ def test_fused_optimizers_step_as_the_per_parameter_ones_and_stay_fused_after_a_
     assert fused.param_groups[0]["fused"] and fused.param_groups[0]["lr"] == 1e-2
     assert small_agent().critic_optimizer.param_groups[0]["fused"]
     assert not small_agent(fused_optimizer=False).critic_optimizer.param_groups[0]["fused"]
+
+
+def test_teacher_weight_pulls_the_action_mean_toward_the_labels_on_labelled_samples_only():
+    """With advantages of 0 the surrogate gives no gradient: only the behaviour-cloning term moves the actor,
+    toward the teacher's actions, measured on the labelled samples (``agent.teacher_weight``)."""
+    t, n = 8, 16
+    def run(weight: float) -> tuple[PPOAgent, RolloutBuffer, list[float]]:
+        agent = small_agent(steps_per_iter=t, actor_optimizer="adam", actor_lr=1e-3, teacher_weight=weight)
+        buf = agent.make_buffer(n)
+        gen = torch.Generator().manual_seed(0)
+        buf.obs.copy_(torch.randn(t, n, 3, generator=gen))
+        buf.rand_mask.fill_(True)
+        buf.extras["teacher_action"].fill_(0.5)
+        buf.extras["teacher_mask"][:, : n // 2] = 1.0  # half the envs labelled
+        losses = []
+        for _ in range(20):
+            with torch.no_grad():
+                mean = agent.actor(agent.obs_norm(buf.obs))
+            buf.actions.copy_(mean)
+            buf.log_probs.copy_(agent.actor.log_prob(mean, mean))
+            losses.append(agent.update(buf)["teacher_loss"])
+        return agent, buf, losses
+
+    agent, buf, losses = run(1.0)
+    with torch.no_grad():
+        mean = agent.actor(agent.obs_norm(buf.obs))
+    assert float((mean[:, : 16 // 2] - 0.5).abs().mean()) < 0.1  # from about 0.5 (the mean starts near 0)
+    assert losses[-1] < 0.1 * losses[0]
+    off = small_agent(steps_per_iter=t)
+    assert off.rollout_fields() == {} and "teacher_action" in agent.rollout_fields()
+    with pytest.raises(MimicError, match="teacher_weight"):
+        PPOConfig(teacher_weight=-1.0)

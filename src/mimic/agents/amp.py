@@ -77,7 +77,7 @@ class AMPAgent(PPOAgent):
 
     # ------------------------------------------------------------------------------------ the seam
     def rollout_fields(self) -> dict[str, tuple[int, ...]]:
-        return {"amp_obs": (self.amp_obs_dim,)}
+        return {**super().rollout_fields(), "amp_obs": (self.amp_obs_dim,)}
 
     def sync_modules(self) -> list[nn.Module]:
         return [*super().sync_modules(), self.disc, self.amp_norm]

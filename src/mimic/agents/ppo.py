@@ -162,7 +162,10 @@ class PPOAgent:
 
     # ------------------------------------------------------------------------------------ the seam
     def rollout_fields(self) -> dict[str, tuple[int, ...]]:
-        """Extra per-step data the agent stores (name -> per-sample shape), taken from the env's ``info``."""
+        """Extra per-step data the agent stores (name -> per-sample shape), taken from the env's ``info``: the
+        teacher's labels with ``teacher_weight``."""
+        if self.config.teacher_weight > 0:
+            return {"teacher_action": (self.action_dim,), "teacher_mask": ()}
         return {}
 
     def make_buffer(self, num_envs: int) -> RolloutBuffer:
@@ -282,9 +285,15 @@ class PPOAgent:
         critic_metrics = self._epochs(cfg.critic_epochs, cfg.critic_batch_size * buffer.num_envs, num_samples,
                                       lambda idx: self._critic_step(norm_obs[idx], targets[idx], valid[idx]))
         actor_epochs = 0 if self.iteration < cfg.actor_warmup_iters else cfg.actor_epochs  # a fresh critic first
+        teacher = None
+        if cfg.teacher_weight > 0:
+            labelled = (buffer.extras["teacher_mask"].flatten() > 0) & valid
+            teacher = (buffer.extras["teacher_action"].flatten(0, 1), labelled)
         actor_metrics = self._epochs(actor_epochs, cfg.actor_batch_size * buffer.num_envs, num_samples,
-                                     lambda idx: self._actor_step(norm_obs[idx], actions[idx], old_log_probs[idx],
-                                                                  norm_adv[idx], explore[idx], valid[idx]))
+                                     lambda idx: self._actor_step(
+                                         norm_obs[idx], actions[idx], old_log_probs[idx], norm_adv[idx],
+                                         explore[idx], valid[idx],
+                                         None if teacher is None else (teacher[0][idx], teacher[1][idx])))
         if cfg.actor_lr_schedule == "kl" and "approx_kl" in actor_metrics:  # every rank steps on the same KL
             self._adapt_actor_lr(float(self.dist.mean_(torch.tensor(actor_metrics["approx_kl"], dtype=torch.float64))))
         actor_metrics["actor_lr"] = self.actor_optimizer.param_groups[0]["lr"]
@@ -319,8 +328,10 @@ class PPOAgent:
         return {"critic_loss": loss.item()}
 
     def _actor_step(self, norm_obs: torch.Tensor, actions: torch.Tensor, old_log_probs: torch.Tensor,
-                    norm_adv: torch.Tensor, explore: torch.Tensor, valid: torch.Tensor) -> dict[str, float]:
-        """One actor minibatch: clipped surrogate on exploring samples plus the action-bound loss."""
+                    norm_adv: torch.Tensor, explore: torch.Tensor, valid: torch.Tensor,
+                    teacher: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, float]:
+        """One actor minibatch: clipped surrogate on exploring samples plus the action-bound loss, and with
+        ``teacher`` (its actions (M, A) and the mask (M,) of labelled samples) the behaviour-cloning term."""
         cfg = self.config
         mean = self.actor(norm_obs)
         ratio = torch.exp(self.actor.log_prob(mean, actions) - old_log_probs)
@@ -330,13 +341,20 @@ class PPOAgent:
         policy_loss = -self._global_masked_mean(surrogate, explore, counts[0])
         bound_loss = self._global_masked_mean(action_bound_violation(mean), valid, counts[1])
         loss = policy_loss + cfg.action_bound_weight * bound_loss
+        teacher_loss = None
+        if teacher is not None:
+            teacher_loss = self._global_masked_mean((mean - teacher[0]).square().mean(-1), teacher[1])
+            loss = loss + cfg.teacher_weight * teacher_loss
         self._step(self.actor_optimizer, self.actor, loss)
         with torch.no_grad():
             clipped = ((ratio - 1.0).abs() > cfg.ppo_clip_ratio).float()
             kl = ratio - 1.0 - torch.log(ratio.clamp_min(1e-12))  # KL(rollout || before this step), k3 estimate
-            return {"actor_loss": loss.item(), "action_bound_loss": bound_loss.item(),
-                    "clip_frac": masked_mean(clipped, explore).item(), "imp_ratio": masked_mean(ratio, explore).item(),
-                    "approx_kl": masked_mean(kl, explore).item()}
+            out = {"actor_loss": loss.item(), "action_bound_loss": bound_loss.item(),
+                   "clip_frac": masked_mean(clipped, explore).item(), "imp_ratio": masked_mean(ratio, explore).item(),
+                   "approx_kl": masked_mean(kl, explore).item()}
+            if teacher_loss is not None:
+                out["teacher_loss"] = teacher_loss.item()
+            return out
 
     def _adapt_actor_lr(self, kl: float) -> None:
         """The ``kl`` schedule (see :class:`PPOConfig`): one multiplicative step of the actor's rate toward

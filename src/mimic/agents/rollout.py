@@ -150,8 +150,8 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
         buffer.dones[t] = done
         for name, field in buffer.extras.items():
             if name not in info:
-                raise MimicError(f"the agent stores {name!r} each step but the env does not give it (for AMP: "
-                                 "set env.amp_obs_steps)")
+                raise MimicError(f"the agent stores {name!r} each step but the env does not give it (AMP's amp_obs: "
+                                 "set env.amp_obs_steps; agent.teacher_weight's labels: set env.teacher.policy)")
             field[t] = info[name].to(buffer.device)
         timeout = torch.nonzero(done == DoneReason.TIMEOUT).squeeze(-1)
         if len(timeout):  # only time-outs need the critic on the pre-reset observation

@@ -7,6 +7,7 @@ from typing import Literal
 
 from mimic.engine.base import EngineConfig
 from mimic.envs.steering import SteeringConfig
+from mimic.envs.teacher import TeacherConfig
 from mimic.errors import MimicError
 
 # Per-term reward weights and error scales (see rewards.py). DeepMimic: ANCHORS 1.7; MimicKit: 3.10.
@@ -99,6 +100,9 @@ class EnvConfig:
             ``steering`` (move in a target direction at a target speed, :mod:`mimic.envs.steering`; the
             target is appended to the observation).
         steering: the steering task's settings (:class:`~mimic.envs.steering.SteeringConfig`).
+        teacher: a trained tracking policy whose actions label the first moments of episodes on its clips,
+            for ``agent.teacher_weight``'s behaviour-cloning term (:class:`~mimic.envs.teacher.TeacherConfig`,
+            :mod:`mimic.envs.teacher`); training only: test rounds, ``mimic eval`` and ``mimic play`` drop it.
         amp_obs_steps: frames in the AMP discriminator observation ``info["amp_obs"]`` (0: none; DeepMimic's
             AMP uses 2, MimicKit 10); see :mod:`mimic.envs.amp_obs`.
         compile: ``torch.compile`` the per-step math of the whole batch (the reference state, PD targets,
@@ -145,6 +149,7 @@ class EnvConfig:
     residual_scale: float = 1.0
     task: Literal["track", "none", "steering"] = "track"
     steering: SteeringConfig = field(default_factory=SteeringConfig)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
     amp_obs_steps: int = 0
     compile: bool = False
     engine: EngineConfig = field(default_factory=EngineConfig)

@@ -39,6 +39,7 @@ from mimic.envs.compiled import CompiledOrEager, CompileStatus
 from mimic.envs.config import EnvConfig
 from mimic.envs.start_sampler import StartTimeSampler
 from mimic.envs.steering import SteeringTask
+from mimic.envs.teacher import Teacher
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
 from mimic.motion import MotionLibrary, load_clip
@@ -89,6 +90,7 @@ class ImitationEnv:
         # the PD target of action 0 in the absolute and rest modes: the bounds' middle, or the MJCF's zero pose
         offset = np.zeros_like(lo) if config.action_mode == "rest" else (lo + hi) / 2
         self.action_offset = torch.as_tensor(offset, dtype=torch.float32, device=dev)
+        self._bounds_middle = torch.as_tensor((lo + hi) / 2, dtype=torch.float32, device=dev)
         self.action_scale = torch.as_tensor((hi - lo) / 2, dtype=torch.float32, device=dev)
 
         contact = config.contact_bodies
@@ -138,11 +140,12 @@ class ImitationEnv:
         self.ref: MotionState | None = None
         self.test_mode = False  # adds tracking errors to info (set by evaluators)
         self.task = SteeringTask(config.steering, n, self.generator, dev) if config.task == "steering" else None
-        self.obs_dim = self._obs_size() + (self.task.obs_dim if self.task is not None else 0)
+        self.obs_dim = self.observation_size() + (self.task.obs_dim if self.task is not None else 0)
         self.action_dim = model.num_dofs
         self.amp = (AMPObservations(model, self.motion, self.key_bodies, config.amp_obs_steps, self.dt, n)
                     if config.amp_obs_steps > 0 else None)
         self.amp_obs_dim = self.amp.obs_dim if self.amp is not None else 0
+        self.teacher = Teacher(config.teacher, self) if config.teacher.policy else None
         # The per-step math of the whole batch in two calls, before and after the physics, compiled with
         # env.compile (shapes fixed: resets of some envs call the eager methods; two calls rather than one per
         # part, as each compiled call costs about 45 us of guard checks on a CPU). Compiling the resets' math
@@ -173,8 +176,10 @@ class ImitationEnv:
                 dof_w[model.dof_offsets[b]:model.dof_offsets[b] + size] = jw[b - 1]
         self.dof_weights = torch.as_tensor(dof_w, dtype=torch.float32, device=self.device)
 
-    def _obs_size(self) -> int:
-        cfg, model = self.config, self.model
+    def observation_size(self, layout: EnvConfig | None = None) -> int:
+        """Size of the character's own observation (no task) in ``layout``'s observation settings (default: the
+        env's own)."""
+        cfg, model = layout or self.config, self.model
         if cfg.obs == "deepmimic":
             return obs_fn.deepmimic_obs_size(model.num_bodies, cfg.phase_obs, 4 if cfg.body_rot_obs == "quat" else 6)
         return obs_fn.mimickit_obs_size(model.num_joints, model.num_dofs, len(self.key_bodies), len(cfg.tar_obs_steps))
@@ -196,6 +201,7 @@ class ImitationEnv:
         action = torch.as_tensor(action, dtype=torch.float32, device=self.device)  # a policy elsewhere: one copy
         if action.shape != (self.num_envs, self.action_dim):
             raise MimicError(f"action must have shape ({self.num_envs}, {self.action_dim}), got {tuple(action.shape)}")
+        labels = self.teacher.labels(self) if self.teacher is not None else None  # for the state the step starts
         # the reference at the end of this step: the residual mode's PD offset, then the reward's target
         ref, targets = self._pre_physics_math(self.clip_ids, self.motion_time + self.dt, action)
         self.engine.set_pd_targets_exp(targets)
@@ -223,6 +229,8 @@ class ImitationEnv:
         reward = torch.where(invalid, torch.zeros_like(reward), torch.nan_to_num(reward))
 
         info = {"reward_terms": terms, "num_invalid": invalid.sum()}  # a tensor: no host-device sync
+        if labels is not None:
+            info["teacher_action"], info["teacher_mask"] = labels
         if self.amp is not None:  # the transition that just happened, before any reset
             self.amp.push(self.amp_frame_of_sim(sim))
             info["amp_obs"] = self.amp.observation()
@@ -281,14 +289,29 @@ class ImitationEnv:
         offset, scale = self._action_map(ref_joint_rot)
         return offset + scale * action.clamp(-1.0, 1.0)
 
-    def _action_map(self, ref_joint_rot: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(offset, scale) with PD target = offset + scale * action: (N, num_dofs) and (num_dofs,).
+    def _action_map(self, ref_joint_rot: torch.Tensor | None,
+                    layout: EnvConfig | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(offset, scale) with PD target = offset + scale * action: (N, num_dofs) and (num_dofs,), in the
+        action settings of ``layout`` (default: the env's own).
 
         ``absolute``: the middle of the bounds; ``rest``: the MJCF's zero pose; ``residual``: the reference
         pose ``ref_joint_rot`` (N, num_joints, 4) at the end of the step."""
-        if self.config.action_mode == "residual":
-            return self.model.joint_rot_to_dof_exp(ref_joint_rot), self.config.residual_scale * self.action_scale
-        return self.action_offset, self.action_scale
+        cfg = layout or self.config
+        if cfg.action_mode == "residual":
+            return self.model.joint_rot_to_dof_exp(ref_joint_rot), cfg.residual_scale * self.action_scale
+        return (self._bounds_middle if cfg.action_mode == "absolute" else torch.zeros_like(self.action_offset),
+                self.action_scale)
+
+    def convert_action(self, ids: torch.Tensor, action: torch.Tensor, layout: EnvConfig) -> torch.Tensor:
+        """This env's normalized actions (M, num_dofs) for envs ``ids`` (M,) with the PD targets of ``action``
+        (M, num_dofs) in ``layout``'s action settings (a teacher's ``action_mode``), unclipped."""
+        modes = (layout.action_mode, self.config.action_mode)
+        ref_rot = (self.motion.state(self.clip_ids[ids], self.motion_time[ids] + self.dt).joint_rot
+                   if "residual" in modes else None)
+        offset, scale = self._action_map(ref_rot, layout)
+        targets = offset + scale * action.clamp(-1.0, 1.0)
+        offset, scale = self._action_map(ref_rot)
+        return (targets - offset) / scale
 
     def close(self) -> None:
         self.engine.close()
@@ -407,15 +430,17 @@ class ImitationEnv:
 
     def _observe(self, ids: torch.Tensor | None = None) -> torch.Tensor:
         """Observations (N, D) of all envs, or (M, D) of envs ``ids``: the character's, then the task's."""
-        obs = self._character_obs(ids)
+        obs = self.character_observation(ids)
         if self.task is None:
             return obs
         task = self.task.observation(self.engine.root_rot)
         return torch.cat((obs, task if ids is None else task[ids]), dim=-1)
 
-    def _character_obs(self, ids: torch.Tensor | None = None) -> torch.Tensor:
-        """The character's own observation (N, D) or (M, D) (layout ``env.obs``)."""
-        e, cfg = self.engine, self.config
+    def character_observation(self, ids: torch.Tensor | None = None, layout: EnvConfig | None = None) -> torch.Tensor:
+        """The character's own observation (N, D) of all envs or (M, D) of envs ``ids``, in ``layout``'s
+        observation settings (``obs``, ``phase_obs``, ``body_rot_obs``, ``world_root_rot_obs``,
+        ``tar_obs_steps``; default: the env's own; a teacher's, :mod:`mimic.envs.teacher`)."""
+        e, cfg = self.engine, layout or self.config
         pick = (lambda x: x) if ids is None else (lambda x: x[ids])
         clip_ids, motion_time = pick(self.clip_ids), pick(self.motion_time)
         if cfg.obs == "deepmimic":

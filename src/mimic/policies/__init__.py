@@ -58,6 +58,7 @@ def load_policy(policy: str, num_envs: int, engine: str | None = None, env_chang
 
     from mimic import config as config_lib
     from mimic.agents.checkpoint import load_checkpoint, read_checkpoint
+    from mimic.envs.teacher import TeacherConfig
     from mimic.envs.tracking import ImitationEnv
     from mimic.training.config import TrainConfig
 
@@ -71,7 +72,8 @@ def load_policy(policy: str, num_envs: int, engine: str | None = None, env_chang
     if env_change is not None:
         cfg.env = env_change(cfg.env)
     # evaluations and videos are too short to pay for compiling
-    cfg.env = replace(cfg.env, compile=False, start_times="uniform", episode_seconds_min=None)
+    cfg.env = replace(cfg.env, compile=False, start_times="uniform", episode_seconds_min=None,
+                      teacher=TeacherConfig())
     torch.set_num_threads(1)
     env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 20_000)
     agent = load_checkpoint(ckpt)

@@ -68,6 +68,11 @@ class TrainConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     agent: PPOConfig = field(default_factory=PPOConfig)
 
+    def __post_init__(self) -> None:
+        if (self.agent.teacher_weight > 0) != bool(self.env.teacher.policy):
+            raise MimicError("agent.teacher_weight and env.teacher.policy go together: the env labels states with "
+                             "the teacher's actions, the agent learns from them (set both or neither)")
+
 
 def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))

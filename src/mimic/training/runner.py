@@ -33,6 +33,7 @@ from mimic.agents.compute import threads_per_process
 from mimic.agents.registry import build_agent, env_dims
 from mimic.agents.rollout import collect
 from mimic.distributed import DistContext
+from mimic.envs.teacher import TeacherConfig
 from mimic.envs.tracking import ImitationEnv
 from mimic.errors import MimicError
 from mimic.eval.evaluator import DISC_METRICS, METRICS, TASK_METRICS, evaluate
@@ -94,7 +95,8 @@ class Trainer:
         # the test env steps a few characters now and then: compiling its math would cost more than it saves;
         # its starts are uniform, so the test rounds measure the plain start distribution, not one biased
         # toward the test episodes' own falls by an adaptive sampler; and its episodes all get the full limit
-        test_config = replace(env_config, compile=False, start_times="uniform", episode_seconds_min=None)
+        test_config = replace(env_config, compile=False, start_times="uniform", episode_seconds_min=None,
+                          teacher=TeacherConfig())
         self.test_env = ImitationEnv(test_config, num_envs=min(run.test_envs, self.test_episodes),
                                      seed=rank_seed + 10_000)
         if env_config.compile and self.is_main:
