@@ -41,6 +41,15 @@ def test_an_amp_run_prints_its_style_reward_and_discriminator_accuracy(tmp_path,
     assert "style" not in capsys.readouterr().out
 
 
+def test_a_teacher_column_appears_with_its_own_header_once_the_clone_term_is_logged(tmp_path, capsys):
+    log = RunLogger(tmp_path, tensorboard=False)
+    log.log({"iteration": 1, "samples": 100, "wall_time_min": 0.1})  # the actor's warm-up: no clone term yet
+    log.log({"iteration": 2, "samples": 200, "wall_time_min": 0.2, "losses/teacher": 0.0123})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and "teach" not in lines[0] and lines[2].split()[-1] == "teach"
+    assert lines[3].split()[-1] == "0.012"
+
+
 def test_plot_writes_png(tmp_path):
     log = RunLogger(tmp_path, tensorboard=False, echo=False)
     for i in range(5):

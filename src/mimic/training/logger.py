@@ -31,6 +31,8 @@ AMP_TABLE_COLUMNS: dict[str, tuple[str, str]] = {
     "amp/acc_expert": ("acc_e", "{:>5.2f}"),
     "amp/acc_agent": ("acc_a", "{:>5.2f}"),
 }
+# Added once the actor learns from a teacher's labels (agent.teacher_weight): the clone term's distance.
+TEACHER_TABLE_COLUMNS: dict[str, tuple[str, str]] = {"losses/teacher": ("teach", "{:>6.3f}")}
 
 
 class RunLogger:
@@ -49,6 +51,7 @@ class RunLogger:
         self.columns: list[str] = read_csv(self.csv_path)[0] if self.csv_path.exists() else []
         self.echo = echo
         self._rows_printed = 0
+        self._table_keys: list[str] = []
         self._writer = None
         if tensorboard:
             try:
@@ -81,8 +84,10 @@ class RunLogger:
             self._print(row)
 
     def _print(self, row: dict[str, float]) -> None:
-        table = {**TABLE_COLUMNS, **(AMP_TABLE_COLUMNS if "amp/style_reward" in row else {})}
-        if self._rows_printed % 20 == 0:
+        table = {**TABLE_COLUMNS, **(AMP_TABLE_COLUMNS if "amp/style_reward" in row else {}),
+                 **(TEACHER_TABLE_COLUMNS if "losses/teacher" in row else {})}
+        if self._rows_printed % 20 == 0 or list(table) != self._table_keys:  # a header for new columns too
+            self._table_keys = list(table)
             print("  ".join(head.rjust(len(fmt.format(0))) for head, fmt in table.values()))
         values = []
         for k, (_, fmt) in table.items():
