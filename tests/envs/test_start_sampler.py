@@ -99,8 +99,10 @@ def test_the_env_records_the_start_of_each_fallen_episode():
     assert any(bool(torch.isclose(s, first_starts).any()) for s in start_times)
 
 
-def test_test_rounds_and_evaluations_start_uniformly(tmp_path):
-    """An adaptive sampler fed by the test episodes' own falls would bias the measurement toward them."""
+def test_test_rounds_and_evaluations_drop_the_training_only_env_settings(tmp_path):
+    """Test rounds, ``mimic eval`` and ``mimic play`` measure the plain task: uniform starts (an adaptive sampler
+    fed by the test episodes' own falls would bias the measurement toward them), the fixed time limit and
+    no teacher."""
     from mimic.policies import load_policy
     from mimic.training.config import load_train_config
     from mimic.training.runner import Trainer
@@ -108,12 +110,15 @@ def test_test_rounds_and_evaluations_start_uniformly(tmp_path):
     cfg = load_train_config(None, ["run.num_envs=4", "agent.steps_per_iter=4", "agent.actor_hidden=[16]",
                                    "agent.critic_hidden=[16]", "run.test_every=1000", "run.test_episodes=1",
                                    "run.test_envs=1", "run.checkpoint_every=1", "env.start_times=failed_starts",
-                                   "env.episode_seconds_min=1"])
+                                   "env.episode_seconds_min=1", "env.clips=[run]", "env.teacher.policy=run",
+                                   "agent.teacher_weight=1"])
     cfg.run.max_samples = 16
     trainer = Trainer(cfg, tmp_path / "run", progress=False)
-    assert trainer.env.starts.mode == "failed_starts" and trainer.test_env.starts.mode == "uniform"
-    assert trainer.test_env.config.episode_seconds_min is None  # and the fixed time limit
+    assert trainer.env.starts.mode == "failed_starts" and trainer.env.teacher is not None
+    test = trainer.test_env
+    assert test.starts.mode == "uniform" and test.config.episode_seconds_min is None and test.teacher is None
     trainer.train()
+    assert "losses/teacher" in (tmp_path / "run" / "log.csv").read_text().splitlines()[0]
     _, env, _ = load_policy(str(tmp_path / "run"), 2)
-    assert env.starts.mode == "uniform" and env.config.episode_seconds_min is None
+    assert env.starts.mode == "uniform" and env.config.episode_seconds_min is None and env.teacher is None
     torch.set_num_threads(1)

@@ -62,18 +62,3 @@ def test_teacher_settings_it_refuses():
     with pytest.raises(MimicError, match="go together"):
         load_train_config(None, ["env.teacher.policy=run"])
 
-
-def test_test_rounds_and_evaluations_drop_the_teacher(tmp_path):
-    from mimic.training.runner import Trainer
-
-    cfg = load_train_config(None, ["run.num_envs=2", "agent.steps_per_iter=4", "agent.actor_hidden=[16]",
-                                   "agent.critic_hidden=[16]", "run.test_every=1000", "run.test_episodes=1",
-                                   "run.test_envs=1", "env.clips=[run]", "env.teacher.policy=run",
-                                   "agent.teacher_weight=1"])
-    cfg.run.max_samples = 8
-    trainer = Trainer(cfg, tmp_path / "run", progress=False)
-    assert trainer.env.teacher is not None and trainer.test_env.teacher is None
-    trainer.train()
-    assert "losses/teacher" in (tmp_path / "run" / "log.csv").read_text().splitlines()[0]
-    _, env, _ = load_policy(str(tmp_path / "run"), 1)
-    assert env.teacher is None
