@@ -299,7 +299,9 @@ class ImitationEnv:
         cfg = layout or self.config
         if cfg.action_mode == "residual":
             return self.model.joint_rot_to_dof_exp(ref_joint_rot), cfg.residual_scale * self.action_scale
-        return (self._bounds_middle if cfg.action_mode == "absolute" else torch.zeros_like(self.action_offset),
+        if layout is None:
+            return self.action_offset, self.action_scale
+        return (self._bounds_middle if cfg.action_mode == "absolute" else torch.zeros_like(self._bounds_middle),
                 self.action_scale)
 
     def convert_action(self, ids: torch.Tensor, action: torch.Tensor, layout: EnvConfig) -> torch.Tensor:
@@ -328,7 +330,7 @@ class ImitationEnv:
         self.episode_time[ids] = 0.0
         if self.config.episode_seconds_min is not None:
             lo = self.config.episode_seconds_min
-            u = torch.rand(len(ids), generator=self.generator, dtype=torch.float64, device=self.device)
+            u = torch.rand(len(ids), generator=self.generator, dtype=torch.float64).to(self.device)  # a CPU generator
             self.episode_limit[ids] = lo + (self.episode_seconds - lo) * u
         self.ref_offset[ids] = 0.0
         self.cycle[ids] = self.motion.cycle_count(clip_ids, times)
