@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from mimic.engine.base import EngineConfig
@@ -153,6 +153,13 @@ class EnvConfig:
     amp_obs_steps: int = 0
     compile: bool = False
     engine: EngineConfig = field(default_factory=EngineConfig)
+
+    def for_evaluation(self) -> EnvConfig:
+        """This config without its training-only settings, for test rounds, ``mimic eval`` and ``mimic play``:
+        uniform starts (an adaptive sampler fed by the evaluation's own falls would bias it toward them), the
+        fixed episode limit, no teacher, and no compiling (too few steps to pay for it)."""
+        return replace(self, compile=False, start_times="uniform", episode_seconds_min=None,
+                       teacher=TeacherConfig())
 
     def __post_init__(self) -> None:
         if not self.clips:

@@ -57,18 +57,13 @@ class Teacher:
     """
 
     def __init__(self, config: TeacherConfig, env: ImitationEnv) -> None:
-        from mimic import config as config_lib
-        from mimic.agents.checkpoint import load_checkpoint, read_checkpoint
+        from mimic.agents.checkpoint import load_checkpoint
         from mimic.motion import load_clip
-        from mimic.policies import resolve_checkpoint
-        from mimic.training.config import TrainConfig
+        from mimic.policies import resolve_checkpoint, stored_train_config
 
         self.seconds = config.seconds
         ckpt = resolve_checkpoint(config.policy)
-        stored = read_checkpoint(ckpt).get("extra", {}).get("train_config")
-        if stored is None:
-            raise MimicError(f"env.teacher.policy: {ckpt}: the checkpoint holds no run configuration")
-        teacher_env: EnvConfig = config_lib.build(TrainConfig, stored, source=f"{ckpt} (train_config)").env
+        teacher_env: EnvConfig = stored_train_config(ckpt).env
         self.config = teacher_env
         where = f"env.teacher.policy: {config.policy} ({ckpt})"
         if teacher_env.task != "track":

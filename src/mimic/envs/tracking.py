@@ -88,9 +88,9 @@ class ImitationEnv:
 
         lo, hi = action_bounds(model.dof_limits, model.dof_offsets, model.joint_types)
         # the PD target of action 0 in the absolute and rest modes: the bounds' middle, or the MJCF's zero pose
-        offset = np.zeros_like(lo) if config.action_mode == "rest" else (lo + hi) / 2
-        self.action_offset = torch.as_tensor(offset, dtype=torch.float32, device=dev)
-        self._bounds_middle = torch.as_tensor((lo + hi) / 2, dtype=torch.float32, device=dev)
+        middle = torch.as_tensor((lo + hi) / 2, dtype=torch.float32, device=dev)
+        self._mode_offsets = {"absolute": middle, "rest": torch.zeros_like(middle)}
+        self.action_offset = self._mode_offsets["rest" if config.action_mode == "rest" else "absolute"]
         self.action_scale = torch.as_tensor((hi - lo) / 2, dtype=torch.float32, device=dev)
 
         contact = config.contact_bodies
@@ -110,11 +110,11 @@ class ImitationEnv:
                 raise MimicError(f"env.{key}: character {character.name!r} has none (its spec lists no {key}); "
                                  f"list bodies in env.{key} or set env.reward_weights.{term}=0")
         # DeepMimic's per-clip episode settings unless the config sets them
-        self.episode_seconds = config.episode_seconds or max(character.episode_seconds_for(c.name)
-                                                             for c in self.clips)
-        if config.episode_seconds_min is not None and config.episode_seconds_min > self.episode_seconds:
+        self._episode_seconds = config.episode_seconds or max(character.episode_seconds_for(c.name)
+                                                              for c in self.clips)
+        if config.episode_seconds_min is not None and config.episode_seconds_min > self._episode_seconds:
             raise MimicError(f"env.episode_seconds_min: {config.episode_seconds_min} is above the clips' "
-                             f"episode time limit ({self.episode_seconds} s)")
+                             f"episode time limit ({self._episode_seconds} s)")
         hold = [config.end_hold_seconds if config.end_hold_seconds is not None else
                 character.end_hold_seconds_for(c.name) for c in self.clips]
         self.end_hold_seconds = torch.tensor(hold, dtype=torch.float64, device=dev)
@@ -134,7 +134,8 @@ class ImitationEnv:
         self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
         self.motion_time = torch.zeros(n, dtype=torch.float64, device=dev)
         self.episode_time = torch.zeros(n, dtype=torch.float64, device=dev)
-        self.episode_limit = torch.full((n,), float(self.episode_seconds), dtype=torch.float64, device=dev)  # (N,) s
+        # (N,) s: each episode's own time limit (drawn at reset with env.episode_seconds_min)
+        self.episode_limit = torch.full((n,), float(self._episode_seconds), dtype=torch.float64, device=dev)
         self.ref_offset = torch.zeros(n, 3, device=dev)
         self.cycle = torch.zeros(n, dtype=torch.long, device=dev)
         self.ref: MotionState | None = None
@@ -221,8 +222,7 @@ class ImitationEnv:
             fail |= term_fn.pose_fail(self.engine.body_pos, ref.body_pos, self.pose_termination_dist[self.clip_ids])
         clip_end = self.motion.durations[self.clip_ids] + self.end_hold_seconds[self.clip_ids]
         success = ~self.motion.wrap[self.clip_ids] & (self.motion_time >= clip_end - 1e-9)
-        limit = self.episode_seconds if self.config.episode_seconds_min is None else self.episode_limit
-        timeout = self.episode_time >= limit - 1e-9
+        timeout = self.episode_time >= self.episode_limit - 1e-9
         done = term_fn.done_reasons(fail, success, timeout, invalid)
         if self.config.reward_fail_zero:
             reward = torch.where(done == DoneReason.FAIL, torch.zeros_like(reward), reward)
@@ -299,10 +299,7 @@ class ImitationEnv:
         cfg = layout or self.config
         if cfg.action_mode == "residual":
             return self.model.joint_rot_to_dof_exp(ref_joint_rot), cfg.residual_scale * self.action_scale
-        if layout is None:
-            return self.action_offset, self.action_scale
-        return (self._bounds_middle if cfg.action_mode == "absolute" else torch.zeros_like(self._bounds_middle),
-                self.action_scale)
+        return self._mode_offsets[cfg.action_mode], self.action_scale
 
     def convert_action(self, ids: torch.Tensor, action: torch.Tensor, layout: EnvConfig) -> torch.Tensor:
         """This env's normalized actions (M, num_dofs) for envs ``ids`` (M,) with the PD targets of ``action``
@@ -419,6 +416,17 @@ class ImitationEnv:
             "root_pos_error": (sim.root_pos - ref.root_pos).norm(dim=-1),
             "joint_rot_error": rot.quat_diff_angle(sim.joint_rot, ref.joint_rot).mean(-1),
         }
+
+    @property
+    def episode_seconds(self) -> float:
+        """The episode time limit (s); each episode's own is ``episode_limit`` (N,)."""
+        return self._episode_seconds
+
+    @episode_seconds.setter
+    def episode_seconds(self, seconds: float) -> None:
+        """Set the time limit of every episode, the running ones included (``mimic play``'s longer videos)."""
+        self._episode_seconds = float(seconds)
+        self.episode_limit.fill_(self._episode_seconds)
 
     @property
     def start_time(self) -> torch.Tensor:

@@ -48,32 +48,36 @@ def resolve_checkpoint(policy: str) -> Path:
                      f"shipped: {have})")
 
 
-def load_policy(policy: str, num_envs: int, engine: str | None = None, env_change=None):
-    """(agent, env, checkpoint path) for a checkpoint, the env rebuilt from the run's stored configuration
-    (with the physics engine ``engine`` on its default device instead of the stored one, when given, and
-    passed through ``env_change``, a function ``EnvConfig -> EnvConfig``, when given). Its starts are uniform
-    (DeepMimic's): the adaptive start samplers are a training device, and one that learned from the
-    evaluation's own falls would bias it toward them."""
-    from dataclasses import replace
-
+def stored_train_config(ckpt: Path):
+    """The :class:`~mimic.training.config.TrainConfig` a checkpoint file was trained with (a MimicError when it
+    holds none)."""
     from mimic import config as config_lib
-    from mimic.agents.checkpoint import load_checkpoint, read_checkpoint
-    from mimic.envs.teacher import TeacherConfig
-    from mimic.envs.tracking import ImitationEnv
+    from mimic.agents.checkpoint import read_checkpoint
     from mimic.training.config import TrainConfig
 
-    ckpt = resolve_checkpoint(policy)
     stored = read_checkpoint(ckpt).get("extra", {}).get("train_config")
     if stored is None:
         raise MimicError(f"{ckpt}: the checkpoint holds no run configuration")
-    cfg = config_lib.build(TrainConfig, stored, source=f"{ckpt} (train_config)")
+    return config_lib.build(TrainConfig, stored, source=f"{ckpt} (train_config)")
+
+
+def load_policy(policy: str, num_envs: int, engine: str | None = None, env_change=None):
+    """(agent, env, checkpoint path) for a checkpoint, the env rebuilt from the run's stored configuration
+    (with the physics engine ``engine`` on its default device instead of the stored one, when given, and
+    passed through ``env_change``, a function ``EnvConfig -> EnvConfig``, when given), without its
+    training-only settings (:meth:`~mimic.envs.config.EnvConfig.for_evaluation`: uniform starts, DeepMimic's)."""
+    from dataclasses import replace
+
+    from mimic.agents.checkpoint import load_checkpoint
+    from mimic.envs.tracking import ImitationEnv
+
+    ckpt = resolve_checkpoint(policy)
+    cfg = stored_train_config(ckpt)
     if engine is not None and engine != cfg.env.engine.name:
         cfg.env.engine = replace(cfg.env.engine, name=engine, device="")
     if env_change is not None:
         cfg.env = env_change(cfg.env)
-    # evaluations and videos are too short to pay for compiling
-    cfg.env = replace(cfg.env, compile=False, start_times="uniform", episode_seconds_min=None,
-                      teacher=TeacherConfig())
+    cfg.env = cfg.env.for_evaluation()
     torch.set_num_threads(1)
     env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 20_000)
     agent = load_checkpoint(ckpt)

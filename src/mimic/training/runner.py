@@ -33,7 +33,6 @@ from mimic.agents.compute import threads_per_process
 from mimic.agents.registry import build_agent, env_dims
 from mimic.agents.rollout import collect
 from mimic.distributed import DistContext
-from mimic.envs.teacher import TeacherConfig
 from mimic.envs.tracking import ImitationEnv
 from mimic.errors import MimicError
 from mimic.eval.evaluator import DISC_METRICS, METRICS, TASK_METRICS, evaluate
@@ -92,12 +91,9 @@ class Trainer:
         rank_seed = run.seed + 1000 * dist.rank
         self.env = ImitationEnv(env_config, num_envs=run.num_envs, seed=rank_seed)
         self.test_episodes = math.ceil(run.test_episodes / dist.world_size)
-        # the test env steps a few characters now and then: compiling its math would cost more than it saves;
-        # its starts are uniform, so the test rounds measure the plain start distribution, not one biased
-        # toward the test episodes' own falls by an adaptive sampler; and its episodes all get the full limit
-        test_config = replace(env_config, compile=False, start_times="uniform", episode_seconds_min=None,
-                          teacher=TeacherConfig())
-        self.test_env = ImitationEnv(test_config, num_envs=min(run.test_envs, self.test_episodes),
+        # the test env steps a few characters now and then, and measures the task without the training-only
+        # settings (uniform starts, the fixed episode limit, no teacher)
+        self.test_env = ImitationEnv(env_config.for_evaluation(), num_envs=min(run.test_envs, self.test_episodes),
                                      seed=rank_seed + 10_000)
         if env_config.compile and self.is_main:
             print("mimic: env.compile: the first iteration compiles the env's per-step math (about 30 s on 2 cores "
