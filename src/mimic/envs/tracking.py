@@ -34,6 +34,7 @@ from mimic.engine.registry import build_engine
 from mimic.envs import observations as obs_fn
 from mimic.envs import rewards as rew_fn
 from mimic.envs import terminations as term_fn
+from mimic.envs.actions import ActionMap
 from mimic.envs.amp_obs import AMPObservations, amp_frame
 from mimic.envs.compiled import CompiledOrEager, CompileStatus
 from mimic.envs.config import EnvConfig
@@ -86,12 +87,10 @@ class ImitationEnv:
         self.dt = self.engine.control_dt
         self.generator = torch.Generator().manual_seed(seed)
 
-        lo, hi = action_bounds(model.dof_limits, model.dof_offsets, model.joint_types)
-        # the PD target of action 0 in the absolute and rest modes: the bounds' middle, or the MJCF's zero pose
-        middle = torch.as_tensor((lo + hi) / 2, dtype=torch.float32, device=dev)
-        self._mode_offsets = {"absolute": middle, "rest": torch.zeros_like(middle)}
-        self.action_offset = self._mode_offsets["rest" if config.action_mode == "rest" else "absolute"]
-        self.action_scale = torch.as_tensor((hi - lo) / 2, dtype=torch.float32, device=dev)
+        self.actions = ActionMap(model, dev)
+        # the PD target of action 0 in the absolute and rest modes (a residual policy adds to the reference)
+        self.action_offset = self.actions.offsets["rest" if config.action_mode == "rest" else "absolute"]
+        self.action_scale = self.actions.scale
 
         contact = config.contact_bodies
         if contact is None:
@@ -255,8 +254,7 @@ class ImitationEnv:
         dof = self.model.joint_rot_to_dof_exp(self.model.joint_pos_to_rot(joint_pos))
         residual = self.config.action_mode == "residual"
         ref_rot = self.motion.state(self.clip_ids, self.motion_time + self.dt).joint_rot if residual else None
-        offset, scale = self._action_map(ref_rot)
-        return (dof - offset) / scale
+        return self.actions.action(dof, self.config, ref_rot)
 
     def _pre_physics(self, clip_ids: torch.Tensor, times: torch.Tensor,
                      action: torch.Tensor) -> tuple[MotionState, torch.Tensor]:
@@ -286,20 +284,7 @@ class ImitationEnv:
     def _pd_targets_of(self, ref_joint_rot: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """PD targets (N, num_dofs) of normalized actions (N, num_dofs), clipped to [-1, 1], given the reference
         joint rotations (N, num_joints, 4) at the end of the step."""
-        offset, scale = self._action_map(ref_joint_rot)
-        return offset + scale * action.clamp(-1.0, 1.0)
-
-    def _action_map(self, ref_joint_rot: torch.Tensor | None,
-                    layout: EnvConfig | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(offset, scale) with PD target = offset + scale * action: (N, num_dofs) and (num_dofs,), in the
-        action settings of ``layout`` (default: the env's own).
-
-        ``absolute``: the middle of the bounds; ``rest``: the MJCF's zero pose; ``residual``: the reference
-        pose ``ref_joint_rot`` (N, num_joints, 4) at the end of the step."""
-        cfg = layout or self.config
-        if cfg.action_mode == "residual":
-            return self.model.joint_rot_to_dof_exp(ref_joint_rot), cfg.residual_scale * self.action_scale
-        return self._mode_offsets[cfg.action_mode], self.action_scale
+        return self.actions.targets(action, self.config, ref_joint_rot)
 
     def convert_action(self, ids: torch.Tensor, action: torch.Tensor, layout: EnvConfig) -> torch.Tensor:
         """This env's normalized actions (M, num_dofs) for envs ``ids`` (M,) with the PD targets of ``action``
@@ -307,10 +292,7 @@ class ImitationEnv:
         modes = (layout.action_mode, self.config.action_mode)
         ref_rot = (self.motion.state(self.clip_ids[ids], self.motion_time[ids] + self.dt).joint_rot
                    if "residual" in modes else None)
-        offset, scale = self._action_map(ref_rot, layout)
-        targets = offset + scale * action.clamp(-1.0, 1.0)
-        offset, scale = self._action_map(ref_rot)
-        return (targets - offset) / scale
+        return self.actions.action(self.actions.targets(action, layout, ref_rot), self.config, ref_rot)
 
     def close(self) -> None:
         self.engine.close()
@@ -472,22 +454,3 @@ class ImitationEnv:
             ref_root_pos, fut.root_rot.reshape(n, k, 4), fut.joint_rot.reshape(n, k, -1, 4), ref_key,
         )
 
-
-def action_bounds(dof_limits: np.ndarray, dof_offsets: np.ndarray, joint_types: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """Per-DoF PD-target bounds (low, high), each (num_dofs,), from the joint ranges.
-
-    MimicKit's rule: a ball joint's exp-map components get +-1.2 x its largest range, a hinge its
-    range widened 1.4x about its middle; a DoF without a range gets +-pi.
-    """
-    lo, hi = dof_limits[:, 0].copy(), dof_limits[:, 1].copy()
-    free = ~np.isfinite(lo) | ~np.isfinite(hi)
-    lo[free], hi[free] = -math.pi, math.pi
-    hinge = np.zeros(len(lo), dtype=bool)
-    for b, t in enumerate(joint_types):
-        if b > 0 and int(t) == 3:  # JointType.HINGE
-            hinge[dof_offsets[b]] = True
-    mid, half = (lo + hi) / 2, (hi - lo) / 2
-    ball = ~hinge & ~free
-    lo = np.where(hinge & ~free, mid - 1.4 * half, np.where(ball, 1.2 * lo, lo))
-    hi = np.where(hinge & ~free, mid + 1.4 * half, np.where(ball, 1.2 * hi, hi))
-    return lo, hi
