@@ -253,7 +253,7 @@ def test_value_norm_statistics_resume_and_a_mismatched_checkpoint_is_refused(scr
 
 @pytest.mark.parametrize("kind", ["adam", "sgd"])
 def test_fused_optimizers_step_as_the_per_parameter_ones_and_stay_fused_after_a_load(kind):
-    from mimic.agents.ppo import load_optimizer_state, make_optimizer
+    from mimic.agents.optimizers import load_optimizer_state, make_optimizer
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))

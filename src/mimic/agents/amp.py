@@ -31,7 +31,8 @@ from mimic.agents.compute import resolve_precision
 from mimic.agents.config import PPOConfig
 from mimic.agents.discriminator import Discriminator, gradient_penalty_terms, objective_terms, style_reward
 from mimic.agents.normalizer import RunningNormalizer
-from mimic.agents.ppo import PPOAgent, load_optimizer_state, make_optimizer, masked_mean
+from mimic.agents.optimizers import load_optimizer_state, make_optimizer
+from mimic.agents.ppo import PPOAgent, masked_mean
 from mimic.agents.rollout import RolloutBuffer
 from mimic.distributed import DistContext
 from mimic.errors import MimicError
