@@ -94,3 +94,12 @@ def test_the_plain_mujoco_runner_reproduces_mimic_eval(tmp_path, capsys):
     got = json.loads(done.stdout.splitlines()[-1])
     assert got["episodes"] == 4 and got["fall_rate"] == 0.0
     assert abs(got["normalized_return"] - expected["normalized_return"]) < 0.02, (got, expected)
+
+
+def test_the_contract_layout_covers_a_steering_policys_target(tmp_path):
+    out = tmp_path / "amp_steer.pt"
+    assert main(["export", "amp_steer", str(out)]) == 0
+    info = json.loads(out.with_suffix(".json").read_text())
+    layout = info["observation"]["layout"]
+    assert layout[-1]["name"] == "steering_target" and layout[-1]["size"] == 3
+    assert layout[-1]["start"] + layout[-1]["size"] == info["observation"]["size"] == 196 + 3  # no phase

@@ -122,6 +122,15 @@ def contract(env: Any, agent: Any, checkpoint: str) -> dict:
     else:
         key = [model.body_names[i] for i in env.key_bodies.tolist()]
         layout = obs_fn.mimickit_obs_layout(list(model.body_names[1:]), model.num_dofs, key, list(cfg.tar_obs_steps))
+    extra = []
+    if env.task is not None:
+        extra.append(("steering_target", env.task.obs_dim, "cos and sin of the target direction's angle from the "
+                      "root's heading, then the target speed (m/s)"))
+    if cfg.clock_obs_seconds > 0:
+        extra.append(("clock", 1, f"time since the episode's reset over {cfg.clock_obs_seconds} s, at most 1"))
+    for name, size, meaning in extra:
+        start = layout[-1]["start"] + layout[-1]["size"]
+        layout.append({"name": name, "start": start, "size": size, "meaning": meaning})
     joints = []
     for b in range(1, model.num_bodies):
         start = int(model.dof_offsets[b])

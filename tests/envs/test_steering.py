@@ -103,3 +103,22 @@ def test_takeover_needs_a_task_and_a_non_negative_time():
         EnvConfig(clips=["walk"], takeover_seconds=0.3)  # task track: its reward is the tracking reward already
     with pytest.raises(MimicError, match="takeover_seconds"):
         EnvConfig(clips=["walk"], task="steering", takeover_seconds=-1.0)
+
+
+def test_clock_observation_counts_from_each_reset_and_saturates():
+    torch.set_num_threads(1)
+    base = dict(clips=["run"], task="steering", action_mode="rest", obs="deepmimic", phase_obs=False)
+    clocked = ImitationEnv(EnvConfig(**base, clock_obs_seconds=0.1), num_envs=3, seed=3)
+    plain = ImitationEnv(EnvConfig(**base), num_envs=3, seed=3)
+    assert clocked.obs_dim == plain.obs_dim + 1
+    obs, obs_plain = clocked.reset(), plain.reset()
+    assert torch.equal(obs[:, :-1], obs_plain) and torch.equal(obs[:, -1], torch.zeros(3))  # last: the clock
+    for k in range(1, 5):  # 30 Hz: 1/3, 2/3, then 1 from the third step on
+        ref = clocked.motion.state(clocked.clip_ids, clocked.motion_time + clocked.dt)
+        obs, _, done, info = clocked.step(clocked.targets_to_action(ref.joint_pos))
+        assert not bool(done.any())
+        assert torch.allclose(obs[:, -1], torch.full((3,), min(k / 3, 1.0)), atol=1e-6)
+    obs = clocked.reset(torch.tensor([1]))
+    assert obs[:, -1].tolist() == pytest.approx([1.0, 0.0, 1.0])  # a reset env's clock starts again
+    with pytest.raises(MimicError, match="clock_obs_seconds"):
+        EnvConfig(**base, clock_obs_seconds=-1.0)

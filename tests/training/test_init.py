@@ -58,3 +58,24 @@ def test_init_explores_with_this_runs_fixed_action_std(tmp_path, source, capsys)
     actor = read_checkpoint(out / "latest.pt")["agent"]["actor"]
     assert torch.allclose(src["log_std"].exp(), torch.full_like(src["log_std"], 0.05))
     assert torch.allclose(actor["log_std"].exp(), torch.full_like(actor["log_std"], 0.03))
+
+
+def test_init_adds_the_clock_input_with_zero_weights(tmp_path, source):
+    from mimic.agents.checkpoint import load_checkpoint
+    from mimic.envs.config import EnvConfig
+    from mimic.envs.tracking import ImitationEnv
+
+    out = tmp_path / "run"
+    assert main(["train", "walk", "--out", str(out), "--init", str(source), "--max-samples", "32",
+                 "agent.actor_warmup_iters=1", "env.clock_obs_seconds=0.5", "agent.normalizer_samples=1", *SMALL]) == 0
+    # (a frozen normalizer: the old statistics stay as they were)
+    old, new = load_checkpoint(source), load_checkpoint(out / "latest.pt")
+    assert new.obs_dim == old.obs_dim + 1
+    env = ImitationEnv(EnvConfig(clips=["walk"], clock_obs_seconds=0.5), num_envs=3, seed=1)
+    obs, clocks = env.reset(), set()
+    for _ in range(20):  # the clock from 0 to run out: the widened policy acts as the old one throughout
+        assert torch.allclose(new.policy()(obs), old.policy()(obs[:, :-1]), atol=1e-6)
+        clocks |= set(obs[:, -1].tolist())
+        obs, *_ = env.step(torch.zeros(3, env.action_dim))
+    assert {0.0, 1.0} <= clocks
+    assert new.obs_norm.mean[-1] == 1.0 and new.obs_norm.std[-1] == 0.25  # reset: -4, run out: 0

@@ -100,6 +100,23 @@ def read_checkpoint(path: str | Path) -> dict:
     return data
 
 
+def with_clock_input(agent_state: dict) -> dict:
+    """A copy of a stored agent state (a checkpoint's ``agent``) whose actor and observation normalizer take one
+    more observation feature, last (``env.clock_obs_seconds``'s): the actor's first layer gets a zero weight
+    column for it, so the actor's output is unchanged. The normalizer gets mean 1 and standard deviation 0.25
+    for it: the clock reads 0 once it has run out (most states) and -4 at a reset, so the weights the actor
+    learns for it change the first moments after a reset only (a plain mean 0 would make them a bias on
+    every state)."""
+    actor = dict(agent_state["actor"])
+    first = "body.0.weight" if "body.0.weight" in actor else "mean_head.weight"
+    weight = actor[first]
+    actor[first] = torch.cat((weight, weight.new_zeros(weight.shape[0], 1)), dim=1)
+    norm = dict(agent_state["obs_norm"])
+    norm["mean"] = torch.cat((norm["mean"], norm["mean"].new_ones(1)))
+    norm["var"] = torch.cat((norm["var"], norm["var"].new_full((1,), 0.25 ** 2)))
+    return {**agent_state, "actor": actor, "obs_norm": norm}
+
+
 def load_checkpoint(path: str | Path, agent: PPOAgent | None = None, env: Any = None,
                     device: torch.device | str = "cpu") -> PPOAgent:
     """Restore a checkpoint into ``agent`` (or a new agent built from the stored config) and return it.

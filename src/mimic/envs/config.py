@@ -85,6 +85,12 @@ class EnvConfig:
             started on) instead of the task's. A shaped reward for taking over from a clip state the
             policy rarely gets out of by exploring, such as the run entered at its touchdown (README, "AMP").
             0: off.
+        clock_obs_seconds: append the time since the episode's reset to the observation, as one feature
+            ``min(t / clock_obs_seconds, 1)`` after the task's: the policy can then tell the first moments
+            after a reset (the take-over from a reference state) from the same-looking states later, so a
+            ``takeover_seconds`` reward or a teacher's labels shape those moments only (README, "AMP").
+            Evaluation episodes start from resets too, so the policy sees the same clock there. ``--init``
+            from a policy without it adds the input with zero weights (the policy starts unchanged). 0: off.
         action_mode: ``absolute``: an action of 0 is the middle of each DoF's bounds (DeepMimic and
             MimicKit; the knees then start bent at -1.57 rad). ``rest``: an action of 0 is the MJCF's
             zero pose (for the humanoid, standing straight; legged_gym's and MimicKit's robots' default
@@ -145,6 +151,7 @@ class EnvConfig:
     sync_root_pos: bool = True
     reward_fail_zero: bool = True
     takeover_seconds: float = 0.0
+    clock_obs_seconds: float = 0.0
     action_mode: Literal["absolute", "rest", "residual"] = "absolute"
     residual_scale: float = 1.0
     task: Literal["track", "none", "steering"] = "track"
@@ -183,6 +190,8 @@ class EnvConfig:
         if self.takeover_seconds > 0 and self.task == "track":
             raise MimicError("env.takeover_seconds: a tracking task's reward is the tracking reward already; "
                              "it is for env.task none or steering")
+        if not self.clock_obs_seconds >= 0:
+            raise MimicError(f"env.clock_obs_seconds: must be >= 0 (0: off), got {self.clock_obs_seconds}")
         if self.end_hold_seconds is not None and self.end_hold_seconds < 0:
             raise MimicError(f"env.end_hold_seconds: must be >= 0, got {self.end_hold_seconds}")
         terms = self.reward_term_names()

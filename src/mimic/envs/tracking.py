@@ -140,7 +140,8 @@ class ImitationEnv:
         self.ref: MotionState | None = None
         self.test_mode = False  # adds tracking errors to info (set by evaluators)
         self.task = SteeringTask(config.steering, n, self.generator, dev) if config.task == "steering" else None
-        self.obs_dim = self.observation_size() + (self.task.obs_dim if self.task is not None else 0)
+        self.obs_dim = (self.observation_size() + (self.task.obs_dim if self.task is not None else 0)
+                        + (1 if config.clock_obs_seconds > 0 else 0))
         self.action_dim = model.num_dofs
         self.amp = (AMPObservations(model, self.motion, self.key_bodies, config.amp_obs_steps, self.dt, n)
                     if config.amp_obs_steps > 0 else None)
@@ -421,12 +422,16 @@ class ImitationEnv:
         return self._observe()
 
     def _observe(self, ids: torch.Tensor | None = None) -> torch.Tensor:
-        """Observations (N, D) of all envs, or (M, D) of envs ``ids``: the character's, then the task's."""
-        obs = self.character_observation(ids)
-        if self.task is None:
-            return obs
-        task = self.task.observation(self.engine.root_rot)
-        return torch.cat((obs, task if ids is None else task[ids]), dim=-1)
+        """Observations (N, D) of all envs, or (M, D) of envs ``ids``: the character's, then the task's, then the
+        clock's (``env.clock_obs_seconds``)."""
+        parts = [self.character_observation(ids)]
+        if self.task is not None:
+            task = self.task.observation(self.engine.root_rot)
+            parts.append(task if ids is None else task[ids])
+        if self.config.clock_obs_seconds > 0:
+            t = self.episode_time if ids is None else self.episode_time[ids]
+            parts.append((t / self.config.clock_obs_seconds).clamp(max=1.0)[:, None].to(parts[0].dtype))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
 
     def character_observation(self, ids: torch.Tensor | None = None, layout: EnvConfig | None = None) -> torch.Tensor:
         """The character's own observation (N, D) of all envs or (M, D) of envs ``ids``, in ``layout``'s

@@ -28,7 +28,13 @@ import yaml
 
 from mimic import config as config_lib
 from mimic.agents.amp import discriminator_of
-from mimic.agents.checkpoint import load_checkpoint, read_checkpoint, remove_stale_temporaries, save_checkpoint
+from mimic.agents.checkpoint import (
+    load_checkpoint,
+    read_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+    with_clock_input,
+)
 from mimic.agents.compute import threads_per_process
 from mimic.agents.registry import build_agent, env_dims
 from mimic.agents.rollout import collect
@@ -128,10 +134,13 @@ class Trainer:
         data = read_checkpoint(path)
         mine = self.agent.dims()
         stored = {k: data.get(k) for k in ("obs_dim", "action_dim")}
+        state = data["agent"]
+        if self._adds_clock(data, stored["obs_dim"]):  # the new input starts with zero weights
+            state = with_clock_input(state)
+            stored["obs_dim"] += 1
         if stored != {k: mine[k] for k in stored}:
             raise MimicError(f"{path}: run.init: the policy is for {stored}; this run's environment has "
                              f"{ {k: mine[k] for k in stored} } (another clip set, task or observation?)")
-        state = data["agent"]
         try:
             self.agent.actor.load_state_dict(state["actor"])
             self.agent.obs_norm.load_state_dict(state["obs_norm"])
@@ -141,6 +150,12 @@ class Trainer:
         if self.agent.config.std_type == "fixed":  # the exploration noise is this run's choice, not the policy's
             with torch.no_grad():
                 self.agent.actor.log_std.fill_(math.log(self.agent.config.action_std))
+
+    def _adds_clock(self, data: dict, obs_dim: int | None) -> bool:
+        """True when this run adds ``env.clock_obs_seconds``'s input to an init policy trained without it."""
+        stored_env = data.get("extra", {}).get("train_config", {}).get("env", {})
+        return (self.config.env.clock_obs_seconds > 0 and not stored_env.get("clock_obs_seconds", 0.0)
+                and obs_dim is not None and obs_dim + 1 == self.agent.dims()["obs_dim"])
 
     def _resume(self) -> None:
         path = self.out_dir / "latest.pt"
