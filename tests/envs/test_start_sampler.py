@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from mimic.envs.config import EnvConfig
 from mimic.envs.start_sampler import StartTimeSampler
+from mimic.errors import MimicError
 from mimic.motion import MotionLibrary, load_clip
 
 
@@ -78,6 +80,25 @@ def test_failed_starts_concentrate_on_the_starts_that_fell(humanoid):
         sampler.record_falls(torch.tensor([0]), starts)
     with pytest.raises(ValueError, match="failed_starts"):
         StartTimeSampler(motion, mode="sometimes")
+
+
+def test_across_clips_the_failed_starts_draw_the_clip_that_fell(humanoid):
+    motion = MotionLibrary([load_clip(n, humanoid) for n in ("walk", "run")], humanoid, weights=[99.0, 1.0])
+    dur = float(motion.durations[1])
+    starts = torch.full((1,), 0.45 * dur, dtype=torch.float64)
+    per_clip, across = (StartTimeSampler(motion, mode="failed_starts", bins=10, across_clips=a) for a in (False, True))
+    for sampler in (per_clip, across):
+        for _ in range(50):  # every fall: the run started in its bin [0.4, 0.5)
+            sampler.record_falls(torch.tensor([1]), starts + 0.4, starts)
+    # by clip weight 1 % of the starts are on the run (0.55 % in the bin); across clips the failed half goes there
+    for sampler, lo, hi in ((per_clip, 0.0, 0.02), (across, 0.47, 0.53)):
+        clips, times = sampler.draw(4000, torch.Generator().manual_seed(3))
+        fatal = (clips == 1) & (times >= 0.4 * dur - 1e-9) & (times < 0.5 * dur + 1e-9)
+        assert lo < float(fatal.double().mean()) < hi
+    with pytest.raises(MimicError, match="start_clips_by_falls"):
+        EnvConfig(clips=["walk"], start_clips_by_falls=True)  # uniform starts: nothing to draw by
+    assert not EnvConfig(clips=["walk"], start_times="failed_starts",
+                         start_clips_by_falls=True).for_evaluation().start_clips_by_falls
 
 
 def test_the_env_records_the_start_of_each_fallen_episode():

@@ -70,6 +70,11 @@ class EnvConfig:
         start_times: ``uniform`` (DeepMimic's RSI); ``adaptive``: half the starts uniform, half shortly
             before the clip phases where recent episodes fell; ``failed_starts``: half uniform, half in the
             clip phases where recent episodes that fell had started (:mod:`mimic.envs.start_sampler`).
+        start_clips_by_falls: with ``start_times`` ``adaptive`` or ``failed_starts``, the non-uniform half of
+            the starts draws its clip together with the phase bin, in proportion to the falls of every clip's
+            bins (PHC's failure-prioritized sampling), instead of by ``clip_weights``: a dataset's fatal start
+            in a clip with a small weight gets practised as often as it fails. The discriminator's clip
+            samples (AMP) keep ``clip_weights``. Off: each start's clip by ``clip_weights``, then its bin.
         lift_at_reset: at reference state initialization, raise the simulated character (not its
             reference) until no collision geom starts below the ground. DeepMimic's clips sink a foot
             up to 10 cm into the ground at some frames (:mod:`mimic.engine.geoms`), and MuJoCo throws a
@@ -147,6 +152,7 @@ class EnvConfig:
     end_hold_seconds: float | None = None
     rand_reset: bool = True
     start_times: Literal["uniform", "adaptive", "failed_starts"] = "uniform"
+    start_clips_by_falls: bool = False
     lift_at_reset: bool | None = None
     sync_root_pos: bool = True
     reward_fail_zero: bool = True
@@ -165,7 +171,7 @@ class EnvConfig:
         """This config without its training-only settings, for test rounds, ``mimic eval`` and ``mimic play``:
         uniform starts (an adaptive sampler fed by the evaluation's own falls would bias it toward them), the
         fixed episode limit, no teacher, and no compiling (too few steps to pay for it)."""
-        return replace(self, compile=False, start_times="uniform", episode_seconds_min=None,
+        return replace(self, compile=False, start_times="uniform", start_clips_by_falls=False, episode_seconds_min=None,
                        teacher=TeacherConfig())
 
     def __post_init__(self) -> None:
@@ -185,6 +191,9 @@ class EnvConfig:
             if self.episode_seconds is not None and self.episode_seconds_min > self.episode_seconds:
                 raise MimicError(f"env.episode_seconds_min: {self.episode_seconds_min} is above "
                                  f"env.episode_seconds ({self.episode_seconds})")
+        if self.start_clips_by_falls and self.start_times == "uniform":
+            raise MimicError("env.start_clips_by_falls: draws the clips of the adaptive starts; set env.start_times "
+                             "to adaptive or failed_starts")
         if self.takeover_seconds < 0:
             raise MimicError(f"env.takeover_seconds: must be >= 0, got {self.takeover_seconds}")
         if self.takeover_seconds > 0 and self.task == "track":

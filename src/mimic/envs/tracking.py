@@ -78,7 +78,8 @@ class ImitationEnv:
         blend = [config.loop_blend_seconds or character.loop_blend_seconds_for(c.name) for c in self.clips]
         self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops,
                                     loop_blend_seconds=blend, device=dev)
-        self.starts = StartTimeSampler(self.motion, mode=config.start_times)
+        self.starts = StartTimeSampler(self.motion, mode=config.start_times,
+                                       across_clips=config.start_clips_by_falls)
         # lift_at_reset per clip: the config's choice when it makes one, else the character's
         lift = [config.lift_at_reset if config.lift_at_reset is not None else character.lift_at_reset_for(c.name)
                 for c in self.clips]
@@ -300,10 +301,10 @@ class ImitationEnv:
 
     # ------------------------------------------------------------------------------------ internals
     def _reset_envs(self, ids: torch.Tensor) -> None:
-        clip_ids = self.motion.sample_clips(len(ids), generator=self.generator)
         if self.config.rand_reset:
-            times = self.starts.sample(clip_ids, self.generator)
+            clip_ids, times = self.starts.draw(len(ids), self.generator)
         else:
+            clip_ids = self.motion.sample_clips(len(ids), generator=self.generator)
             times = torch.zeros(len(ids), dtype=torch.float64, device=self.device)
         self.clip_ids[ids] = clip_ids
         self.motion_time[ids] = times
