@@ -111,26 +111,12 @@ def _export_onnx(policy: torch.nn.Module, example: torch.Tensor, out: Path) -> N
 
 def contract(env: Any, agent: Any, checkpoint: str) -> dict:
     """The sidecar: everything needed to compute the observation and apply the action without Mimic."""
-    from mimic.envs import observations as obs_fn
+    from mimic.envs import observer
     from mimic.motion.bundled import clip_short_name
 
     cfg, model = env.config, env.model
     eng = env.engine
-    if cfg.obs == "deepmimic":
-        layout = obs_fn.deepmimic_obs_layout(list(model.body_names), cfg.phase_obs, cfg.body_rot_obs,
-                                             cfg.world_root_rot_obs)
-    else:
-        key = [model.body_names[i] for i in env.key_bodies.tolist()]
-        layout = obs_fn.mimickit_obs_layout(list(model.body_names[1:]), model.num_dofs, key, list(cfg.tar_obs_steps))
-    extra = []
-    if env.task is not None:
-        extra.append(("steering_target", env.task.obs_dim, "cos and sin of the target direction's angle from the "
-                      "root's heading, then the target speed (m/s)"))
-    if cfg.clock_obs_seconds > 0:
-        extra.append(("clock", 1, f"time since the episode's reset over {cfg.clock_obs_seconds} s, at most 1"))
-    for name, size, meaning in extra:
-        start = layout[-1]["start"] + layout[-1]["size"]
-        layout.append({"name": name, "start": start, "size": size, "meaning": meaning})
+    layout = observer.layout(env)
     joints = []
     for b in range(1, model.num_bodies):
         start = int(model.dof_offsets[b])

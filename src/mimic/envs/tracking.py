@@ -31,7 +31,7 @@ from mimic.character.spec import load_spec
 from mimic.engine import geoms as geom_fn
 from mimic.engine.base import Engine
 from mimic.engine.registry import build_engine
-from mimic.envs import observations as obs_fn
+from mimic.envs import observer
 from mimic.envs import rewards as rew_fn
 from mimic.envs import terminations as term_fn
 from mimic.envs.actions import ActionMap
@@ -141,8 +141,7 @@ class ImitationEnv:
         self.ref: MotionState | None = None
         self.test_mode = False  # adds tracking errors to info (set by evaluators)
         self.task = SteeringTask(config.steering, n, self.generator, dev) if config.task == "steering" else None
-        self.obs_dim = (self.observation_size() + (self.task.obs_dim if self.task is not None else 0)
-                        + (1 if config.clock_obs_seconds > 0 else 0))
+        self.obs_dim = observer.size(self)
         self.action_dim = model.num_dofs
         self.amp = (AMPObservations(model, self.motion, self.key_bodies, config.amp_obs_steps, self.dt, n)
                     if config.amp_obs_steps > 0 else None)
@@ -180,11 +179,8 @@ class ImitationEnv:
 
     def observation_size(self, layout: EnvConfig | None = None) -> int:
         """Size of the character's own observation (no task) in ``layout``'s observation settings (default: the
-        env's own)."""
-        cfg, model = layout or self.config, self.model
-        if cfg.obs == "deepmimic":
-            return obs_fn.deepmimic_obs_size(model.num_bodies, cfg.phase_obs, 4 if cfg.body_rot_obs == "quat" else 6)
-        return obs_fn.mimickit_obs_size(model.num_joints, model.num_dofs, len(self.key_bodies), len(cfg.tar_obs_steps))
+        env's own; :func:`mimic.envs.observer.character_size`)."""
+        return observer.character_size(self, layout)
 
     # ------------------------------------------------------------------------------------ API
     def reset(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
@@ -423,40 +419,10 @@ class ImitationEnv:
         return self._observe()
 
     def _observe(self, ids: torch.Tensor | None = None) -> torch.Tensor:
-        """Observations (N, D) of all envs, or (M, D) of envs ``ids``: the character's, then the task's, then the
-        clock's (``env.clock_obs_seconds``)."""
-        parts = [self.character_observation(ids)]
-        if self.task is not None:
-            task = self.task.observation(self.engine.root_rot)
-            parts.append(task if ids is None else task[ids])
-        if self.config.clock_obs_seconds > 0:
-            t = self.episode_time if ids is None else self.episode_time[ids]
-            parts.append((t / self.config.clock_obs_seconds).clamp(max=1.0)[:, None].to(parts[0].dtype))
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+        """Observations (N, D) of all envs, or (M, D) of envs ``ids`` (:func:`mimic.envs.observer.observe`)."""
+        return observer.observe(self, ids)
 
     def character_observation(self, ids: torch.Tensor | None = None, layout: EnvConfig | None = None) -> torch.Tensor:
         """The character's own observation (N, D) of all envs or (M, D) of envs ``ids``, in ``layout``'s
-        observation settings (``obs``, ``phase_obs``, ``body_rot_obs``, ``world_root_rot_obs``,
-        ``tar_obs_steps``; default: the env's own; a teacher's, :mod:`mimic.envs.teacher`)."""
-        e, cfg = self.engine, layout or self.config
-        pick = (lambda x: x) if ids is None else (lambda x: x[ids])
-        clip_ids, motion_time = pick(self.clip_ids), pick(self.motion_time)
-        if cfg.obs == "deepmimic":
-            phase = self.motion.phase(clip_ids, motion_time) if cfg.phase_obs else None
-            return obs_fn.deepmimic_obs(pick(e.root_pos), pick(e.root_rot), pick(e.body_pos), pick(e.body_rot),
-                                        pick(e.body_vel), pick(e.body_ang_vel), phase, cfg.body_rot_obs,
-                                        cfg.world_root_rot_obs)
-        steps = torch.as_tensor(cfg.tar_obs_steps, dtype=torch.float64, device=self.device)
-        n, k = len(clip_ids), len(steps)
-        times = (motion_time[:, None] + steps * self.dt).reshape(-1)
-        fut = self.motion.state(clip_ids.repeat_interleave(k), times)
-        offset = pick(self.ref_offset).repeat_interleave(k, dim=0)
-        ref_root_pos = (fut.root_pos + offset).reshape(n, k, 3)
-        ref_key = (fut.body_pos[:, self.key_bodies] + offset[:, None, :]).reshape(n, k, -1, 3)
-        body_pos = pick(e.body_pos)
-        return obs_fn.mimickit_obs(
-            pick(e.root_pos), pick(e.root_rot), pick(e.root_vel), pick(e.root_ang_vel),
-            self.model.joint_pos_to_rot(pick(e.joint_pos)), pick(e.dof_vel), body_pos[:, self.key_bodies],
-            ref_root_pos, fut.root_rot.reshape(n, k, 4), fut.joint_rot.reshape(n, k, -1, 4), ref_key,
-        )
-
+        observation settings (:func:`mimic.envs.observer.character`)."""
+        return observer.character(self, ids, layout)
