@@ -3,10 +3,11 @@
 For a policy trained on several clips (a dataset, e.g. ``amp_steer``) or on one, every character starts on
 ``--clip`` at a uniform random time (reference state initialization, as in training) and the policy acts
 for ``--seconds``; the falls are counted per start-phase bin of the clip's cycle, with the time of each
-fall, and, for the steering task, per angle between the first target and the start heading.
+fall, and, for the steering task, per angle between the first target and the start heading and per first
+target speed.
 
 Run: ``python benchmarks/start_falls.py amp_steer --clip run [--episodes 256] [--seconds 3] [--bins 20]
-[--lift] [--handover TRACKER:STEPS] [--action-std S] [--json]`` (``--lift`` starts lifted out of the floor,
+[--lift] [--handover TRACKER:STEPS] [--action-std S] [--env KEY=VALUE] [--json]`` (``--lift`` starts lifted out of the floor,
 ``env.lift_at_reset=true``). ``--handover run:6`` lets a tracking controller of the clip (here the shipped
 ``run``) play the first 6 control steps from the same starts; the policy then takes over from the
 simulated state the tracker reached: does the policy fail at the start itself, or at any point of the
@@ -25,6 +26,7 @@ import sys
 from dataclasses import replace
 
 import torch
+import yaml
 
 from mimic.character import rotations as rot
 from mimic.envs.terminations import DoneReason
@@ -48,6 +50,8 @@ def main() -> None:
                         help="add Gaussian noise of this std to the policy's mean actions (normalized units), as "
                              "exploration does in training: does any nearby action get out? (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="the action noise's seed (default 0)")
+    parser.add_argument("--env", metavar="KEY=VALUE", action="append", default=[],
+                        help="change a field of the policy's env config, e.g. ref_velocities=central (repeatable)")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args()
 
@@ -56,7 +60,8 @@ def main() -> None:
         if args.clip not in names:
             raise MimicError(f"--clip {args.clip!r} is not one of the policy's clips: {', '.join(names)}")
         weights = [float(name == args.clip) for name in names]
-        return replace(cfg, clip_weights=weights, lift_at_reset=True if args.lift else cfg.lift_at_reset)
+        cfg = replace(cfg, clip_weights=weights, lift_at_reset=True if args.lift else cfg.lift_at_reset)
+        return replace(cfg, **_env_changes(args.env, cfg))
 
     agent, env, _ = load_policy(args.policy, args.episodes, env_change=only_clip)
     policy = agent.policy()
@@ -70,8 +75,9 @@ def main() -> None:
         obs, phase = _handover(tracker, steps, env, args.clip)
         t0 = steps * env.dt
         who = f" after {tracker} played {t0:.2f} s"
-    rel_deg = None
+    rel_deg = speed = None
     if env.task is not None:  # the steering task
+        speed = env.task.speed.cpu().double()
         heading = rot.calc_heading(env.engine.root_rot).cpu().double()
         rel = torch.remainder(env.task.angle.cpu().double() - heading + math.pi, 2 * math.pi) - math.pi
         rel_deg = torch.rad2deg(rel).abs()
@@ -111,9 +117,29 @@ def main() -> None:
             by_turn.append({"turn_deg": [lo, lo + 45], "falls": int(fell[m].sum()), "starts": int(m.sum())})
         print("first target's angle from the start heading: " + ", ".join(
             f"{r['turn_deg'][0]}-{r['turn_deg'][1]} deg {r['falls']}/{r['starts']}" for r in by_turn))
+    by_speed = []
+    if speed is not None:
+        edges = torch.linspace(float(speed.min()), float(speed.max()) + 1e-6, 5).tolist()
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            m = (speed >= lo) & (speed < hi)
+            by_speed.append({"speed_mps": [round(lo, 2), round(hi, 2)], "falls": int(fell[m].sum()),
+                             "starts": int(m.sum())})
+        print("first target's speed: " + ", ".join(
+            f"{r['speed_mps'][0]:.1f}-{r['speed_mps'][1]:.1f} m/s {r['falls']}/{r['starts']}" for r in by_speed))
     if args.json:
         print(json.dumps({"policy": args.policy, "clip": args.clip, "falls": int(fell.sum()), "episodes": n,
-                          "by_phase": rows, "by_turn": by_turn}))
+                          "by_phase": rows, "by_turn": by_turn, "by_speed": by_speed}))
+
+
+def _env_changes(pairs: list[str], cfg) -> dict:
+    """``--env KEY=VALUE`` pairs as fields of env config ``cfg`` (values read as YAML)."""
+    changes = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not hasattr(cfg, key):
+            raise MimicError(f"--env wants KEY=VALUE with KEY a field of env (e.g. ref_velocities=central), got {pair!r}")
+        changes[key] = yaml.safe_load(value)
+    return changes
 
 
 def _parse_handover(spec: str) -> tuple[str, int]:

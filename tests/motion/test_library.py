@@ -181,3 +181,70 @@ def test_interpolated_body_positions_stay_close_to_exact_fk(name, humanoid):
     t = torch.linspace(0, 2 * clip.duration, 2000, dtype=D)
     gap = (fast.state(ids, t).body_pos - exact.state(ids, t).body_pos).norm(dim=-1).max().item()
     assert gap < 0.005
+
+
+def _hinge_jump_clip(humanoid, loop):
+    """The walk with its root moving as x = t^2 and its first hinge (the right elbow) jumping 0.6 rad between
+    keyframes 5 and 6."""
+    from dataclasses import replace
+
+    from mimic.motion.clip import LoopMode
+    clip = load_clip("walk", humanoid)
+    t = np.asarray(clip.frame_times)
+    root = clip.root_pos.copy()
+    root[:, 0] = t ** 2
+    joints = clip.joint_pos.copy()
+    hinge = int(humanoid.layout()["hinge_pos"][0])
+    joints[:, hinge] = 0.0
+    joints[6:, hinge] = 0.6
+    return replace(clip, loop=LoopMode(loop), root_pos=root, joint_pos=joints), hinge
+
+
+def test_reference_velocity_estimates(humanoid):
+    clip, hinge = _hinge_jump_clip(humanoid, "none")
+    dt = float(clip.frame_dt[0])
+    dof = int(humanoid.layout()["hinge_dof"][0])
+    libs = {v: MotionLibrary([clip], humanoid, dtype=D, close_loops=False, velocities=v)
+            for v in ("frame", "lerp", "central")}
+    keys = torch.tensor(clip.frame_times[1:-2], dtype=D)  # inner keyframes
+    ids = torch.zeros(len(keys), dtype=torch.long)
+    # central differences of x = t^2 are the exact derivative 2t at the keyframes, and stay linear between
+    central = libs["central"].state(ids, keys)
+    np.testing.assert_allclose(central.root_vel[:, 0].numpy(), 2 * keys.numpy(), atol=1e-9)
+    mid = libs["central"].state(ids, keys + dt / 2)
+    np.testing.assert_allclose(mid.root_vel[:, 0].numpy(), 2 * (keys + dt / 2).numpy(), atol=1e-9)
+    # frame: the interval's forward difference, held; lerp: the keyframes' forward differences blended
+    quarter = keys + dt / 4
+    frame = libs["frame"].state(ids, quarter)
+    np.testing.assert_allclose(frame.root_vel[:, 0].numpy(), (2 * keys + dt).numpy(), atol=1e-9)
+    lerp = libs["lerp"].state(ids, quarter)
+    np.testing.assert_allclose(lerp.root_vel[:, 0].numpy(), (2 * keys + dt + 2 * dt / 4).numpy(), atol=1e-9)
+    # the one-frame elbow jump: the whole spike over one interval, or half of it over two
+    spike = 0.6 / dt
+    at = torch.tensor([5.5 * dt, 6.0 * dt, 6.5 * dt], dtype=D)
+    three = torch.zeros(3, dtype=torch.long)
+    np.testing.assert_allclose(libs["frame"].state(three, at).dof_vel[:, dof].numpy(), [spike, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(libs["central"].state(three, at).dof_vel[:, dof].numpy(),
+                               [spike / 2, spike / 2, spike / 4], atol=1e-6)
+
+
+def test_central_velocities_wrap_around_cyclic_clips(humanoid):
+    clip, hinge = _hinge_jump_clip(humanoid, "wrap")
+    joints = clip.joint_pos.copy()
+    joints[:, hinge] = 0.0
+    joints[1:-1, hinge] = 0.3  # up at the first interval, down at the last
+    from dataclasses import replace
+    clip = replace(clip, joint_pos=joints)
+    dof = int(humanoid.layout()["hinge_dof"][0])
+    lib = MotionLibrary([clip], humanoid, dtype=D, close_loops=False, velocities="central")
+    dt = float(clip.frame_dt[0])
+    s = lib.state(torch.zeros(2, dtype=torch.long), torch.tensor([0.0, clip.duration - 1e-9], dtype=D))
+    # keyframe 0 averages the last interval (-0.3/dt) and the first (+0.3/dt); the cycle's end equals its start
+    np.testing.assert_allclose(s.dof_vel[:, dof].numpy(), [0.0, 0.0], atol=1e-5)
+    k1 = lib.state(torch.zeros(1, dtype=torch.long), torch.tensor([dt], dtype=D))
+    np.testing.assert_allclose(k1.dof_vel[0, dof].item(), 0.3 / dt / 2, atol=1e-6)
+
+
+def test_unknown_velocity_estimate_is_refused(humanoid):
+    with pytest.raises(MimicError, match="velocities must be one of frame, lerp, central"):
+        MotionLibrary([load_clip("walk", humanoid)], humanoid, velocities="spline")

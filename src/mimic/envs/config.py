@@ -32,6 +32,12 @@ class EnvConfig:
         close_loops: spread cyclic clips' end-to-start mismatch over the cycle (see MotionLibrary).
         loop_blend_seconds: close it over only the last this many seconds of every cyclic clip; None
             takes the character's per-clip ``loop_blend_seconds`` (the whole cycle where it has none).
+        ref_velocities: how the reference's velocities between keyframes are estimated (the states
+            episodes start from, the velocity rewards, AMP's expert observations): ``frame`` (MimicKit) the
+            forward difference of the keyframe interval, held over it; ``lerp`` (DeepMimic) forward
+            differences blended between keyframes; ``central`` central differences blended, which halves
+            a one-frame jump in the data (the run clip's mid-cycle seam) instead of starting episodes
+            with its whole spike (see MotionLibrary).
         obs: observation layout: ``deepmimic`` (heading frame, per-body pose and velocity; 197 dims
             with phase) or ``mimickit`` (joint rotations, DoF velocities, key bodies, plus reference
             frames ``tar_obs_steps`` control steps ahead; 464 dims).
@@ -133,6 +139,7 @@ class EnvConfig:
     character: str = ""
     close_loops: bool = True
     loop_blend_seconds: float | None = None
+    ref_velocities: Literal["frame", "lerp", "central"] = "frame"
     obs: Literal["deepmimic", "mimickit"] = "deepmimic"
     phase_obs: bool = True
     body_rot_obs: Literal["quat", "tan_norm"] = "quat"

@@ -77,7 +77,7 @@ class ImitationEnv:
         self.device = dev = self.engine.device
         blend = [config.loop_blend_seconds or character.loop_blend_seconds_for(c.name) for c in self.clips]
         self.motion = MotionLibrary(self.clips, model, weights=config.clip_weights, close_loops=config.close_loops,
-                                    loop_blend_seconds=blend, device=dev)
+                                    loop_blend_seconds=blend, velocities=config.ref_velocities, device=dev)
         self.starts = StartTimeSampler(self.motion, mode=config.start_times,
                                        across_clips=config.start_clips_by_falls)
         # lift_at_reset per clip: the config's choice when it makes one, else the character's

@@ -1,10 +1,11 @@
 """Batched motion library: sample clips and times, and pose the reference at any time.
 
 Interpolation: root position linearly, root and joint rotations by slerp, between the two
-keyframes around the query time. Velocities are the exact time derivatives of that interpolation
-(constant across each keyframe interval, as in MimicKit): root linear velocity and world angular
-velocity, joint angular velocities in MuJoCo's ``dof_vel`` layout, and body and centre-of-mass
-velocities as chord velocities between the two keyframes. Body positions are forward kinematics of
+keyframes around the query time. Velocities (root linear velocity and world angular velocity, joint
+angular velocities in MuJoCo's ``dof_vel`` layout, body and centre-of-mass velocities) come from the
+forward differences of consecutive keyframes: by default the exact time derivatives of that
+interpolation (constant across each keyframe interval, as in MimicKit); ``velocities`` picks DeepMimic's
+blend of keyframe differences or central differences instead. Body positions are forward kinematics of
 the interpolated motion sampled at 240 Hz and interpolated linearly (or FK of every queried pose
 with ``exact_fk=True``).
 
@@ -39,6 +40,7 @@ from mimic.motion.clip import Clip, LoopMode, validate_clip
 _CLIP_GAP = 1.0
 # Rate at which body positions are sampled by exact FK and then interpolated (see MotionLibrary).
 GRID_HZ = 240.0
+VELOCITY_ESTIMATES = ("frame", "lerp", "central")
 
 
 def generator_device(generator: torch.Generator | None) -> torch.device:
@@ -76,12 +78,19 @@ class MotionLibrary:
         exact_fk: run forward kinematics on every queried pose for the body positions. By default
             they are FK of the interpolated motion sampled every 1/240 s, interpolated linearly:
             within 5 mm of exact FK on the bundled clips (tests/motion), and several times cheaper.
+        velocities: how the reference velocities (root, joints, bodies, centre of mass) at a time between
+            two keyframes are estimated from the forward differences of consecutive keyframes:
+            ``frame`` (MimicKit): the difference of the interval the time falls in, held over it;
+            ``lerp`` (DeepMimic): each keyframe's forward difference, blended between the two keyframes;
+            ``central``: each keyframe's central difference (the mean of the intervals before and after
+            it, wrapping around cyclic clips), blended. A one-frame jump in the data (a seam) then gives
+            half the velocity spread over two intervals instead of the whole spike on one.
     """
 
     def __init__(self, clips: list[Clip], model: CharacterModel, weights: list[float] | None = None,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
                  close_loops: bool = True, exact_fk: bool = False,
-                 loop_blend_seconds: Sequence[float | None] | None = None) -> None:
+                 loop_blend_seconds: Sequence[float | None] | None = None, velocities: str = "frame") -> None:
         if not clips:
             raise MimicError("a motion library needs at least one clip")
         weights = [1.0] * len(clips) if weights is None else list(weights)
@@ -92,6 +101,8 @@ class MotionLibrary:
         if len(blend) != len(clips) or any(b is not None and not b > 0 for b in blend):
             raise MimicError(f"loop_blend_seconds must be {len(clips)} positive numbers of seconds (or None), "
                              f"got {blend}")
+        if velocities not in VELOCITY_ESTIMATES:
+            raise MimicError(f"velocities must be one of {', '.join(VELOCITY_ESTIMATES)}, got {velocities!r}")
         for clip in clips:
             validate_clip(clip, model)
         self.model = model
@@ -135,6 +146,11 @@ class MotionLibrary:
         body_vel = (body_pos[k1] - body_pos[k0]) / dt[..., None]
         com_vel = (com[k1] - com[k0]) / dt
 
+        if velocities == "central":
+            wraps = torch.tensor([c.loop == LoopMode.WRAP for c in clips])
+            root_vel, root_ang_vel, dof_vel, body_vel, com_vel = (
+                _central(v, starts, counts, wraps) for v in (root_vel, root_ang_vel, dof_vel, body_vel, com_vel))
+
         cycle_delta = root_pos[last] - root_pos[starts]
         cycle_delta[:, 2] = 0.0
 
@@ -152,6 +168,7 @@ class MotionLibrary:
         self._dof_vel, self._body_vel, self._com_vel = put(dof_vel), put(body_vel), put(com_vel)
         self._cycle_delta = put(cycle_delta)
         self.exact_fk = exact_fk
+        self.velocities = velocities
         lay = model.layout(self.device)
         self._hinge_pos, self._hinge_joint = lay["hinge_pos"], lay["hinge_joint"]
         self._ball_pos, self._ball_joint = lay["ball_pos"], lay["ball_joint"]
@@ -241,18 +258,40 @@ class MotionLibrary:
         joint_pos = root_pos.new_empty(len(k0), self.model.num_joint_pos)
         joint_pos[:, self._ball_pos] = joint_rot[:, self._ball_joint]
         joint_pos[:, self._hinge_pos] = torch.lerp(self._hinge_angle[k0], self._hinge_angle[k1], blend[:, None])
+        if self.velocities == "frame":
+            def vel(v: torch.Tensor) -> torch.Tensor:
+                return v[k0]
+        else:  # per-keyframe velocities, blended like the pose
+            def vel(v: torch.Tensor) -> torch.Tensor:
+                return torch.lerp(v[k0], v[k1], blend.view(-1, *([1] * (v.dim() - 1))))
         return MotionState(
             root_pos=root_pos,
             root_rot=root_rot,
-            root_vel=self._root_vel[k0],
-            root_ang_vel=self._root_ang_vel[k0],
+            root_vel=vel(self._root_vel),
+            root_ang_vel=vel(self._root_ang_vel),
             joint_rot=joint_rot,
             joint_pos=joint_pos,
-            dof_vel=self._dof_vel[k0],
+            dof_vel=vel(self._dof_vel),
             body_pos=body_pos,
-            body_vel=self._body_vel[k0],
-            com_vel=self._com_vel[k0],
+            body_vel=vel(self._body_vel),
+            com_vel=vel(self._com_vel),
         )
+
+
+def _central(vel: torch.Tensor, starts: torch.Tensor, counts: torch.Tensor, wraps: torch.Tensor) -> torch.Tensor:
+    """(F, ...) keyframe velocities as the mean of the forward differences ``vel`` (F, ...) of the intervals
+    before and after each keyframe. A cyclic clip's first keyframe takes its last interval as the one before
+    and its last keyframe equals its first; a non-cyclic clip's ends keep their one interval."""
+    out = vel.clone()
+    for s, c, wrap in zip(starts.tolist(), counts.tolist(), wraps.tolist(), strict=True):
+        n = c - 1  # intervals; keyframes 0..n
+        if n < 1:
+            continue
+        seg = vel[s:s + n]
+        before = torch.roll(seg, 1, dims=0) if wrap else torch.cat((seg[:1], seg[:-1]))
+        out[s:s + n] = 0.5 * (before + seg)
+        out[s + n] = out[s] if wrap else seg[-1]
+    return out
 
 
 def _blend_weight(times: torch.Tensor, duration: float, window: float | None) -> torch.Tensor:
