@@ -7,9 +7,9 @@ fall, and, for the steering task, per angle between the first target and the sta
 target speed.
 
 Run: ``python benchmarks/start_falls.py amp_steer --clip run [--episodes 256] [--seconds 3] [--bins 20]
-[--lift] [--handover TRACKER:STEPS] [--action-std S] [--env KEY=VALUE] [--json]`` (``--lift`` starts lifted out of the floor,
-``env.lift_at_reset=true``). ``--handover run:6`` lets a tracking controller of the clip (here the shipped
-``run``) play the first 6 control steps from the same starts; the policy then takes over from the
+[--lift] [--handover TRACKER:STEPS] [--action-std S] [--env KEY=VALUE] [--json]`` (``--lift`` starts lifted
+out of the floor, ``env.lift_at_reset=true``; ``--env ref_velocities=central`` changes a field of the env).
+``--handover run:6`` lets a tracking controller of the clip (here the shipped ``run``) play the first 6 control steps from the same starts; the policy then takes over from the
 simulated state the tracker reached: does the policy fail at the start itself, or at any point of the
 clip's motion? The bins stay those of the start phase. Only the simulated state moves, not the policy's
 env's own reference clock, so this is for policies that see no phase (AMP's). ``--action-std 0.1`` adds
@@ -137,7 +137,8 @@ def _env_changes(pairs: list[str], cfg) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not hasattr(cfg, key):
-            raise MimicError(f"--env wants KEY=VALUE with KEY a field of env (e.g. ref_velocities=central), got {pair!r}")
+            raise MimicError(f"--env wants KEY=VALUE with KEY a field of env (e.g. ref_velocities=central), "
+                             f"got {pair!r}")
         changes[key] = yaml.safe_load(value)
     return changes
 

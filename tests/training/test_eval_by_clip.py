@@ -21,3 +21,27 @@ def test_by_clip_gives_one_row_per_start_clip(tmp_path, capsys):
     assert main(["eval", str(out), "--by-clip", "--episodes", "2"]) == 0
     table = capsys.readouterr().out
     assert f"{out} [walk]" in table and f"{out} [run]" in table
+
+
+def test_eval_set_changes_the_stored_env(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--max-samples", "32", "env.clips=[walk, run]", *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--episodes", "2", "--json", "--set", "env.episode_seconds=0.2",
+                 "--set", "env.clip_weights=[0, 1]", "--by-clip"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    # --by-clip's weights win per row; the episode limit applies to every row
+    assert [r["start_clip"] for r in rows] == ["walk", "run"]
+    assert rows[0]["clip_speed_mps"] < 2.0 < rows[1]["clip_speed_mps"]  # the walk row did start on the walk
+    assert all(r["mean_episode_seconds"] <= 0.2 + 1e-9 for r in rows)
+    assert all(len(r["fall_seconds"]) == round(r["fall_rate"] * r["episodes"]) for r in rows)
+
+
+def test_eval_set_refuses_other_sections_and_unknown_fields(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--max-samples", "32", *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--set", "agent.actor_lr=1"]) == 2
+    assert "only the env config can change" in capsys.readouterr().err
+    assert main(["eval", str(out), "--set", "env.no_such_field=1"]) == 2
+    assert "env.no_such_field" in capsys.readouterr().err

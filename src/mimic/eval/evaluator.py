@@ -19,7 +19,9 @@ ends several episodes while the others play one.) Per episode:
   averaged along the dynamic time warping of the episode's frames onto its reference's
   (:mod:`mimic.eval.dtw`), so that following the poses early or late is not charged; at most ``mpjpe_m``
   in practice.
-- ``fall_rate`` (episodes that ended in a fall), ``mean_episode_seconds``, ``episodes``.
+- ``fall_rate`` (episodes that ended in a fall), ``mean_episode_seconds``, ``episodes``, and
+  ``fall_seconds``: each fall's time after its episode's start, sorted (a fall right after a reference
+  state start is not one while under way).
 - ``mean_speed_mps``: the root's mean horizontal speed; ``clip_speed_mps``: the reference's over the same
   steps (for a policy that does not track a clip, AMP's, the speed the clips move at).
 - ``style_score``: how an AMP policy with no task is judged, in [0, 1]: the fraction of the full episode
@@ -158,6 +160,7 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     out = {k: round(sum(r[k] for r in results) / len(results), 4) for k in keys}
     out["mean_episode_seconds"] = round(out["mean_episode_seconds"], 3)
     out["episodes"] = len(results)
+    out["fall_seconds"] = sorted(round(r["mean_episode_seconds"], 3) for r in results if r["fall_rate"] > 0)
     terms = {name: sum(r["reward_terms"].get(name, 0.0) for r in results) / len(results)
              for name in results[0]["reward_terms"]}
     if terms:

@@ -80,9 +80,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by-clip", action="store_true",
                    help="for a policy trained on several clips (a dataset): --episodes episodes starting on each "
                         "clip, one row each (which start clips fall); JSON lines gain start_clip")
+    p.add_argument("--set", dest="env_overrides", metavar="env.KEY=VALUE", action="append", default=[],
+                   help="evaluate with a field of the policy's stored env config changed (repeatable), e.g. "
+                        "env.episode_seconds=60 (a steering policy follows a minute of random targets) or "
+                        "env.clip_weights=[1,0,0]; training-only settings are dropped all the same")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per policy and line: policy, normalized_return, reward_per_step, "
-                        "mpjpe_m, body_pos_error_m, root_pos_error_m, fall_rate, mean_episode_seconds, episodes")
+                        "mpjpe_m, body_pos_error_m, root_pos_error_m, fall_rate, mean_episode_seconds, episodes "
+                        "(with fall_seconds: each fall's time after its episode's start)")
     add_character_arg(p)
     p.set_defaults(func=cmd_eval)
 
@@ -243,7 +248,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         name = shipped_name(policy, args.character)
         for clip, only in _eval_starts(name, args.by_clip):
             agent, env, ckpt = load_policy(name, num_envs=min(args.episodes, 16), engine=args.engine,
-                                           env_change=only)
+                                           env_change=_with_env_overrides(only, args.env_overrides))
             result = evaluate(env, agent.policy(), episodes=args.episodes,
                               disc_logits=discriminator_of(agent))
             env.close()
@@ -275,6 +280,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for policy, _, result in results:
         print(f"{policy:<{width}} " + " ".join(f"{fmt.format(result[k]):>9}" for _, k, fmt in cols))
     return 0
+
+
+def _with_env_overrides(change: Callable | None, overrides: list[str]) -> Callable | None:
+    """``--set env.KEY=VALUE`` overrides, then ``change`` (an ``EnvConfig -> EnvConfig`` or None)."""
+    if not overrides:
+        return change
+    bad = [o for o in overrides if not o.startswith("env.")]
+    if bad:
+        raise MimicError(f"--set: only the env config can change, as env.KEY=VALUE; got {', '.join(bad)}")
+    import dataclasses
+
+    from mimic.config import apply_overrides, build
+    from mimic.envs.config import EnvConfig
+
+    def apply(env: EnvConfig) -> EnvConfig:  # the overrides first: --by-clip's weights win
+        data = apply_overrides({"env": dataclasses.asdict(env)}, overrides, source="--set")
+        env = build(EnvConfig, data["env"], source="--set", prefix="env.")
+        return change(env) if change is not None else env
+
+    return apply
 
 
 def _eval_starts(policy: str, by_clip: bool) -> list[tuple[str | None, Callable | None]]:
