@@ -10,11 +10,12 @@ Run: ``python benchmarks/start_falls.py amp_steer --clip run [--episodes 256] [-
 [--lift] [--handover TRACKER:STEPS] [--action-std S] [--env KEY=VALUE] [--json]`` (``--lift`` starts lifted
 out of the floor, ``env.lift_at_reset=true``; ``--env ref_velocities=central`` changes a field of the env).
 ``--handover run:6`` lets a tracking controller of the clip (here the shipped ``run``) play the first 6
-control steps from the same starts; the policy then takes over from the simulated state the tracker
-reached: does the policy fail at the start itself, or at any point of the clip's motion? The bins stay
-those of the start phase. Only the simulated state moves, not the policy's env's own reference clock, so this is for policies that see no phase (AMP's). ``--action-std 0.1`` adds
-noise of that std to the mean actions at every step, as exploration does in training: does any nearby
-action get through the starts the mean action falls from (if none does, PPO has nothing to learn from)?
+control steps from the same starts; the policy then takes over from the simulated state the tracker reached:
+does the policy fail at the start itself, or at any point of the clip's motion? The bins stay those of the
+start phase. Only the simulated state moves, not the policy's env's own reference clock, so this is for
+policies that see no phase (AMP's). ``--action-std 0.1`` adds noise of that std to the mean actions at every
+step, as exploration does in training: does any nearby action get through the starts the mean action falls
+from (if none does, PPO has nothing to learn from)?
 """
 
 from __future__ import annotations
