@@ -7,8 +7,8 @@ fall, and, for the steering task, per angle between the first target and the sta
 target speed.
 
 Run: ``python benchmarks/start_falls.py amp_steer --clip run [--episodes 256] [--seconds 3] [--bins 20]
-[--lift] [--handover TRACKER:STEPS] [--action-std S] [--env KEY=VALUE] [--json]`` (``--lift`` starts lifted
-out of the floor, ``env.lift_at_reset=true``; ``--env ref_velocities=central`` changes a field of the env).
+[--lift] [--handover TRACKER:STEPS] [--action-std S] [--set env.KEY=VALUE] [--json]`` (``--lift`` starts lifted
+out of the floor, ``env.lift_at_reset=true``; ``--set env.ref_velocities=central`` changes a field of the env).
 ``--handover run:6`` lets a tracking controller of the clip (here the shipped ``run``) play the first 6
 control steps from the same starts; the policy then takes over from the simulated state the tracker reached:
 does the policy fail at the start itself, or at any point of the clip's motion? The bins stay those of the
@@ -27,7 +27,6 @@ import sys
 from dataclasses import replace
 
 import torch
-import yaml
 
 from mimic.character import rotations as rot
 from mimic.envs.terminations import DoneReason
@@ -51,8 +50,9 @@ def main() -> None:
                         help="add Gaussian noise of this std to the policy's mean actions (normalized units), as "
                              "exploration does in training: does any nearby action get out? (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="the action noise's seed (default 0)")
-    parser.add_argument("--env", metavar="KEY=VALUE", action="append", default=[],
-                        help="change a field of the policy's env config, e.g. ref_velocities=central (repeatable)")
+    parser.add_argument("--set", dest="env_overrides", metavar="env.KEY=VALUE", action="append", default=[],
+                        help="change a field of the policy's env config, e.g. env.ref_velocities=central "
+                             "(repeatable), as `mimic eval --set` does")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args()
 
@@ -62,7 +62,7 @@ def main() -> None:
             raise MimicError(f"--clip {args.clip!r} is not one of the policy's clips: {', '.join(names)}")
         weights = [float(name == args.clip) for name in names]
         cfg = replace(cfg, clip_weights=weights, lift_at_reset=True if args.lift else cfg.lift_at_reset)
-        return replace(cfg, **_env_changes(args.env, cfg))
+        return cfg.with_overrides(args.env_overrides)
 
     agent, env, _ = load_policy(args.policy, args.episodes, env_change=only_clip)
     policy = agent.policy()
@@ -130,18 +130,6 @@ def main() -> None:
     if args.json:
         print(json.dumps({"policy": args.policy, "clip": args.clip, "falls": int(fell.sum()), "episodes": n,
                           "by_phase": rows, "by_turn": by_turn, "by_speed": by_speed}))
-
-
-def _env_changes(pairs: list[str], cfg) -> dict:
-    """``--env KEY=VALUE`` pairs as fields of env config ``cfg`` (values read as YAML)."""
-    changes = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not hasattr(cfg, key):
-            raise MimicError(f"--env wants KEY=VALUE with KEY a field of env (e.g. ref_velocities=central), "
-                             f"got {pair!r}")
-        changes[key] = yaml.safe_load(value)
-    return changes
 
 
 def _parse_handover(spec: str) -> tuple[str, int]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 from mimic.engine.base import EngineConfig
@@ -180,6 +181,18 @@ class EnvConfig:
         fixed episode limit, no teacher, and no compiling (too few steps to pay for it)."""
         return replace(self, compile=False, start_times="uniform", start_clips_by_falls=False, episode_seconds_min=None,
                        teacher=TeacherConfig())
+
+    def with_overrides(self, overrides: Sequence[str], source: str = "--set") -> EnvConfig:
+        """This config with ``env.KEY=VALUE`` overrides (values read as YAML; nested keys such as
+        ``env.steering.speed_max`` too), validated as a config file is: another section or an unknown
+        field is a MimicError naming it."""
+        from mimic.config import apply_overrides, build
+
+        bad = [o for o in overrides if not o.startswith("env.")]
+        if bad:
+            raise MimicError(f"{source}: only the env config can change, as env.KEY=VALUE; got {', '.join(bad)}")
+        data = apply_overrides({"env": asdict(self)}, overrides, source=source)
+        return build(EnvConfig, data["env"], source=source, prefix="env.")
 
     def __post_init__(self) -> None:
         if not self.clips:

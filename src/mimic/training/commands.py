@@ -286,17 +286,9 @@ def _with_env_overrides(change: Callable | None, overrides: list[str]) -> Callab
     """``--set env.KEY=VALUE`` overrides, then ``change`` (an ``EnvConfig -> EnvConfig`` or None)."""
     if not overrides:
         return change
-    bad = [o for o in overrides if not o.startswith("env.")]
-    if bad:
-        raise MimicError(f"--set: only the env config can change, as env.KEY=VALUE; got {', '.join(bad)}")
-    import dataclasses
 
-    from mimic.config import apply_overrides, build
-    from mimic.envs.config import EnvConfig
-
-    def apply(env: EnvConfig) -> EnvConfig:  # the overrides first: --by-clip's weights win
-        data = apply_overrides({"env": dataclasses.asdict(env)}, overrides, source="--set")
-        env = build(EnvConfig, data["env"], source="--set", prefix="env.")
+    def apply(env):  # the overrides first: --by-clip's weights win
+        env = env.with_overrides(overrides)
         return change(env) if change is not None else env
 
     return apply
