@@ -1,0 +1,126 @@
+"""When does a steering policy fall while under way? Its falls against the target changes before them.
+
+Every character plays one deterministic episode of ``--seconds`` (the policy's mean action, starts drawn as
+``mimic eval`` draws them: uniform over the policy's clips by their weights); the task changes each one's
+target at random every few seconds. Each fall is put with the last target change before it: how long
+before, how far the new target turned from the character's heading then, and the speeds asked before and
+after, next to how often each kind of change happened. Falls within ``--start-seconds`` of the start with
+no change since are counted apart (start falls: ``benchmarks/start_falls.py`` breaks those down).
+
+Run: ``python benchmarks/steer_falls.py amp_steer [--episodes 512] [--seconds 30] [--after 3]
+[--set env.KEY=VALUE] [--json]``. A change "leads to" a fall
+when the fall comes within ``--after`` seconds of it, before the next change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+import torch
+
+from mimic.character import rotations as rot
+from mimic.envs.terminations import DoneReason
+from mimic.errors import MimicError
+from mimic.policies import load_policy
+
+TURN_BINS = (0, 45, 90, 135, 180)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("policy", help="a shipped steering controller's name, a run directory or a checkpoint")
+    parser.add_argument("--episodes", type=int, default=512, help="episodes, all at once (default 512)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="seconds per episode (default 30)")
+    parser.add_argument("--after", type=float, default=3.0,
+                        help="a fall within this many seconds of a target change is put with it (default 3)")
+    parser.add_argument("--start-seconds", type=float, default=2.5,
+                        help="a fall this soon after the start, with no change since, is a start fall (default 2.5)")
+    parser.add_argument("--set", dest="env_overrides", metavar="env.KEY=VALUE", action="append", default=[],
+                        help="change a field of the policy's env config (repeatable), as `mimic eval --set` does")
+    parser.add_argument("--json", action="store_true", help="print one JSON line last")
+    args = parser.parse_args()
+    overrides = [*args.env_overrides, f"env.episode_seconds={args.seconds}"]
+    agent, env, _ = load_policy(args.policy, args.episodes, env_change=lambda cfg: cfg.with_overrides(overrides))
+    if env.task is None:
+        raise MimicError(f"{args.policy} has no steering task (env.task: none)")
+    policy = agent.policy()
+    obs = env.reset()
+    n = args.episodes
+    task = env.task
+    alive = torch.ones(n, dtype=torch.bool)
+    fall_time = torch.full((n,), math.nan)
+    # every change while up: its time, turn from the heading then (deg), asked speeds, own speed
+    changes: list[dict] = []
+    change_of = torch.full((n,), -1, dtype=torch.long)  # each character's last change (index in changes)
+    steps = round(args.seconds / env.dt)
+    for k in range(steps):
+        angle, speed = task.angle.cpu().clone(), task.speed.cpu().clone()
+        with torch.no_grad():
+            obs, _, done, _ = env.step(policy(obs))
+        done = done.cpu()
+        t = (k + 1) * env.dt
+        fell = (done == DoneReason.FAIL) & alive
+        fall_time[fell] = t
+        alive &= done == 0
+        changed = alive & ((task.angle.cpu() != angle) | (task.speed.cpu() != speed))
+        if bool(changed.any()):
+            heading = rot.calc_heading(env.engine.root_rot).cpu().double()
+            rel = torch.remainder(task.angle.cpu().double() - heading + math.pi, 2 * math.pi) - math.pi
+            own = env.engine.root_vel[:, :2].norm(dim=-1).cpu()
+            for i in torch.nonzero(changed).squeeze(-1).tolist():
+                change_of[i] = len(changes)
+                changes.append({"time": t, "turn_deg": abs(math.degrees(float(rel[i]))), "from_mps": float(speed[i]),
+                                "to_mps": float(task.speed[i]), "own_mps": float(own[i]), "fall_after": None})
+        if not bool(alive.any()):
+            break
+    falls = torch.nonzero(~torch.isnan(fall_time)).squeeze(-1).tolist()
+    start_falls, steady, led = [], [], 0
+    for i in falls:
+        t = float(fall_time[i])
+        c = int(change_of[i])
+        if c < 0:
+            (start_falls if t <= args.start_seconds else steady).append(round(t, 2))
+            continue
+        since = t - changes[c]["time"]
+        if since <= args.after:
+            changes[c]["fall_after"] = round(since, 2)
+            led += 1
+        else:
+            steady.append(round(t, 2))
+    print(f"{args.policy}: {len(falls)} of {n} episodes of {args.seconds:g} s fall; {len(changes)} target changes "
+          f"while up")
+    print(f"  start falls (within {args.start_seconds:g} s, no change yet): {len(start_falls)} {sorted(start_falls)}")
+    print(f"  within {args.after:g} s of a target change: {led}")
+    print(f"  later, under a steady target: {len(steady)} {sorted(steady)}")
+    table = []
+    print(f"{'turn (deg)':>11} {'changes':>8} {'falls':>6}  seconds after the change; asked speed before -> after"
+          f" (own speed)")
+    for lo, hi in zip(TURN_BINS[:-1], TURN_BINS[1:], strict=True):
+        rows = [c for c in changes if lo <= c["turn_deg"] < hi or (hi == 180 and c["turn_deg"] == 180)]
+        hit = [c for c in rows if c["fall_after"] is not None]
+        table.append({"turn_deg": [lo, hi], "changes": len(rows), "falls": len(hit)})
+        detail = ", ".join(f"{c['fall_after']:.2f} s: {c['from_mps']:.1f}->{c['to_mps']:.1f} ({c['own_mps']:.1f})"
+                           for c in hit)
+        print(f"{lo:5d}-{hi:<5d} {len(rows):8d} {len(hit):6d}  {detail}")
+    by_to = []
+    for lo, hi in ((0.5, 1.0), (1.0, 1.5), (1.5, 2.0), (2.0, 2.5), (2.5, 3.01)):
+        rows = [c for c in changes if lo <= c["to_mps"] < hi]
+        by_to.append({"to_mps": [lo, min(hi, 3.0)], "changes": len(rows),
+                      "falls": sum(c["fall_after"] is not None for c in rows)})
+    print("by the new target's speed: " + ", ".join(
+        f"{r['to_mps'][0]:.1f}-{r['to_mps'][1]:.1f} m/s {r['falls']}/{r['changes']}" for r in by_to))
+    if args.json:
+        print(json.dumps({"policy": args.policy, "episodes": n, "seconds": args.seconds, "falls": len(falls),
+                          "start_falls": sorted(start_falls), "after_change": led, "steady": sorted(steady),
+                          "changes": len(changes), "by_turn": table, "by_new_speed": by_to}))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except MimicError as exc:
+        print(f"steer_falls: error: {exc}", file=sys.stderr)
+        sys.exit(2)
