@@ -19,8 +19,10 @@ apart for any policy (an AMP one, or a tracking controller that follows the clip
 The probe: an MLP of ``--hidden`` units, binary cross-entropy, Adam 1e-4, minibatches of 256, trained on 80 %
 of each side and scored on the other 20 %, inputs standardized by the pooled mean and std.
 
-Run: ``python benchmarks/amp_probe.py amp_walk [--steps 400] [--num-envs 64] [--json]`` (a shipped
-controller's name, a run directory or a checkpoint). ``--json`` prints one JSON line last.
+Run: ``python benchmarks/amp_probe.py amp_walk [--steps 400] [--num-envs 64] [--vdb 64:0.5] [--json]`` (a
+shipped controller's name, a run directory or a checkpoint). ``--vdb DIM:INFO`` also trains the probe with a
+variational bottleneck (``agent.amp.vdb_dim``, ``vdb_info``): what accuracy does the bound leave? ``--json``
+prints one JSON line last.
 """
 
 from __future__ import annotations
@@ -111,6 +113,45 @@ def probe(a: torch.Tensor, b: torch.Tensor, hidden: list[int], iters: int, seed:
         return float((net(noisy(held_a)) > 0).float().mean()), float((net(noisy(held_b)) < 0).float().mean()), *clean
 
 
+def probe_vdb(a: torch.Tensor, b: torch.Tensor, hidden: list[int], iters: int, dim: int, info: float,
+              beta_lr: float, seed: int = 0) -> dict[str, float]:
+    """:func:`probe` with a variational bottleneck (``agent.amp.vdb_*``: a code of ``dim`` numbers, its mean KL
+    held near ``info`` nats by dual ascent with step ``beta_lr``): held-out accuracy (on ``a``, on ``b``) of
+    sampled codes (the discriminator as it trains) and of mean codes (as its rewards see it), the held-out
+    codes' mean KL, the final beta, and the mean reward gap (``a``'s mean logit minus ``b``'s, mean codes)."""
+    from mimic.agents.discriminator import Discriminator
+
+    g = torch.Generator().manual_seed(seed)
+    n = min(len(a), len(b))
+    a, b = a[torch.randperm(len(a), generator=g)[:n]].float(), b[torch.randperm(len(b), generator=g)[:n]].float()
+    pooled = torch.cat((a, b))
+    mean, std = pooled.mean(0), pooled.std(0).clamp_min(1e-4)
+    a, b = (a - mean) / std, (b - mean) / std
+    split = int(0.8 * n)
+    net = Discriminator(a.shape[1], hidden, g, bottleneck=dim)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    bce = torch.nn.functional.softplus
+    beta = 0.0
+    for _ in range(iters):
+        i = torch.randint(0, split, (256,), generator=g)
+        la, kla = net.logits_and_kl(a[i], torch.randn(256, dim, generator=g))
+        lb, klb = net.logits_and_kl(b[i], torch.randn(256, dim, generator=g))
+        kl = 0.5 * (kla.mean() + klb.mean())
+        loss = bce(-la).mean() + bce(lb).mean() + beta * kl
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        beta = max(0.0, beta + beta_lr * (kl.item() - info))
+    with torch.no_grad():
+        held_a, held_b = a[split:], b[split:]
+        la, kla = net.logits_and_kl(held_a, torch.randn(len(held_a), dim, generator=g))
+        lb, klb = net.logits_and_kl(held_b, torch.randn(len(held_b), dim, generator=g))
+        ma, mb = net(held_a), net(held_b)
+    return {"sampled": (float((la > 0).float().mean()), float((lb < 0).float().mean())),
+            "mean_code": (float((ma > 0).float().mean()), float((mb < 0).float().mean())),
+            "kl": float(0.5 * (kla.mean() + klb.mean())), "beta": beta, "logit_gap": float(ma.mean() - mb.mean())}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("policy", help="a shipped controller's name, a run directory or a checkpoint")
@@ -121,6 +162,10 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=1500, help="the probe's training steps (default 1500)")
     p.add_argument("--noise", default="", help="instance-noise stds to try (standardized units, e.g. 0.5,1,2): "
                    "the probe trained with that noise on both sides, accuracy on noisy and on clean inputs")
+    p.add_argument("--vdb", default="", metavar="DIM:INFO[,DIM:INFO]",
+                   help="also train probes with a variational bottleneck (agent.amp.vdb_dim, vdb_info), e.g. 64:0.5: "
+                        "accuracy of sampled and of mean codes (the discriminator a VDB run trains, and its rewards)")
+    p.add_argument("--vdb-beta-lr", type=float, default=1e-3, help="the bottleneck probes' dual step (default 1e-3)")
     p.add_argument("--json", action="store_true", help="print one JSON line last")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -155,6 +200,14 @@ def main() -> None:
         result[f"probe_acc_noise_{sigma:g}"] = [round(v, 3) for v in acc]
         print(f"instance noise {sigma:g}: accuracy {acc[0]:.3f} / {acc[1]:.3f} on noisy inputs, "
               f"{acc[2]:.3f} / {acc[3]:.3f} on clean ones")
+    for spec in [v for v in args.vdb.split(",") if v]:
+        dim, _, info = spec.partition(":")
+        out = probe_vdb(clip_x, policy_x, hidden, args.iters, int(dim), float(info or 0.5), args.vdb_beta_lr)
+        result[f"probe_vdb_{spec}"] = {k: [round(x, 3) for x in v] if isinstance(v, tuple) else round(v, 4)
+                                       for k, v in out.items()}
+        print(f"bottleneck {dim} numbers, bound {float(info or 0.5):g} nats: accuracy {out['sampled'][0]:.3f} / "
+              f"{out['sampled'][1]:.3f} with sampled codes, {out['mean_code'][0]:.3f} / {out['mean_code'][1]:.3f} "
+              f"with mean codes; KL {out['kl']:.2f}, beta {out['beta']:.3g}, logit gap {out['logit_gap']:.2f}")
     disc_logits = discriminator_of(agent)
     if disc_logits is not None:
         le, la = disc_logits(clip_x), disc_logits(policy_x)

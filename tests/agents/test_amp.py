@@ -124,6 +124,44 @@ def test_discriminator_separates_expert_from_random_transitions(objective):
     assert float(expert_reward.mean()) > float(random_reward.mean()) + 0.5
 
 
+def test_the_bottleneck_codes_and_their_kl_on_a_hand_computation():
+    g = torch.Generator().manual_seed(0)
+    disc = Discriminator(4, [8], g, bottleneck=3)
+    x, noise = torch.randn(5, 4, generator=g), torch.randn(5, 3, generator=g)
+    with torch.no_grad():
+        mean, log_std = disc.encode(x)
+        logits, kl = disc.logits_and_kl(x)
+        noisy, _ = disc.logits_and_kl(x, noise)
+    hand_kl = torch.distributions.kl_divergence(torch.distributions.Normal(mean, log_std.exp()),
+                                                torch.distributions.Normal(0.0, 1.0)).sum(-1)
+    assert torch.allclose(kl, hand_kl, atol=1e-5)
+    assert torch.allclose(logits, disc.head(mean).squeeze(-1)) and torch.equal(disc(x), logits)
+    assert torch.allclose(noisy, disc.head(mean + log_std.exp() * noise).squeeze(-1))
+    # without a bottleneck the same init and layers as before (the critic's): old checkpoints load
+    assert set(Discriminator(4, [8], g).state_dict()) == {"body.0.weight", "body.0.bias", "head.weight", "head.bias"}
+
+
+def test_the_bottleneck_holds_the_information_near_its_bound():
+    """VDB on the tiny case: beta rises until the codes' mean KL sits near ``vdb_info``, and the training
+    accuracy (of sampled codes) stays below the unconstrained discriminator's."""
+    results = {}
+    for vdb in (0, 8):
+        agent = small_amp(grad_penalty=0.0, vdb_dim=vdb, vdb_info=0.1, vdb_beta_lr=0.05)
+        g = torch.Generator().manual_seed(5)
+        kls, accs = [], []
+        for _ in range(300):
+            expert = expert_sampler(128, g)
+            agent.amp_norm.record(expert)
+            agent.amp_norm.update()
+            m = agent._disc_step(expert, torch.randn(128, AMP_DIM, generator=g), torch.ones(128, dtype=torch.bool))
+            kls.append(m.get("amp_kl", 0.0))
+            accs.append(0.5 * (m["amp_acc_expert"] + m["amp_acc_agent"]))
+        results[vdb] = (sum(kls[-50:]) / 50, sum(accs[-50:]) / 50, agent.vdb_beta)
+    kl, acc, beta = results[8]
+    assert beta > 0 and 0.03 < kl < 0.3, results
+    assert results[0][1] > 0.95 and acc < results[0][1] - 0.1, results
+
+
 def test_bce_gradient_penalty_covers_both_sides():
     """MimicKit's objective: the logged penalty is the mean of the expert and agent sides' squared gradient
     norms (a linear discriminator: |w|^2 on both)."""
@@ -182,9 +220,10 @@ def test_an_env_without_amp_obs_is_a_clear_error(scripted_env):
         AMPAgent(3, 2, PPOConfig(name="amp"), amp_obs_dim=0)
 
 
-def test_amp_checkpoints_resume_exactly_and_ship_without_the_discriminator(tmp_path: Path):
+@pytest.mark.parametrize("amp", [{}, {"vdb_dim": 4, "vdb_beta_lr": 1e-2}], ids=["plain", "bottleneck"])
+def test_amp_checkpoints_resume_exactly_and_ship_without_the_discriminator(tmp_path: Path, amp):
     env = AmpScriptedEnv(4)
-    agent = small_amp()
+    agent = small_amp(**amp)
     buf = agent.make_buffer(4)
     for _ in range(3):  # the replay buffer fills
         collect(env, agent, buf)
@@ -207,6 +246,7 @@ def test_amp_checkpoints_resume_exactly_and_ship_without_the_discriminator(tmp_p
                     strict=True):
         assert torch.equal(a, b)
     assert torch.equal(agent.replay, restored.replay) and torch.equal(agent.amp_norm.mean, restored.amp_norm.mean)
+    assert agent.vdb_beta == restored.vdb_beta and (agent.vdb_beta > 0) == bool(amp)
     # a shipped copy acts like the original and holds no discriminator or replay
     shipped = export_policy(path, tmp_path / "ship.pt")
     state = read_checkpoint(shipped)["agent"]

@@ -29,7 +29,7 @@ from torch import nn
 
 from mimic.agents.compute import resolve_precision
 from mimic.agents.config import PPOConfig
-from mimic.agents.discriminator import Discriminator, gradient_penalty_terms, objective_terms, style_reward
+from mimic.agents.discriminator import Discriminator, objective_terms, penalty_and_kl_terms, style_reward
 from mimic.agents.normalizer import RunningNormalizer
 from mimic.agents.optimizers import load_optimizer_state, make_optimizer
 from mimic.agents.ppo import PPOAgent, masked_mean
@@ -64,7 +64,9 @@ class AMPAgent(PPOAgent):
         self.expert = expert
         with torch.random.fork_rng(devices=[]):
             self.disc = Discriminator(amp_obs_dim, acfg.disc_hidden, self.init_generator,
-                                      resolve_precision(acfg.disc_precision, self.device)).to(self.device)
+                                      resolve_precision(acfg.disc_precision, self.device), acfg.vdb_dim
+                                      ).to(self.device)
+        self.vdb_beta = acfg.vdb_beta  # the bottleneck's multiplier (agent.amp.vdb_dim > 0), moved each step
         self.amp_norm = RunningNormalizer(amp_obs_dim, acfg.normalizer_samples, self.config.normalizer_clip
                                           ).to(self.device)
         self.disc_optimizer = make_optimizer(acfg.disc_optimizer, list(self.disc.parameters()), acfg.disc_lr,
@@ -172,33 +174,46 @@ class AMPAgent(PPOAgent):
         ones); returns its diagnostics."""
         acfg = self.config.amp
         ones_e = torch.ones(len(expert), dtype=torch.bool, device=self.device)
-        expert_logits, grad_sq = gradient_penalty_terms(self.disc, self.amp_norm(expert))
+        noise_e, noise_a = self._code_noise(len(expert)), self._code_noise(len(agent))
+        expert_logits, grad_sq, kl_e = penalty_and_kl_terms(self.disc, self.amp_norm(expert), noise_e)
         if acfg.objective == "bce":  # MimicKit: the penalty on both sides, weighted by grad_penalty
-            agent_logits, grad_sq_agent = gradient_penalty_terms(self.disc, self.amp_norm(agent))
+            agent_logits, grad_sq_agent, kl_a = penalty_and_kl_terms(self.disc, self.amp_norm(agent), noise_a)
             penalty = 0.5 * (self._global_masked_mean(grad_sq, ones_e)
                              + self._global_masked_mean(grad_sq_agent, agent_mask))
             penalty_weight = acfg.grad_penalty
         else:  # the AMP paper: on expert samples, weighted by grad_penalty / 2
-            agent_logits = self.disc(self.amp_norm(agent))
+            agent_logits, kl_a = self.disc.logits_and_kl(self.amp_norm(agent), noise_a)
             penalty = self._global_masked_mean(grad_sq, ones_e)
             penalty_weight = 0.5 * acfg.grad_penalty
         err_e, err_a = objective_terms(acfg.objective, expert_logits, agent_logits)
         objective = 0.5 * (self._global_masked_mean(err_e, ones_e) + self._global_masked_mean(err_a, agent_mask))
         logit_reg = self.disc.head.weight.square().sum()
         loss = objective + penalty_weight * penalty + acfg.logit_reg * logit_reg
+        extra: dict[str, float] = {}
+        if kl_e is not None:  # the bottleneck: KL over both sides' samples, held near vdb_info by beta
+            kl = 0.5 * (self._global_masked_mean(kl_e, ones_e) + self._global_masked_mean(kl_a, agent_mask))
+            loss = loss + self.vdb_beta * kl
+            extra = {"amp_kl": kl.item(), "amp_vdb_beta": self.vdb_beta}
+            self.vdb_beta = max(0.0, self.vdb_beta + acfg.vdb_beta_lr * (extra["amp_kl"] - acfg.vdb_info))
         self._step(self.disc_optimizer, self.disc, loss)
         with torch.no_grad():
             return {"amp_disc_loss": objective.item(), "amp_grad_penalty": penalty.item(),
                     "amp_acc_expert": float((expert_logits > 0).float().mean()),
                     "amp_acc_agent": float(masked_mean((agent_logits < 0).float(), agent_mask)),
                     "amp_logit_expert": float(expert_logits.mean()),
-                    "amp_logit_agent": float(masked_mean(agent_logits, agent_mask))}
+                    "amp_logit_agent": float(masked_mean(agent_logits, agent_mask)), **extra}
+
+    def _code_noise(self, n: int) -> torch.Tensor | None:
+        """Standard normal noise (n, vdb_dim) for the bottleneck's codes, from the agent's generator; None
+        without a bottleneck."""
+        k = self.disc.bottleneck
+        return torch.randn(n, k, generator=self.generator, device=self.device) if k else None
 
     # ------------------------------------------------------------------------------------ state
     def state_dict(self) -> dict:
         return {**super().state_dict(), "disc": self.disc.state_dict(), "amp_norm": self.amp_norm.state_dict(),
                 "disc_optimizer": self.disc_optimizer.state_dict(), "replay": self.replay.clone(),
-                "replay_count": self.replay_count}
+                "replay_count": self.replay_count, "vdb_beta": self.vdb_beta}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
@@ -209,6 +224,7 @@ class AMPAgent(PPOAgent):
             load_optimizer_state(self.disc_optimizer, state["disc_optimizer"])
             self.replay.copy_(state["replay"])
             self.replay_count = int(state["replay_count"])
+            self.vdb_beta = float(state.get("vdb_beta", self.config.amp.vdb_beta))
 
 
 def discriminator_of(agent: PPOAgent) -> Callable[[torch.Tensor], torch.Tensor] | None:

@@ -15,6 +15,14 @@ trained to tell the clips (expert) from the policy's motion (agent), with one of
 
 Both add ``logit_reg`` times the squared weights of the output layer and weight decay; the reward is
 times ``reward_scale``.
+
+With ``vdb_dim > 0`` the discriminator has a variational bottleneck (VDB, Peng et al. 2019, the same
+authors' remedy for a discriminator that wins): its MLP encodes an observation into a Gaussian code
+``z ~ N(mu(x), sigma(x)^2)`` of ``vdb_dim`` numbers and the logit is a linear function of ``z``. Training
+draws ``z``; the mean KL divergence of the codes from ``N(0, I)`` over both sides' samples (a bound on
+the information the code carries about the observation) is held near ``vdb_info`` nats by a Lagrange
+multiplier ``beta``, raised or lowered by ``vdb_beta_lr`` times the excess after every step (dual
+ascent). Rewards, ``mimic eval`` and the test rounds use the mean code ``mu(x)``.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from mimic.agents.networks import Critic
+from mimic.agents.networks import hidden_features, init_linear_, mlp
 from mimic.errors import MimicError
 
 
@@ -49,6 +57,11 @@ class AMPConfig:
             style-only: 1 / 0; with a task: 0.5 / 0.5, DeepMimic's TaskRewardLerp 0.5).
         normalizer_samples: the AMP observation normalizer stops updating after this many expert samples.
         objective: ``least_squares`` (the AMP paper, DeepMimic) or ``bce`` (MimicKit); see the module doc.
+        vdb_dim: size of the variational bottleneck's code (0: none, the AMP papers' discriminator; the VDB
+            See the module doc.
+        vdb_info: the bottleneck's bound on the codes' mean KL divergence from N(0, I), nats (VDB: 0.5).
+        vdb_beta_lr / vdb_beta: the dual step of its multiplier beta per discriminator step (VDB: 1e-5)
+            and beta's first value (it is saved in checkpoints, so a resume goes on with it).
         disc_precision: ``fp32``, ``bf16`` or ``auto`` (bf16 where the CPU has it), as ``agent.precision``
             for the actor and critic: the hidden layers under bf16 autocast, the gradient penalty's double
             backward included (1.9x faster per step at 1024-512 on 2 cores; the same loss and penalty
@@ -70,6 +83,10 @@ class AMPConfig:
     normalizer_samples: int = 100_000_000
     disc_precision: str = "fp32"
     objective: str = "least_squares"
+    vdb_dim: int = 0
+    vdb_info: float = 0.5
+    vdb_beta_lr: float = 1e-5
+    vdb_beta: float = 0.0
 
     def __post_init__(self) -> None:
         checks = {"disc_lr": self.disc_lr > 0, "disc_weight_decay": self.disc_weight_decay >= 0,
@@ -79,7 +96,8 @@ class AMPConfig:
                   "style_weight": self.style_weight >= 0, "task_weight": self.task_weight >= 0,
                   "disc_optimizer": self.disc_optimizer in ("sgd", "adam"),
                   "disc_precision": self.disc_precision in ("fp32", "bf16", "auto"),
-                  "objective": self.objective in OBJECTIVES}
+                  "objective": self.objective in OBJECTIVES, "vdb_dim": self.vdb_dim >= 0,
+                  "vdb_info": self.vdb_info > 0, "vdb_beta_lr": self.vdb_beta_lr >= 0, "vdb_beta": self.vdb_beta >= 0}
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise MimicError(f"agent.amp: out-of-range value for {', '.join(bad)}")
@@ -89,9 +107,54 @@ OBJECTIVES = ("least_squares", "bce")
 BCE_MIN_ONE_MINUS_PROB = 1e-4  # MimicKit's floor on 1 - sigmoid(d) in the bce style reward
 
 
-class Discriminator(Critic):
-    """Logits (N,) of normalized AMP observations (N, D): the critic's MLP with a linear head, built with the
-    same arguments (its hidden layers in ``precision``, ``fp32`` or ``bf16`` resolved; the head in fp32)."""
+class Discriminator(nn.Module):
+    """Logits (N,) of normalized AMP observations (N, D): an MLP (``hidden``, ReLU; its hidden layers in
+    ``precision``, ``fp32`` or ``bf16`` resolved) and a linear head in fp32, as the critic's; with
+    ``bottleneck`` > 0 two linear layers between them give the mean and log-std of a Gaussian code of that
+    size (the module doc), and the head reads the code.
+
+    Weights are drawn from ``generator`` in layer order (PyTorch's default init, zero biases).
+    """
+
+    def __init__(self, obs_dim: int, hidden: list[int], generator: torch.Generator, precision: str = "fp32",
+                 bottleneck: int = 0) -> None:
+        super().__init__()
+        self.precision = precision
+        self.body = mlp(obs_dim, hidden)
+        width = hidden[-1] if hidden else obs_dim
+        self.bottleneck = bottleneck
+        if bottleneck:
+            self.code_mean = nn.Linear(width, bottleneck)
+            self.code_log_std = nn.Linear(width, bottleneck)
+            width = bottleneck
+        self.head = nn.Linear(width, 1)
+        for layer in self.modules():
+            if isinstance(layer, nn.Linear):
+                init_linear_(layer, generator)
+
+    def encode(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The code's mean (N, K) and log-std (N, K) of observations (N, D); without a bottleneck the last
+        hidden layer's features (N, H) and None."""
+        features = hidden_features(self.body, obs, self.precision)
+        if not self.bottleneck:
+            return features, None
+        return self.code_mean(features), self.code_log_std(features)
+
+    def forward(self, obs: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (N,) of observations (N, D): of the mean code, or, given standard normal ``noise`` (N, K)
+        and a bottleneck, of the code ``mu + sigma * noise``."""
+        return self.logits_and_kl(obs, noise)[0]
+
+    def logits_and_kl(self, obs: torch.Tensor, noise: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits (N,) as :meth:`forward` and each code's KL divergence from N(0, I) (N,; None without a
+        bottleneck): ``0.5 * sum(mu^2 + sigma^2 - 1) - sum(log sigma)``."""
+        mean, log_std = self.encode(obs)
+        if log_std is None:
+            return self.head(mean).squeeze(-1), None
+        code = mean if noise is None else mean + log_std.exp() * noise
+        kl = 0.5 * (mean.square() + (2 * log_std).exp() - 1.0).sum(-1) - log_std.sum(-1)
+        return self.head(code).squeeze(-1), kl
 
 
 def style_reward(logits: torch.Tensor, scale: float = 1.0, objective: str = "least_squares") -> torch.Tensor:
@@ -120,10 +183,19 @@ def objective_terms(objective: str, expert_logits: torch.Tensor,
     return (bce_terms if objective == "bce" else least_squares_terms)(expert_logits, agent_logits)
 
 
-def gradient_penalty_terms(disc: nn.Module, expert_obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(logits (N,), squared gradient norms (N,)) of ``disc`` at expert observations (N, D), differentiable
-    (for the penalty's own gradient)."""
-    obs = expert_obs.detach().requires_grad_(True)
-    logits = disc(obs)
+def gradient_penalty_terms(disc: Discriminator, expert_obs: torch.Tensor, noise: torch.Tensor | None = None
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits (N,), squared gradient norms (N,)) of ``disc`` at observations (N, D) (with its code's
+    ``noise`` (N, K), if given), differentiable (for the penalty's own gradient)."""
+    logits, grad_sq, _ = penalty_and_kl_terms(disc, expert_obs, noise)
+    return logits, grad_sq
+
+
+def penalty_and_kl_terms(disc: Discriminator, obs: torch.Tensor, noise: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """:func:`gradient_penalty_terms` and the codes' KL divergences (N,; None without a bottleneck), from one
+    forward pass."""
+    obs = obs.detach().requires_grad_(True)
+    logits, kl = disc.logits_and_kl(obs, noise)
     (grad,) = torch.autograd.grad(logits.sum(), obs, create_graph=True)
-    return logits, grad.square().sum(-1)
+    return logits, grad.square().sum(-1), kl
