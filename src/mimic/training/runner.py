@@ -287,9 +287,10 @@ class Trainer:
         message = None
         if self._disc_won == 20:
             message = ("the AMP discriminator has won (accuracy > 0.95 on expert and agent samples for 20 iterations): "
-                       "its style reward no longer guides the policy; raise agent.amp.grad_penalty or lower "
-                       "agent.amp.disc_lr (with one clip it often stays there while the policy improves: judge the "
-                       "test rounds; benchmarks/amp_probe.py tells a pipeline mismatch from a real difference)")
+                       "its style reward no longer guides the policy; give it a bottleneck (agent.amp.vdb_dim=64), "
+                       "raise agent.amp.grad_penalty or lower agent.amp.disc_lr (with one clip it often stays there "
+                       "while the policy improves: judge the test rounds; benchmarks/amp_probe.py tells a pipeline "
+                       "mismatch from a real difference)")
         elif self._disc_flat == 20:
             message = ("the AMP discriminator is learning nothing (accuracy near 0.5 for the first 20 iterations); "
                        "check env.amp_obs_steps and raise agent.amp.disc_lr")
