@@ -75,6 +75,17 @@ def rollouts(agent, env: ImitationEnv, steps: int, stochastic: bool) -> tuple[to
     return torch.cat(out), fell / max(ended, 1)
 
 
+def _balanced_standardized(a: torch.Tensor, b: torch.Tensor, g: torch.Generator
+                           ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """As many random rows of ``a`` (N, D) and ``b`` (M, D) as the smaller has, standardized by their pooled mean
+    and std, and the row that splits training (first 80 %) from held-out samples."""
+    n = min(len(a), len(b))
+    a, b = a[torch.randperm(len(a), generator=g)[:n]].float(), b[torch.randperm(len(b), generator=g)[:n]].float()
+    pooled = torch.cat((a, b))
+    mean, std = pooled.mean(0), pooled.std(0).clamp_min(1e-4)
+    return (a - mean) / std, (b - mean) / std, int(0.8 * n)
+
+
 def probe(a: torch.Tensor, b: torch.Tensor, hidden: list[int], iters: int, seed: int = 0,
           noise: float = 0.0) -> tuple[float, ...]:
     """Held-out accuracy (on ``a``, on ``b``) of a fresh MLP trained to tell ``a`` (N, D) from ``b`` (M, D).
@@ -82,12 +93,7 @@ def probe(a: torch.Tensor, b: torch.Tensor, hidden: list[int], iters: int, seed:
     With ``noise`` > 0 (instance noise), every training input gets Gaussian noise of that std in the
     standardized units, and four accuracies come back: on noisy held-out inputs (a, b), then on clean ones."""
     g = torch.Generator().manual_seed(seed)
-    n = min(len(a), len(b))
-    a, b = a[torch.randperm(len(a), generator=g)[:n]].float(), b[torch.randperm(len(b), generator=g)[:n]].float()
-    pooled = torch.cat((a, b))
-    mean, std = pooled.mean(0), pooled.std(0).clamp_min(1e-4)
-    a, b = (a - mean) / std, (b - mean) / std
-    split = int(0.8 * n)
+    a, b, split = _balanced_standardized(a, b, g)
     torch.manual_seed(seed)
     layers, width = [], a.shape[1]
     for h in hidden:
@@ -122,12 +128,7 @@ def probe_vdb(a: torch.Tensor, b: torch.Tensor, hidden: list[int], iters: int, d
     from mimic.agents.discriminator import Discriminator
 
     g = torch.Generator().manual_seed(seed)
-    n = min(len(a), len(b))
-    a, b = a[torch.randperm(len(a), generator=g)[:n]].float(), b[torch.randperm(len(b), generator=g)[:n]].float()
-    pooled = torch.cat((a, b))
-    mean, std = pooled.mean(0), pooled.std(0).clamp_min(1e-4)
-    a, b = (a - mean) / std, (b - mean) / std
-    split = int(0.8 * n)
+    a, b, split = _balanced_standardized(a, b, g)
     net = Discriminator(a.shape[1], hidden, g, bottleneck=dim)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     bce = torch.nn.functional.softplus
