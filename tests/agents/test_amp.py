@@ -14,8 +14,8 @@ from mimic.agents.checkpoint import export_policy, read_checkpoint
 from mimic.agents.discriminator import (
     AMPConfig,
     Discriminator,
-    gradient_penalty_terms,
     least_squares_terms,
+    penalty_and_kl_terms,
     style_reward,
 )
 from mimic.errors import MimicError
@@ -63,7 +63,7 @@ def test_bf16_discriminator_step_agrees_with_fp32():
     out = {}
     for precision in ("fp32", "bf16"):
         disc = Discriminator(40, [128, 64], torch.Generator().manual_seed(1), precision)
-        logits, grad_sq = gradient_penalty_terms(disc, expert)
+        logits, grad_sq, _ = penalty_and_kl_terms(disc, expert)
         err_e, err_a = least_squares_terms(logits, disc(agent))
         loss = 0.5 * (err_e.mean() + err_a.mean()) + 2.5 * grad_sq.mean()
         loss.backward()
@@ -93,13 +93,13 @@ def test_gradient_penalty_equals_a_hand_computation():
     g = torch.Generator().manual_seed(0)
     linear = Discriminator(4, [], g)  # d(x) = w . x + b: the gradient is w everywhere
     x = torch.randn(5, 4, generator=g)
-    logits, grad_sq = gradient_penalty_terms(linear, x)
+    logits, grad_sq, _ = penalty_and_kl_terms(linear, x)
     w = linear.head.weight[0]
     assert torch.allclose(grad_sq, w.square().sum().expand(5))
     assert torch.allclose(logits, x @ w + linear.head.bias)
     # one ReLU layer: grad = W2 diag(relu'(W1 x + b1)) W1
     net = Discriminator(4, [8], g)
-    _, grad_sq = gradient_penalty_terms(net, x)
+    _, grad_sq, _ = penalty_and_kl_terms(net, x)
     w1, b1, w2 = net.body[0].weight, net.body[0].bias, net.head.weight[0]
     active = ((x @ w1.T + b1) > 0).float()
     hand = ((active * w2) @ w1).square().sum(-1)

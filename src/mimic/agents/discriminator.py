@@ -57,8 +57,8 @@ class AMPConfig:
             style-only: 1 / 0; with a task: 0.5 / 0.5, DeepMimic's TaskRewardLerp 0.5).
         normalizer_samples: the AMP observation normalizer stops updating after this many expert samples.
         objective: ``least_squares`` (the AMP paper, DeepMimic) or ``bce`` (MimicKit); see the module doc.
-        vdb_dim: size of the variational bottleneck's code (0: none, the AMP papers' discriminator; the VDB
-            See the module doc.
+        vdb_dim: size of the variational bottleneck's code (0: none, the AMP papers' discriminator; the
+            ``amp_walk`` preset: 64). See the module doc.
         vdb_info: the bottleneck's bound on the codes' mean KL divergence from N(0, I), nats (VDB: 0.5).
         vdb_beta_lr / vdb_beta: the dual step of its multiplier beta per discriminator step (VDB: 1e-5)
             and beta's first value (it is saved in checkpoints, so a resume goes on with it).
@@ -183,18 +183,11 @@ def objective_terms(objective: str, expert_logits: torch.Tensor,
     return (bce_terms if objective == "bce" else least_squares_terms)(expert_logits, agent_logits)
 
 
-def gradient_penalty_terms(disc: Discriminator, expert_obs: torch.Tensor, noise: torch.Tensor | None = None
-                           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(logits (N,), squared gradient norms (N,)) of ``disc`` at observations (N, D) (with its code's
-    ``noise`` (N, K), if given), differentiable (for the penalty's own gradient)."""
-    logits, grad_sq, _ = penalty_and_kl_terms(disc, expert_obs, noise)
-    return logits, grad_sq
-
-
 def penalty_and_kl_terms(disc: Discriminator, obs: torch.Tensor, noise: torch.Tensor | None = None
                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """:func:`gradient_penalty_terms` and the codes' KL divergences (N,; None without a bottleneck), from one
-    forward pass."""
+    """(logits (N,), squared gradient norms (N,), the codes' KL divergences (N,; None without a bottleneck)) of
+    ``disc`` at observations (N, D) (with its code's ``noise`` (N, K), if given), from one forward pass; the
+    norms are differentiable (for the gradient penalty's own gradient)."""
     obs = obs.detach().requires_grad_(True)
     logits, kl = disc.logits_and_kl(obs, noise)
     (grad,) = torch.autograd.grad(logits.sum(), obs, create_graph=True)

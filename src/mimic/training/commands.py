@@ -9,9 +9,13 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mimic.errors import MimicError
 from mimic.policies import load_policy, shipped_name
+
+if TYPE_CHECKING:
+    from mimic.envs.config import EnvConfig
 
 _SHIPPED_HELP = "policy (walk; another character's as CHARACTER/CLIP, e.g. dog3d/trot, or CLIP with --character)"
 
@@ -287,7 +291,7 @@ def _with_env_overrides(change: Callable | None, overrides: list[str]) -> Callab
     if not overrides:
         return change
 
-    def apply(env):  # the overrides first: --by-clip's weights win
+    def apply(env: EnvConfig) -> EnvConfig:  # the overrides first: --by-clip's weights win
         env = env.with_overrides(overrides)
         return change(env) if change is not None else env
 
