@@ -9,7 +9,9 @@ the angle from its heading, and the speed: 3 numbers appended to the observation
 - ``facing_weight * max(0, f . d)``, where ``f`` is the character's heading direction.
 
 MimicKit's weights and scale (0.7, 0.3, 0.5); its speeds are 0.5-5 m/s, ours default to 0.5-3 m/s, as fast
-as the bundled clips move (the run's 3.3 m/s). Test mode reports the angle between the root's velocity and
+as the bundled clips move (the run's 3.3 m/s). ``reverse_prob`` (0 by default, as MimicKit) makes a share of
+the changes under way about-turns, for practice: the new direction lies within ``reverse_spread_deg`` of the
+opposite of the current target's. Test mode reports the angle between the root's velocity and
 the target direction (degrees) and the speed error (m/s).
 """
 
@@ -35,6 +37,8 @@ class SteeringConfig:
     target_weight: float = 0.7
     facing_weight: float = 0.3
     vel_scale: float = 0.5
+    reverse_prob: float = 0.0
+    reverse_spread_deg: float = 45.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.speed_min <= self.speed_max:
@@ -42,6 +46,10 @@ class SteeringConfig:
         if not 0 < self.change_min_s <= self.change_max_s:
             raise MimicError(f"env.steering: need 0 < change_min_s <= change_max_s, got {self.change_min_s}, "
                              f"{self.change_max_s}")
+        if not 0 <= self.reverse_prob <= 1:
+            raise MimicError(f"env.steering.reverse_prob: need a probability in [0, 1], got {self.reverse_prob}")
+        if not 0 <= self.reverse_spread_deg <= 180:
+            raise MimicError(f"env.steering.reverse_spread_deg: need 0-180 degrees, got {self.reverse_spread_deg}")
 
 
 class SteeringTask:
@@ -87,7 +95,10 @@ class SteeringTask:
         self.time_left -= dt
         due = torch.nonzero(self.time_left <= 0).squeeze(-1)
         if len(due):
+            previous = self.angle[due].clone()
             self._draw(due)
+            if self.config.reverse_prob > 0:
+                self._reverse_some(due, previous)
 
     def observation(self, root_rot: torch.Tensor) -> torch.Tensor:
         """(N, 3): cos and sin of the target's angle from the heading of ``root_rot`` (N, 4), and its speed."""
@@ -121,6 +132,15 @@ class SteeringTask:
         self.angle[ids] = 2 * math.pi * u[0]
         self.speed[ids] = cfg.speed_min + (cfg.speed_max - cfg.speed_min) * u[1]
         self.time_left[ids] = cfg.change_min_s + (cfg.change_max_s - cfg.change_min_s) * u[2]
+
+    def _reverse_some(self, ids: torch.Tensor, previous: torch.Tensor) -> None:
+        """Turn a ``reverse_prob`` share of the new targets of envs ``ids`` (M,) around: within
+        ``reverse_spread_deg`` of the opposite of their ``previous`` (M,) directions."""
+        cfg, m = self.config, len(ids)
+        u = torch.rand(2, m, generator=self.generator).to(self.device)
+        spread = math.radians(cfg.reverse_spread_deg)
+        about = torch.remainder(previous + math.pi + spread * (2 * u[1] - 1), 2 * math.pi)
+        self.angle[ids] = torch.where(u[0] < cfg.reverse_prob, about, self.angle[ids])
 
     def _apply_script(self, ids: torch.Tensor) -> None:
         current = [t for t in self.scripted if t[0] <= self.clock + 1e-9] or self.scripted[:1]
