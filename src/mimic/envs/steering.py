@@ -28,7 +28,7 @@ from mimic.errors import MimicError
 
 @dataclass
 class SteeringConfig:
-    """``env.steering``: target ranges, how often targets change, and the reward's weights."""
+    """``env.steering``: target ranges, how often targets change, the reward's weights, practice about-turns."""
 
     speed_min: float = 0.5
     speed_max: float = 3.0
