@@ -125,20 +125,20 @@ def test_clock_observation_counts_from_each_reset_and_saturates():
 
 
 def test_reverse_prob_turns_that_share_of_the_changes_around():
-    def changed(**kw) -> tuple[torch.Tensor, torch.Tensor]:
+    def changed(**kw) -> torch.Tensor:
         cfg = SteeringConfig(change_min_s=1.0, change_max_s=1.0, **kw)
         task = SteeringTask(cfg, 4000, torch.Generator().manual_seed(5))
         task.reset(torch.arange(4000))
         before = task.angle.clone()
         task.advance(1.0)
         turn = torch.remainder(task.angle - before + math.pi, 2 * math.pi) - math.pi  # in [-pi, pi)
-        return turn.abs(), before
+        return turn.abs()
 
-    turn, _ = changed(reverse_prob=1.0, reverse_spread_deg=0.0)
+    turn = changed(reverse_prob=1.0, reverse_spread_deg=0.0)
     assert torch.allclose(turn, torch.full_like(turn, math.pi), atol=1e-5)  # every change: the opposite way
-    turn, _ = changed(reverse_prob=1.0, reverse_spread_deg=30.0)
+    turn = changed(reverse_prob=1.0, reverse_spread_deg=30.0)
     assert float(turn.min()) >= math.radians(150) - 1e-5
-    turn, _ = changed(reverse_prob=0.5)
+    turn = changed(reverse_prob=0.5)
     # half turn within 45 deg of the opposite; of the uniform other half, a quarter lands there too
     share = float((turn >= math.radians(135)).float().mean())
     assert share == pytest.approx(0.5 + 0.5 * 0.25, abs=0.03)
