@@ -51,7 +51,8 @@ class AmpScriptedEnv:
 def small_amp(**amp) -> AMPAgent:
     cfg = PPOConfig(actor_hidden=[16], critic_hidden=[16], steps_per_iter=8, actor_optimizer="adam", name="amp",
                     seed=1, precision="fp32",
-                    amp=AMPConfig(disc_hidden=[32], disc_optimizer="adam", disc_lr=1e-3, replay_size=64, **amp))
+                    amp=AMPConfig(**{"disc_hidden": [32], "disc_optimizer": "adam", "disc_lr": 1e-3, "replay_size": 64,
+                                       **amp}))
     return AMPAgent(3, 2, cfg, amp_obs_dim=AMP_DIM, expert=expert_sampler)
 
 
@@ -255,3 +256,19 @@ def test_amp_checkpoints_resume_exactly_and_ship_without_the_discriminator(tmp_p
     original = load_checkpoint(path)
     assert torch.equal(load_checkpoint(shipped).act(obs, deterministic=True).action,
                        original.act(obs, deterministic=True).action)
+
+
+def test_a_resume_takes_the_configured_discriminator_rate():
+    """``mimic train --resume ... agent.amp.disc_lr=X``: the discriminator's moments come from the
+    checkpoint, its rate from the configuration (torch alone would keep the saved one)."""
+    saved = small_amp()
+    buf = saved.make_buffer(4)
+    for _ in range(2):
+        collect(AmpScriptedEnv(4), saved, buf)
+        saved.update(buf)
+    resumed = small_amp(disc_lr=1e-4)
+    resumed.load_state_dict(saved.state_dict())
+    assert resumed.disc_optimizer.param_groups[0]["lr"] == 1e-4
+    moments = [saved.disc_optimizer.state[p]["exp_avg"] for p in saved.disc.parameters()]
+    assert all(torch.equal(a, resumed.disc_optimizer.state[p]["exp_avg"])
+               for a, p in zip(moments, resumed.disc.parameters(), strict=True))

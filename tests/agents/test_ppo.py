@@ -277,6 +277,25 @@ def test_fused_optimizers_step_as_the_per_parameter_ones_and_stay_fused_after_a_
     assert not small_agent(fused_optimizer=False).critic_optimizer.param_groups[0]["fused"]
 
 
+def test_a_resume_takes_the_configured_rates_and_keeps_a_scheduled_one_within_its_bounds():
+    """``mimic train --resume ... agent.critic_lr=X`` trains the critic at X: the optimizer's moments come from
+    the checkpoint, its settings from the configuration. The ``kl`` schedule's actor rate is the run's state:
+    kept, clamped to the (possibly new) ``actor_lr_bounds``."""
+    saved = small_agent(actor_optimizer="adam", critic_lr=1e-3, actor_lr_schedule="kl", actor_lr_bounds=[1e-6, 1e-3])
+    saved.actor_optimizer.param_groups[0]["lr"] = 2e-4  # where the schedule had moved it
+    state = saved.state_dict()
+    wider = small_agent(actor_optimizer="adam", critic_lr=5e-4, actor_lr_schedule="kl", actor_lr_bounds=[1e-6, 1e-3])
+    wider.load_state_dict(state)
+    assert wider.critic_optimizer.param_groups[0]["lr"] == 5e-4
+    assert wider.actor_optimizer.param_groups[0]["lr"] == 2e-4
+    capped = small_agent(actor_optimizer="adam", actor_lr_schedule="kl", actor_lr_bounds=[1e-6, 1e-4])
+    capped.load_state_dict(state)
+    assert capped.actor_optimizer.param_groups[0]["lr"] == 1e-4
+    fixed = small_agent(actor_optimizer="adam", actor_lr=3e-5)
+    fixed.load_state_dict(state)
+    assert fixed.actor_optimizer.param_groups[0]["lr"] == 3e-5
+
+
 def test_teacher_weight_pulls_the_action_mean_toward_the_labels_on_labelled_samples_only():
     """With advantages of 0 the surrogate gives no gradient: only the behaviour-cloning term moves the actor,
     toward the teacher's actions, measured on the labelled samples (``agent.teacher_weight``)."""

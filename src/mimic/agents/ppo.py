@@ -414,7 +414,8 @@ class PPOAgent:
             self.critic.load_state_dict(state["critic"])
             if self.value_norm is not None:
                 self.value_norm.load_state_dict(state["value_norm"])
-            load_optimizer_state(self.actor_optimizer, state["actor_optimizer"])
+            scheduled = tuple(self.config.actor_lr_bounds) if self.config.actor_lr_schedule == "kl" else None
+            load_optimizer_state(self.actor_optimizer, state["actor_optimizer"], scheduled_lr=scheduled)
             load_optimizer_state(self.critic_optimizer, state["critic_optimizer"])
         self.iteration, self.samples = int(state["iteration"]), int(state["samples"])
         if "generator" in state:
