@@ -26,21 +26,15 @@ def _fused_supported(params: list[nn.Parameter]) -> bool:
     return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
 
 
-def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict,
-                         scheduled_lr: tuple[float, float] | None = None) -> None:
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
     """``optimizer.load_state_dict(state)``, keeping this optimizer's implementation and settings.
 
     torch takes every group setting from the saved state: ``fused`` (so a checkpoint written before the
     fused optimizers, or on another device, would switch them back), and the rate, weight decay and
     momentum (so ``mimic train --resume ... agent.amp.disc_lr=X`` would silently keep the old rate). Only the
     moments come from ``state``; the settings stay the ones this optimizer was built with, i.e. the
-    configuration's. With ``scheduled_lr`` (the ``(low, high)`` bounds of a rate the agent adapts as it
-    trains, the actor's ``kl`` schedule) the saved rate is part of the run's state and is kept, clamped
-    to the bounds. An unchanged configuration resumes exactly either way."""
+    configuration's (a rate the agent adapts as it trains is its own to restore)."""
     keep = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
     optimizer.load_state_dict(state)
     for group, settings in zip(optimizer.param_groups, keep, strict=True):
-        saved_lr = group["lr"]
         group.update(settings)
-        if scheduled_lr is not None:
-            group["lr"] = min(max(saved_lr, scheduled_lr[0]), scheduled_lr[1])

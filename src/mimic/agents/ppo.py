@@ -336,7 +336,11 @@ class PPOAgent:
             lr /= 1.5
         elif kl < 0.5 * cfg.kl_target:
             lr *= 1.5
-        lr = min(max(lr, cfg.actor_lr_bounds[0]), cfg.actor_lr_bounds[1])
+        self._set_actor_lr(lr)
+
+    def _set_actor_lr(self, lr: float) -> None:
+        """Set the actor's rate to ``lr`` clamped to ``agent.actor_lr_bounds``."""
+        lr = min(max(lr, self.config.actor_lr_bounds[0]), self.config.actor_lr_bounds[1])
         for group in self.actor_optimizer.param_groups:
             group["lr"] = lr
 
@@ -414,8 +418,9 @@ class PPOAgent:
             self.critic.load_state_dict(state["critic"])
             if self.value_norm is not None:
                 self.value_norm.load_state_dict(state["value_norm"])
-            scheduled = tuple(self.config.actor_lr_bounds) if self.config.actor_lr_schedule == "kl" else None
-            load_optimizer_state(self.actor_optimizer, state["actor_optimizer"], scheduled_lr=scheduled)
+            load_optimizer_state(self.actor_optimizer, state["actor_optimizer"])
+            if self.config.actor_lr_schedule == "kl":  # the schedule's rate is run state, within the bounds
+                self._set_actor_lr(state["actor_optimizer"]["param_groups"][0]["lr"])
             load_optimizer_state(self.critic_optimizer, state["critic_optimizer"])
         self.iteration, self.samples = int(state["iteration"]), int(state["samples"])
         if "generator" in state:
