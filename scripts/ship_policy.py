@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-import yaml
-
 from mimic.agents.checkpoint import export_policy
+from mimic.config import load_yaml_text
 from mimic.policies import POLICIES_DIR, resolve_checkpoint
 
 
@@ -35,7 +34,7 @@ def main() -> None:
         key, eq, value = item.partition("=")
         if not key.startswith("env.") or not eq:
             parser.error(f"--set {item}: expected env.KEY=VALUE")
-        changes[key[4:]] = yaml.safe_load(value)
+        changes[key[4:]] = load_yaml_text(value)
     dst = export_policy(src, dst, env_changes=changes)
     print(f"wrote {dst} ({dst.stat().st_size / 2**20:.1f} MiB) from {src}")
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import pytest
+import yaml
 
 from mimic import config as C
 from mimic.errors import MimicError
@@ -55,6 +56,18 @@ def test_overrides_parse_yaml_values():
     assert cfg.inner.gain == 5e-5 and cfg.name == "run" and cfg.flags == [1, 2] and cfg.inner.rate == 30
     with pytest.raises(MimicError, match="must look like key.sub=value"):
         C.apply_overrides({}, ["inner.gain"])
+
+
+def test_exponents_without_a_dot_are_numbers_in_files_and_overrides(tmp_path):
+    """YAML 1.1 (PyYAML) reads ``1e-6`` as a string; configs read it as YAML 1.2 does, nested ones too."""
+    path = tmp_path / "run.yaml"
+    path.write_text("weights: {a: 1e-6, b: -2E3, c: 1.5e+2}\ninner: {gain: .5e-1, rate: 10}\nname: 1.2.3\n")
+    cfg = C.build(Outer, C.load_yaml(path), source=path)
+    assert cfg.weights == {"a": 1e-6, "b": -2000.0, "c": 150.0} and cfg.inner.gain == 0.05
+    assert cfg.inner.rate == 10 and isinstance(cfg.inner.rate, int) and cfg.name == "1.2.3"
+    data = C.apply_overrides({}, ["weights={a: 1e-6}", "inner.gain=3e5", "name=walk"])
+    assert C.build(Outer, data).weights == {"a": 1e-6} and data["inner"]["gain"] == 3e5 and data["name"] == "walk"
+    assert yaml.safe_load("1e-6") == "1e-6"  # PyYAML's own loader is left as it is
 
 
 def test_yaml_errors(tmp_path):

@@ -3,12 +3,14 @@
 ``build(EnvConfig, {"clips": ["walk"]}, source="env.yaml")`` returns an ``EnvConfig``; an unknown key
 or a value of the wrong type raises :class:`MimicError` naming the source and the dotted field.
 ``apply_overrides(data, ["engine.physics_hz=480"])`` applies command-line style overrides to a dict
-(values parsed as YAML scalars).
+(values parsed as YAML scalars). Both read numbers as YAML 1.2 does: ``1e-6`` is a float, where
+PyYAML's YAML 1.1 reads a string (``load_yaml_text``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -20,6 +22,21 @@ import yaml
 from mimic.errors import MimicError, input_error
 
 T = TypeVar("T")
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's floats: an exponent needs no dot or sign (``1e-6``, ``3E5``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def load_yaml_text(text: str) -> Any:
+    """``text`` parsed as YAML by the safe loader, ``1e-6`` read as a number; raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def build(cls: type[T], data: Mapping[str, Any] | None, source: str | Path = "<config>", prefix: str = "") -> T:
@@ -105,7 +122,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise MimicError(f"{path}: config file not found")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml_text(path.read_text())
     except yaml.YAMLError as exc:
         raise input_error(path, f"invalid YAML: {exc}") from None
     if data is None:
@@ -116,17 +133,11 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def _parse_scalar(text: str) -> Any:
-    """A YAML value, with YAML 1.1's gap filled: ``5e-5`` is a number, not a string."""
+    """A YAML value (``5e-5`` a number, ``[1e-6, 1e-5]`` a list of them); unparsable YAML stays text."""
     try:
-        value = yaml.safe_load(text)
+        return load_yaml_text(text)
     except yaml.YAMLError:
         return text
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
 
 
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str], source: str = "command line") -> dict[str, Any]:

@@ -45,7 +45,7 @@ from typing import Literal
 import yaml
 
 from mimic.character.model import CharacterModel, load_character
-from mimic.config import build
+from mimic.config import build, load_yaml_text
 from mimic.engine.base import PD_BACKENDS, EngineConfig
 from mimic.errors import MimicError, input_error
 
@@ -258,7 +258,7 @@ def load_spec(name_or_path: str | Path | None = None) -> CharacterSpec:
 @functools.lru_cache(maxsize=16)
 def _load(spec_path: Path) -> CharacterSpec:
     try:
-        data = yaml.safe_load(spec_path.read_text())
+        data = load_yaml_text(spec_path.read_text())
     except yaml.YAMLError as exc:
         raise input_error(spec_path, f"not valid YAML: {exc}") from None
     if not isinstance(data, dict) or "mjcf" not in data:

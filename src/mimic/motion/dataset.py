@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from mimic.config import build
+from mimic.config import build, load_yaml_text
 from mimic.errors import MimicError, input_error
 from mimic.motion.bundled import pybullet_data_path
 
@@ -67,7 +67,7 @@ def load_dataset(name_or_path: str | Path) -> Dataset:
     if not path.is_file():
         raise MimicError(f"{text}: dataset file not found; bundled datasets are: {', '.join(dataset_names())}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml_text(path.read_text())
     except yaml.YAMLError as exc:
         raise input_error(path, f"not valid YAML: {exc}") from None
     raw = build(_DatasetFile, data, source=path)
