@@ -8,7 +8,7 @@ after, next to how often each kind of change happened. Falls within ``--start-se
 no change since are counted apart (start falls: ``benchmarks/start_falls.py`` breaks those down).
 
 Run: ``python benchmarks/steer_falls.py amp_steer [--episodes 512] [--seconds 30] [--after 3]
-[--set env.KEY=VALUE] [--json]``. A change "leads to" a fall
+[--set env.KEY=VALUE] [--seed S] [--json]``. A change "leads to" a fall
 when the fall comes within ``--after`` seconds of it, before the next change.
 """
 
@@ -40,10 +40,14 @@ def main() -> None:
                         help="a fall this soon after the start, with no change since, is a start fall (default 2.5)")
     parser.add_argument("--set", dest="env_overrides", metavar="env.KEY=VALUE", action="append", default=[],
                         help="change a field of the policy's env config (repeatable), as `mimic eval --set` does")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the starts and targets (default: the run's seed + 20000, as `mimic eval`); "
+                             "another seed gives fresh episodes, to confirm a checkpoint picked on the default ones")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args()
     overrides = [*args.env_overrides, f"env.episode_seconds={args.seconds}"]
-    agent, env, _ = load_policy(args.policy, args.episodes, env_change=lambda cfg: cfg.with_overrides(overrides))
+    agent, env, _ = load_policy(args.policy, args.episodes, env_change=lambda cfg: cfg.with_overrides(overrides),
+                                seed=args.seed)
     if env.task is None:
         raise MimicError(f"{args.policy} has no steering task (env.task: none)")
     policy = agent.policy()

@@ -45,3 +45,18 @@ def test_eval_set_refuses_other_sections_and_unknown_fields(tmp_path, capsys):
     assert "only the env config can change" in capsys.readouterr().err
     assert main(["eval", str(out), "--set", "env.no_such_field=1"]) == 2
     assert "env.no_such_field" in capsys.readouterr().err
+
+
+def test_eval_seed_draws_other_episodes_and_defaults_to_the_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--max-samples", "32", "env.clips=[walk, run]", *SMALL]) == 0
+    capsys.readouterr()
+
+    def measured(*extra: str) -> tuple[float, float]:
+        assert main(["eval", str(out), "--episodes", "4", "--json", *extra]) == 0
+        row = json.loads(capsys.readouterr().out.splitlines()[-1])
+        return row["normalized_return"], row["clip_speed_mps"]
+
+    default = measured()
+    assert measured("--seed", "20000") == default  # run.seed 0 + 20,000: the episodes every checkpoint meets
+    assert measured("--seed", "7") != default  # other starts: other clips, times and returns

@@ -61,11 +61,13 @@ def stored_train_config(ckpt: Path):
     return config_lib.build(TrainConfig, stored, source=f"{ckpt} (train_config)")
 
 
-def load_policy(policy: str, num_envs: int, engine: str | None = None, env_change=None):
+def load_policy(policy: str, num_envs: int, engine: str | None = None, env_change=None, seed: int | None = None):
     """(agent, env, checkpoint path) for a checkpoint, the env rebuilt from the run's stored configuration
     (with the physics engine ``engine`` on its default device instead of the stored one, when given, and
     passed through ``env_change``, a function ``EnvConfig -> EnvConfig``, when given), without its
-    training-only settings (:meth:`~mimic.envs.config.EnvConfig.for_evaluation`: uniform starts, DeepMimic's)."""
+    training-only settings (:meth:`~mimic.envs.config.EnvConfig.for_evaluation`: uniform starts, DeepMimic's).
+    The env's seed is ``seed``, by default the run's seed + 20,000 (the same test episodes for every
+    checkpoint of a run)."""
     from dataclasses import replace
 
     from mimic.agents.checkpoint import load_checkpoint
@@ -79,6 +81,6 @@ def load_policy(policy: str, num_envs: int, engine: str | None = None, env_chang
         cfg.env = env_change(cfg.env)
     cfg.env = cfg.env.for_evaluation()
     torch.set_num_threads(1)
-    env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 20_000)
+    env = ImitationEnv(cfg.env, num_envs=num_envs, seed=cfg.run.seed + 20_000 if seed is None else seed)
     agent = load_checkpoint(ckpt)
     return agent, env, ckpt

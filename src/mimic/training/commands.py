@@ -81,6 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=("mujoco_cpu", "mujoco_warp"), default=None,
                    help="simulate with this engine instead of the one the policy was trained with (sim-to-sim "
                         "across engines; mujoco_warp needs the gpu extra, runs on cuda:0 or else Warp's cpu device)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the test episodes' starts and task targets (default: the run's seed + 20000, so "
+                        "every checkpoint of a run meets the same episodes); another seed gives fresh episodes, "
+                        "e.g. to confirm a checkpoint picked on the default ones")
     p.add_argument("--by-clip", action="store_true",
                    help="for a policy trained on several clips (a dataset): --episodes episodes starting on each "
                         "clip, one row each (which start clips fall); JSON lines gain start_clip")
@@ -252,7 +256,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         name = shipped_name(policy, args.character)
         for clip, only in _eval_starts(name, args.by_clip):
             agent, env, ckpt = load_policy(name, num_envs=min(args.episodes, 16), engine=args.engine,
-                                           env_change=_with_env_overrides(only, args.env_overrides))
+                                           env_change=_with_env_overrides(only, args.env_overrides), seed=args.seed)
             result = evaluate(env, agent.policy(), episodes=args.episodes,
                               disc_logits=discriminator_of(agent))
             env.close()
