@@ -38,6 +38,18 @@ def test_train_writes_run_files(run_dir):
     assert cfg.env.clips == ["walk"] and cfg.run.num_envs == 8 and cfg.agent.actor_hidden == [64, 32]
 
 
+def test_keep_every_keeps_a_checkpoint_per_interval_that_evaluates(tmp_path, capsys):
+    out = tmp_path / "kept"
+    assert main(["train", "walk", "--out", str(out), "--max-samples", "320", *SMALL, "run.keep_every=2"]) == 0
+    kept = sorted(p.name for p in (out / "checkpoints").iterdir())
+    assert kept == ["iter_000002.pt", "iter_000004.pt"]  # 5 iterations of 64 samples
+    capsys.readouterr()
+    assert main(["eval", str(out / "checkpoints" / "iter_000002.pt"), "--episodes", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["episodes"] == 2
+    with pytest.raises(MimicError, match=r"run.keep_every=-1: must be >= 0"):
+        load_train_config(overrides=["run.keep_every=-1"])
+
+
 def test_best_checkpoint_is_the_best_normalized_return(run_dir):
     from mimic.agents.checkpoint import read_checkpoint
 

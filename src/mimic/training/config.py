@@ -27,6 +27,10 @@ class RunConfig:
         test_episodes: episodes per test round.
         test_envs: characters of the test environment.
         checkpoint_every: iterations between checkpoints (a run loses at most this much).
+        keep_every: every this many iterations also keep the checkpoint as ``checkpoints/iter_NNNNNN.pt``
+            in the run directory (0: off), to pick among a run's policies afterwards by a measure the test
+            rounds cannot afford (``mimic eval --episodes 1536``, ``benchmarks/steer_falls.py``). Each file
+            is a full checkpoint (a 1024-512 AMP run's: 61 MB).
         sync_check_every: with several processes, iterations between checks that every rank's
             networks are identical (a cheap checksum; a difference stops the run with an error).
         dist_timeout_s: with several processes, how long a rank waits for the others in a collective
@@ -47,6 +51,7 @@ class RunConfig:
     test_episodes: int = 16
     test_envs: int = 16
     checkpoint_every: int = 5
+    keep_every: int = 0
     sync_check_every: int = 10
     dist_timeout_s: float = 120.0
     init: str = ""
@@ -56,6 +61,8 @@ class RunConfig:
                      "dist_timeout_s"):
             if getattr(self, name) <= 0:
                 raise MimicError(f"run.{name}: must be positive, got {getattr(self, name)}")
+        if self.keep_every < 0:
+            raise MimicError(f"run.keep_every: must be >= 0 (0: keep no extra checkpoints), got {self.keep_every}")
         if self.max_samples < 0 or self.max_minutes < 0:
             raise MimicError("run.max_samples and run.max_minutes must be >= 0")
 

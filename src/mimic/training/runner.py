@@ -2,7 +2,8 @@
 
 A run directory holds ``config.yaml`` (the resolved configuration), ``log.csv`` and TensorBoard
 events (``tb/``), ``latest.pt`` (written atomically every ``run.checkpoint_every`` iterations, on
-Ctrl-C and at the end) and ``best.pt`` (the best test round so far, by ``Trainer.best_key``).
+Ctrl-C and at the end), ``best.pt`` (the best test round so far, by ``Trainer.best_key``) and, with
+``run.keep_every``, ``checkpoints/iter_NNNNNN.pt``.
 ``resume=True`` continues from ``latest.pt`` with the same iteration and sample counters, normalizer
 and RNG states.
 
@@ -241,6 +242,8 @@ class Trainer:
                 last = row
                 if it % run.checkpoint_every == 0:
                     self.save("latest.pt", row)
+                if run.keep_every and it % run.keep_every == 0:
+                    self.save(f"checkpoints/iter_{it:06d}.pt", row)
                 if bar is not None:
                     self._update_bar(bar, row, start)
             if bar is not None and self._time_bounded() and self._late(start):
