@@ -114,7 +114,7 @@ def test_collect_bootstraps_timeouts_from_the_terminal_obs(scripted_env):
     assert torch.allclose(buf.last_values, agent.value(buf.next_obs))
     # the batched pass after the rollout gives each step's value of the observation it acted on
     assert torch.allclose(buf.values, agent.value(buf.obs.flatten(0, 1)).view(t, n), atol=1e-6)
-    assert stats["num_episodes"] == int((dones != 0).sum())
+    assert stats["num_episodes"] == int((dones != 0).sum()) and stats["num_falls"] == int((dones == d.FAIL).sum()) == 2
     assert torch.allclose(buf.rewards, 1 - buf.actions.clamp(-1, 1).square().mean(-1))
 
 

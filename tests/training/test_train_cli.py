@@ -34,6 +34,7 @@ def test_train_writes_run_files(run_dir):
     assert [r["iteration"] for r in rows] == [1.0, 2.0, 3.0]
     assert rows[-1]["samples"] == 192
     assert "charts/test_return" in columns and "losses/critic" in columns
+    assert all(math.isnan(r["charts/train_fall_rate"]) or 0 <= r["charts/train_fall_rate"] <= 1 for r in rows)
     cfg = load_train_config(run_dir / "config.yaml")
     assert cfg.env.clips == ["walk"] and cfg.run.num_envs == 8 and cfg.agent.actor_hidden == [64, 32]
 

@@ -214,6 +214,8 @@ class Trainer:
                     "charts/train_return": stats.get("train_return", math.nan)
                     / stats.get("train_episode_length", math.nan),
                     "charts/episode_length_s": stats.get("train_episode_length", math.nan) * self.env.dt,
+                    "charts/train_fall_rate": stats["num_falls"] / stats["num_episodes"] if stats["num_episodes"]
+                    else math.nan,
                     "charts/reward_per_step": stats["reward_mean"],
                     **{f"losses/{k.removesuffix('_loss')}": float(v) for k, v in metrics.items()
                        if k.endswith("_loss") or k in ("clip_frac", "imp_ratio", "approx_kl")},
@@ -337,9 +339,10 @@ class Trainer:
             return stats
         n = stats.get("num_episodes", 0.0)
         vec = torch.tensor([stats.get("train_return", 0.0) * n, stats.get("train_episode_length", 0.0) * n, n,
-                            stats["reward_mean"]], dtype=torch.float64)
+                            stats["reward_mean"], stats["num_falls"]], dtype=torch.float64)
         self.dist.sum_(vec)
-        out = {"num_episodes": float(vec[2]), "reward_mean": float(vec[3]) / self.dist.world_size}
+        out = {"num_episodes": float(vec[2]), "reward_mean": float(vec[3]) / self.dist.world_size,
+               "num_falls": float(vec[4])}
         if vec[2] > 0:
             out.update(train_return=float(vec[0] / vec[2]), train_episode_length=float(vec[1] / vec[2]))
         return out
