@@ -134,7 +134,6 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
         buffer.episode_return.zero_()
         buffer.episode_length.zero_()
     ended_returns, ended_lengths = [], []
-    num_falls = torch.zeros((), dtype=torch.long, device=buffer.device)
     timeouts: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (step, envs, terminal obs) of time-outs
     for t in range(buffer.num_steps):
         agent.obs_norm.record(obs)
@@ -160,7 +159,6 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
 
         buffer.episode_return += reward
         buffer.episode_length += 1
-        num_falls += (done == DoneReason.FAIL).sum()  # a tensor: no host-device sync per step
         ended = done != DoneReason.NONE
         if bool(ended.any()):
             ended_returns.append(buffer.episode_return[ended].clone())
@@ -172,7 +170,8 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
     _evaluate_values(agent, buffer, obs, timeouts)
     buffer.next_obs = obs
     agent.samples += buffer.num_steps * buffer.num_envs * agent.dist.world_size  # every rank collected as many
-    stats = {"num_episodes": 0.0, "num_falls": float(num_falls), "reward_mean": float(buffer.rewards.mean())}
+    stats = {"num_episodes": 0.0, "num_falls": float((buffer.dones == DoneReason.FAIL).sum()),
+             "reward_mean": float(buffer.rewards.mean())}
     if ended_returns:
         rets, lens = torch.cat(ended_returns), torch.cat(ended_lengths)
         stats.update(num_episodes=float(len(rets)), train_return=float(rets.mean()),
