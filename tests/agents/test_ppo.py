@@ -326,3 +326,16 @@ def test_teacher_weight_pulls_the_action_mean_toward_the_labels_on_labelled_samp
     assert off.rollout_fields() == {} and "teacher_action" in agent.rollout_fields()
     with pytest.raises(MimicError, match="teacher_weight"):
         PPOConfig(teacher_weight=-1.0)
+
+
+def test_a_resume_takes_the_configured_fixed_exploration_noise():
+    """``mimic train --resume ... agent.action_std=X`` explores with std X (a fine-tune may explore less); a
+    resume with the run's own setting restores the noise it had, so an exact resume stays exact."""
+    saved = small_agent(action_std=0.1)
+    state = saved.state_dict()
+    same = small_agent(action_std=0.1)
+    same.load_state_dict(state)
+    assert torch.equal(same.actor.log_std, saved.actor.log_std)
+    quieter = small_agent(action_std=0.05)
+    quieter.load_state_dict(state)
+    assert torch.allclose(quieter.actor.log_std.exp(), torch.full_like(quieter.actor.log_std, 0.05))

@@ -19,7 +19,8 @@ class PPOConfig:
         critic_hidden: critic MLP hidden sizes, ReLU (1024 -> 512).
         actor_init_output_scale: the mean head's weights start uniform in +-this (both: 0.01).
         action_std: std of the Gaussian in the normalized action space (both: 0.05, i.e. about
-            0.06-0.17 rad of PD target on the humanoid).
+            0.06-0.17 rad of PD target on the humanoid). With ``fixed``, a resume (``--resume
+            agent.action_std=X``) and ``run.init`` explore with this run's value, not the checkpoint's.
         std_type: ``fixed`` (both sources) or ``learned`` (a trainable log-std vector, starting at
             ``action_std``; MimicKit's CONSTANT).
         actor_optimizer / critic_optimizer: ``sgd`` (momentum ``momentum``; both sources) or ``adam``

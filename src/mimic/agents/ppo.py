@@ -24,6 +24,7 @@ before use, and the sample counter counts every rank's samples.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -422,6 +423,9 @@ class PPOAgent:
             if self.config.actor_lr_schedule == "kl":  # the schedule's rate is run state, within the bounds
                 self._set_actor_lr(state["actor_optimizer"]["param_groups"][0]["lr"])
             load_optimizer_state(self.critic_optimizer, state["critic_optimizer"])
+            if self.config.std_type == "fixed":  # a fixed exploration noise is a setting, as the rates are
+                with torch.no_grad():
+                    self.actor.log_std.fill_(math.log(self.config.action_std))
         self.iteration, self.samples = int(state["iteration"]), int(state["samples"])
         if "generator" in state:
             if state.get("generator_device", "cpu") == self.generator.device.type:
