@@ -7,7 +7,8 @@ fall, and, for the steering task, per angle between the first target and the sta
 target speed.
 
 Run: ``python benchmarks/start_falls.py amp_steer --clip run [--episodes 256] [--seconds 3] [--bins 20]
-[--lift] [--handover TRACKER:STEPS] [--action-std S] [--set env.KEY=VALUE] [--json]`` (``--lift`` starts lifted
+[--lift] [--handover TRACKER:STEPS] [--action-std S] [--mirror off|image|mean]
+[--set env.KEY=VALUE] [--json]`` (``--lift`` starts lifted
 out of the floor, ``env.lift_at_reset=true``; ``--set env.ref_velocities=central`` changes a field of the env).
 ``--handover run:6`` lets a tracking controller of the clip (here the shipped ``run``) play the first 6
 control steps from the same starts; the policy then takes over from the simulated state the tracker reached:
@@ -29,6 +30,7 @@ from dataclasses import replace
 import torch
 
 from mimic.character import rotations as rot
+from mimic.envs.mirror import Mirror, mirrored_policy
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
 from mimic.motion.bundled import clip_labels, clip_short_name
@@ -53,6 +55,10 @@ def main() -> None:
     parser.add_argument("--set", dest="env_overrides", metavar="env.KEY=VALUE", action="append", default=[],
                         help="change a field of the policy's env config, e.g. env.ref_velocities=central "
                              "(repeatable), as `mimic eval --set` does")
+    parser.add_argument("--mirror", choices=("off", "image", "mean"), default="off",
+                        help="act as the policy's left-right mirror image (image) or the mean of its action and "
+                             "its image's (mean) instead of the policy itself (off, default): does it fall where "
+                             "its mirror image does not? (mimic.envs.mirror)")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args()
 
@@ -65,7 +71,7 @@ def main() -> None:
         return cfg.with_overrides(args.env_overrides)
 
     agent, env, _ = load_policy(args.policy, args.episodes, env_change=only_clip)
-    policy = agent.policy()
+    policy = mirrored_policy(agent.policy(), Mirror.of(env), args.mirror) if args.mirror != "off" else agent.policy()
     obs = env.reset()
     n = args.episodes
     clip = int(env.clip_ids[0])

@@ -8,7 +8,7 @@ after, next to how often each kind of change happened. Falls within ``--start-se
 no change since are counted apart (start falls: ``benchmarks/start_falls.py`` breaks those down).
 
 Run: ``python benchmarks/steer_falls.py amp_steer [--episodes 512] [--seconds 30] [--after 3]
-[--set env.KEY=VALUE] [--seed S] [--json]``. A change "leads to" a fall
+[--set env.KEY=VALUE] [--seed S] [--mirror off|image|mean] [--json]``. A change "leads to" a fall
 when the fall comes within ``--after`` seconds of it, before the next change.
 """
 
@@ -22,6 +22,7 @@ import sys
 import torch
 
 from mimic.character import rotations as rot
+from mimic.envs.mirror import Mirror, mirrored_policy
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
 from mimic.policies import load_policy
@@ -43,6 +44,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the starts and targets (default: the run's seed + 20000, as `mimic eval`); "
                              "another seed gives fresh episodes, to confirm a checkpoint picked on the default ones")
+    parser.add_argument("--mirror", choices=("off", "image", "mean"), default="off",
+                        help="act as the policy's left-right mirror image (image) or the mean of its action and "
+                             "its image's (mean) instead of the policy itself (off, default): does it fall where "
+                             "its mirror image does not? (mimic.envs.mirror)")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args()
     overrides = [*args.env_overrides, f"env.episode_seconds={args.seconds}"]
@@ -50,7 +55,7 @@ def main() -> None:
                                 seed=args.seed)
     if env.task is None:
         raise MimicError(f"{args.policy} has no steering task (env.task: none)")
-    policy = agent.policy()
+    policy = mirrored_policy(agent.policy(), Mirror.of(env), args.mirror) if args.mirror != "off" else agent.policy()
     obs = env.reset()
     n = args.episodes
     task = env.task

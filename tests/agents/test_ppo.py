@@ -339,3 +339,47 @@ def test_a_resume_takes_the_configured_fixed_exploration_noise():
     quieter = small_agent(action_std=0.05)
     quieter.load_state_dict(state)
     assert torch.allclose(quieter.actor.log_std.exp(), torch.full_like(quieter.actor.log_std, 0.05))
+
+
+def test_mirror_weight_pulls_the_policy_toward_its_mirror_image_and_logs_the_hand_computed_term():
+    """With advantages of 0 only the symmetry term moves the actor (``agent.mirror_weight``): its value is the
+    mean squared distance between the action mean and the mirrored action mean of the mirrored state, and
+    training drives it toward 0."""
+    from mimic.envs.mirror import Mirror, SignedPermutation
+
+    t, n = 8, 16
+    obs_sign, act_sign = torch.tensor([1.0, 1.0, -1.0]), torch.tensor([1.0, -1.0])
+
+    def agent_and_buffer(lr: float) -> tuple[PPOAgent, RolloutBuffer]:
+        agent = small_agent(steps_per_iter=t, actor_optimizer="adam", actor_lr=lr, mirror_weight=1.0,
+                            actor_init_output_scale=1.0)
+        agent.mirror = Mirror(SignedPermutation(torch.tensor([1, 0, 2]), obs_sign),
+                              SignedPermutation(torch.tensor([1, 0]), act_sign))
+        buf = agent.make_buffer(n)
+        buf.obs.copy_(torch.randn(t, n, 3, generator=torch.Generator().manual_seed(0)))
+        buf.rand_mask.fill_(True)
+        return agent, buf
+
+    def update(agent: PPOAgent, buf: RolloutBuffer) -> float:
+        with torch.no_grad():
+            mean = agent.actor(agent.obs_norm(buf.obs))
+        buf.actions.copy_(mean)
+        buf.log_probs.copy_(agent.actor.log_prob(mean, mean))
+        return agent.update(buf)["mirror_loss"]
+
+    frozen, buf = agent_and_buffer(1e-12)  # the update does not move it: its term is the hand computation's
+    with torch.no_grad():
+        mean = frozen.actor(frozen.obs_norm(buf.obs))
+        mirrored = frozen.actor(frozen.obs_norm(buf.obs[..., [1, 0, 2]] * obs_sign))
+        by_hand = (mean - mirrored[..., [1, 0]] * act_sign).square().mean().item()
+    assert by_hand > 0.01
+    assert update(frozen, buf) == pytest.approx(by_hand, rel=1e-4)
+    agent, buf = agent_and_buffer(1e-3)
+    losses = [update(agent, buf) for _ in range(20)]
+    assert losses[-1] < 0.05 * losses[0]
+    unbuilt = small_agent(steps_per_iter=t, mirror_weight=1.0)
+    with pytest.raises(MimicError, match="mirror_weight needs the env"):
+        unbuilt.update(buf)
+    assert "mirror_loss" not in small_agent(steps_per_iter=t).update(buf)
+    with pytest.raises(MimicError, match="mirror_weight"):
+        PPOConfig(mirror_weight=-1.0)

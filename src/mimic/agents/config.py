@@ -60,6 +60,11 @@ class PPOConfig:
             samples of the squared distance (mean over DoFs) between the action mean and the teacher's action
             for the same state, which the env gives with ``env.teacher`` (:mod:`mimic.envs.teacher`;
             logged as ``teacher_loss``). 0: off (default; neither source has one).
+        mirror_weight: weight of a left-right symmetry term in the actor loss (Yu et al. 2018): the mean over
+            the rollout of the squared distance (mean over DoFs) between the action mean and the mirror image of
+            the action mean for the mirrored state (:mod:`mimic.envs.mirror`; logged as ``mirror_loss``). It
+            needs a character with ``left_``/``right_`` halves and the ``deepmimic`` observation without the
+            phase. 0: off (default; neither source has one).
         exp_prob_begin / exp_prob_end: probability that a step samples an action instead of taking
             the mean, annealed linearly from begin to end over ``exp_anneal_samples`` samples
             (MimicKit: 1 / 1, always sample; DeepMimic: 1 / 0.2 over 64M samples).
@@ -113,6 +118,7 @@ class PPOConfig:
     norm_adv_clip: float = 4.0
     action_bound_weight: float = 10.0
     teacher_weight: float = 0.0
+    mirror_weight: float = 0.0
     exp_prob_begin: float = 1.0
     exp_prob_end: float = 1.0
     exp_anneal_samples: int = 64_000_000
@@ -139,7 +145,7 @@ class PPOConfig:
             "exp_prob_begin": 0 <= self.exp_prob_begin <= 1, "exp_prob_end": 0 <= self.exp_prob_end <= 1,
             "exp_anneal_samples": self.exp_anneal_samples >= 0, "normalizer_samples": self.normalizer_samples >= 0,
             "update_threads": self.update_threads >= 0, "kl_target": self.kl_target > 0,
-            "teacher_weight": self.teacher_weight >= 0,
+            "teacher_weight": self.teacher_weight >= 0, "mirror_weight": self.mirror_weight >= 0,
             "actor_lr_bounds": len(self.actor_lr_bounds) == 2
             and 0 < self.actor_lr_bounds[0] <= self.actor_lr_bounds[1],
         }

@@ -28,6 +28,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -41,6 +42,9 @@ from mimic.agents.policy import Policy
 from mimic.agents.rollout import RolloutBuffer
 from mimic.distributed import DistContext
 from mimic.errors import MimicError
+
+if TYPE_CHECKING:
+    from mimic.envs.mirror import Mirror
 
 
 @dataclass
@@ -123,6 +127,7 @@ class PPOAgent:
         self.critic_optimizer = make_optimizer(cfg.critic_optimizer, list(self.critic.parameters()), cfg.critic_lr,
                                                cfg.momentum, cfg.critic_weight_decay, cfg.fused_optimizer)
         self.iteration = 0
+        self.mirror: Mirror | None = None  # the env's mirror images, for agent.mirror_weight (set by build_agent)
         self.samples = 0
         self.skipped_minibatches = 0  # NaN/Inf gradients skipped in the current update (see _step)
         self._nonfinite_in_a_row = 0
@@ -261,11 +266,17 @@ class PPOAgent:
         if cfg.teacher_weight > 0:
             labelled = (buffer.extras["teacher_mask"].flatten() > 0) & valid
             teacher = (buffer.extras["teacher_action"].flatten(0, 1), labelled)
+        mirrored = None
+        if cfg.mirror_weight > 0:
+            if self.mirror is None:
+                raise MimicError("agent.mirror_weight needs the env's mirror images (an agent built with its env)")
+            mirrored = self.obs_norm(self.mirror.obs.apply(obs))
         actor_metrics = self._epochs(actor_epochs, cfg.actor_batch_size * buffer.num_envs, num_samples,
                                      lambda idx: self._actor_step(
                                          norm_obs[idx], actions[idx], old_log_probs[idx], norm_adv[idx],
                                          explore[idx], valid[idx],
-                                         None if teacher is None else (teacher[0][idx], teacher[1][idx])))
+                                         None if teacher is None else (teacher[0][idx], teacher[1][idx]),
+                                         None if mirrored is None else mirrored[idx]))
         if cfg.actor_lr_schedule == "kl" and "approx_kl" in actor_metrics:  # every rank steps on the same KL
             self._adapt_actor_lr(float(self.dist.mean_(torch.tensor(actor_metrics["approx_kl"], dtype=torch.float64))))
         actor_metrics["actor_lr"] = self.actor_optimizer.param_groups[0]["lr"]
@@ -301,9 +312,11 @@ class PPOAgent:
 
     def _actor_step(self, norm_obs: torch.Tensor, actions: torch.Tensor, old_log_probs: torch.Tensor,
                     norm_adv: torch.Tensor, explore: torch.Tensor, valid: torch.Tensor,
-                    teacher: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, float]:
+                    teacher: tuple[torch.Tensor, torch.Tensor] | None = None,
+                    mirrored_obs: torch.Tensor | None = None) -> dict[str, float]:
         """One actor minibatch: clipped surrogate on exploring samples plus the action-bound loss, and with
-        ``teacher`` (its actions (M, A) and the mask (M,) of labelled samples) the behaviour-cloning term."""
+        ``teacher`` (its actions (M, A) and the mask (M,) of labelled samples) the behaviour-cloning term, with
+        ``mirrored_obs`` (M, D), the mirrored states normalized, the symmetry term (``agent.mirror_weight``)."""
         cfg = self.config
         mean = self.actor(norm_obs)
         ratio = torch.exp(self.actor.log_prob(mean, actions) - old_log_probs)
@@ -317,6 +330,11 @@ class PPOAgent:
         if teacher is not None:
             teacher_loss = self._global_masked_mean((mean - teacher[0]).square().mean(-1), teacher[1])
             loss = loss + cfg.teacher_weight * teacher_loss
+        mirror_loss = None
+        if mirrored_obs is not None:
+            mirror_loss = self._global_masked_mean(
+                (mean - self.mirror.action.apply(self.actor(mirrored_obs))).square().mean(-1), valid, counts[1])
+            loss = loss + cfg.mirror_weight * mirror_loss
         self._step(self.actor_optimizer, self.actor, loss)
         with torch.no_grad():
             clipped = ((ratio - 1.0).abs() > cfg.ppo_clip_ratio).float()
@@ -326,6 +344,8 @@ class PPOAgent:
                    "approx_kl": masked_mean(kl, explore).item()}
             if teacher_loss is not None:
                 out["teacher_loss"] = teacher_loss.item()
+            if mirror_loss is not None:
+                out["mirror_loss"] = mirror_loss.item()
             return out
 
     def _adapt_actor_lr(self, kl: float) -> None:

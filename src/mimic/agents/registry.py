@@ -10,6 +10,7 @@ from mimic.agents.amp import AMPAgent
 from mimic.agents.config import PPOConfig
 from mimic.agents.ppo import PPOAgent
 from mimic.distributed import DistContext
+from mimic.envs.mirror import Mirror
 
 AGENTS: dict[str, type[PPOAgent]] = {"ppo": PPOAgent, "amp": AMPAgent}
 
@@ -18,12 +19,17 @@ def build_agent(config: PPOConfig, dims: dict[str, int], device: torch.device | 
                 dist: DistContext | None = None, env: Any = None) -> PPOAgent:
     """The agent ``config.name`` for env sizes ``dims`` (``obs_dim``, ``action_dim``, and ``amp_obs_dim`` for
     AMP). ``env``: where an agent that trains on data from the env gets it (AMP's expert samples:
-    ``env.amp.sample_expert``); None builds an agent that only acts."""
+    ``env.amp.sample_expert``; ``agent.mirror_weight``'s mirror images, :class:`~mimic.envs.mirror.Mirror`); None
+    builds an agent that only acts."""
     if config.name == "amp":
         expert = env.amp.sample_expert if env is not None and getattr(env, "amp", None) is not None else None
-        return AMPAgent(dims["obs_dim"], dims["action_dim"], config, device, dist,
-                        amp_obs_dim=int(dims.get("amp_obs_dim", 0)), expert=expert)
-    return PPOAgent(dims["obs_dim"], dims["action_dim"], config, device, dist)
+        agent = AMPAgent(dims["obs_dim"], dims["action_dim"], config, device, dist,
+                         amp_obs_dim=int(dims.get("amp_obs_dim", 0)), expert=expert)
+    else:
+        agent = PPOAgent(dims["obs_dim"], dims["action_dim"], config, device, dist)
+    if config.mirror_weight > 0 and env is not None:  # agent.mirror_weight's mirror images
+        agent.mirror = Mirror.of(env)
+    return agent
 
 
 def env_dims(env: Any) -> dict[str, int]:

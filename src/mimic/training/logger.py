@@ -33,6 +33,7 @@ AMP_TABLE_COLUMNS: dict[str, tuple[str, str]] = {
 }
 # Added once the actor learns from a teacher's labels (agent.teacher_weight): the clone term's distance.
 TEACHER_TABLE_COLUMNS: dict[str, tuple[str, str]] = {"losses/teacher": ("teach", "{:>6.3f}")}
+MIRROR_TABLE_COLUMNS: dict[str, tuple[str, str]] = {"losses/mirror": ("mirror", "{:>6.3f}")}
 
 
 class RunLogger:
@@ -85,7 +86,8 @@ class RunLogger:
 
     def _print(self, row: dict[str, float]) -> None:
         table = {**TABLE_COLUMNS, **(AMP_TABLE_COLUMNS if "amp/style_reward" in row else {}),
-                 **(TEACHER_TABLE_COLUMNS if "losses/teacher" in row else {})}
+                 **(TEACHER_TABLE_COLUMNS if "losses/teacher" in row else {}),
+                 **(MIRROR_TABLE_COLUMNS if "losses/mirror" in row else {})}
         if self._rows_printed % 20 == 0 or list(table) != self._table_keys:  # a header for new columns too
             self._table_keys = list(table)
             print("  ".join(head.rjust(len(fmt.format(0))) for head, fmt in table.values()))
