@@ -132,3 +132,20 @@ def test_a_policys_mirror_image_and_mean():
     assert mirrored_policy(policy, mirror, "off") is policy
     with pytest.raises(MimicError, match="off, image or mean"):
         mirrored_policy(policy, mirror, "both")
+
+
+def test_mirror_gap_benchmark_measures_a_shipped_policy_and_refuses_a_phase_observation():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[2] / "benchmarks" / "mirror_gap.py"
+    run = subprocess.run([sys.executable, str(script), "amp_steer", "--episodes", "4", "--steps", "10", "--every",
+                          "5", "--json"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout.splitlines()[-1])
+    assert out["mirror_gap"] > 0 and out["turned_gap"] >= 0 and out["mean_sq_action"] > 0
+    refused = subprocess.run([sys.executable, str(script), "walk", "--episodes", "2", "--steps", "2"],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "mirror_gap: error: mirror: only the deepmimic observation" in refused.stderr
