@@ -115,19 +115,17 @@ def observation_mirror(env: ImitationEnv) -> SignedPermutation:
     parts = {p["name"]: p for p in observer.layout(env)}
     size = sum(p["size"] for p in parts.values())
     perm, sign = np.arange(size), np.ones(size)
-    quat = cfg.body_rot_obs == "quat"
+    # per body: position (S), then a quaternion (w, -S u) or tangent and normal axes (S each); velocities
+    rot_sign = np.concatenate(([1.0], PSEUDO)) if cfg.body_rot_obs == "quat" else np.concatenate((VECTOR, VECTOR))
+    signs = {"pos_rot": np.concatenate((VECTOR, rot_sign)), "vel": np.concatenate((VECTOR, PSEUDO))}
     for b, name in enumerate(names):
-        here, there = parts[f"{name}/pos_rot"], parts[f"{names[partners[b]]}/pos_rot"]
-        # position (S), then a quaternion (w, -S u) or tangent and normal axes (S each)
-        rot_sign = np.concatenate(([1.0], PSEUDO)) if quat else np.concatenate((VECTOR, VECTOR))
-        perm[here["start"]:here["start"] + here["size"]] = np.arange(there["start"], there["start"] + there["size"])
-        sign[here["start"]:here["start"] + here["size"]] = np.concatenate((VECTOR, rot_sign))
-        here, there = parts[f"{name}/vel"], parts[f"{names[partners[b]]}/vel"]
-        perm[here["start"]:here["start"] + 6] = np.arange(there["start"], there["start"] + 6)
-        sign[here["start"]:here["start"] + 6] = np.concatenate((VECTOR, PSEUDO))
+        for kind, part_sign in signs.items():  # this body's part takes its partner's, signed
+            here, there = parts[f"{name}/{kind}"], parts[f"{names[partners[b]]}/{kind}"]
+            perm[here["start"]:here["start"] + here["size"]] = np.arange(there["start"], there["start"] + there["size"])
+            sign[here["start"]:here["start"] + here["size"]] = part_sign
     if "steering_target" in parts:  # cos and sin of the target's angle from the heading, speed
         sign[parts["steering_target"]["start"] + 1] = -1.0
-    known = {"root_height", "steering_target", "clock"} | {f"{n}/{k}" for n in names for k in ("pos_rot", "vel")}
+    known = {"root_height", "steering_target", "clock"} | {f"{n}/{k}" for n in names for k in signs}
     unknown = sorted(set(parts) - known)
     if unknown:
         raise MimicError(f"mirror: no mirror image for the observation parts {', '.join(unknown)}")

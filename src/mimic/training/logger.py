@@ -31,9 +31,10 @@ AMP_TABLE_COLUMNS: dict[str, tuple[str, str]] = {
     "amp/acc_expert": ("acc_e", "{:>5.2f}"),
     "amp/acc_agent": ("acc_a", "{:>5.2f}"),
 }
-# Added once the actor learns from a teacher's labels (agent.teacher_weight): the clone term's distance.
-TEACHER_TABLE_COLUMNS: dict[str, tuple[str, str]] = {"losses/teacher": ("teach", "{:>6.3f}")}
-MIRROR_TABLE_COLUMNS: dict[str, tuple[str, str]] = {"losses/mirror": ("mirror", "{:>6.3f}")}
+# Each added once its own key is logged: the actor loss's optional terms (agent.teacher_weight's clone
+# distance, agent.mirror_weight's symmetry term).
+OPTIONAL_TABLE_COLUMNS: dict[str, tuple[str, str]] = {"losses/teacher": ("teach", "{:>6.3f}"),
+                                                      "losses/mirror": ("mirror", "{:>6.3f}")}
 
 
 class RunLogger:
@@ -86,8 +87,7 @@ class RunLogger:
 
     def _print(self, row: dict[str, float]) -> None:
         table = {**TABLE_COLUMNS, **(AMP_TABLE_COLUMNS if "amp/style_reward" in row else {}),
-                 **(TEACHER_TABLE_COLUMNS if "losses/teacher" in row else {}),
-                 **(MIRROR_TABLE_COLUMNS if "losses/mirror" in row else {})}
+                 **{k: col for k, col in OPTIONAL_TABLE_COLUMNS.items() if k in row}}
         if self._rows_printed % 20 == 0 or list(table) != self._table_keys:  # a header for new columns too
             self._table_keys = list(table)
             print("  ".join(head.rjust(len(fmt.format(0))) for head, fmt in table.values()))
