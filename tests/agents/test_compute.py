@@ -115,7 +115,7 @@ def test_bf16_inference_weights_give_autocast_results_and_follow_updates():
     fused = torch.optim.AdamW(params, lr=0.1, fused=True)
     fused.zero_grad()
     loss().backward()
-    fused.step()  # torch 2.13's fused step writes without a version bump: PPOAgent._step forgets the cache
+    fused.step()  # torch 2.13's fused step writes without a version bump: GuardedStep forgets the cache
     forget_low_precision_weights(actor)
     forget_low_precision_weights(critic)
     check()

@@ -8,8 +8,7 @@ import errno
 import pytest
 import torch
 
-from mimic.agents import PPOAgent, PPOConfig, RolloutBuffer, collect, load_checkpoint, save_checkpoint
-from mimic.agents import ppo as ppo_module
+from mimic.agents import PPOAgent, PPOConfig, RolloutBuffer, collect, data_parallel, load_checkpoint, save_checkpoint
 from mimic.errors import MimicError
 
 torch.set_num_threads(1)
@@ -42,7 +41,7 @@ def test_nan_minibatches_are_skipped_and_counted(scripted_env):
 
 def test_several_in_a_row_stop_training_with_a_clear_message(scripted_env, monkeypatch):
     agent, buf = agent_and_rollout(scripted_env)
-    monkeypatch.setattr(ppo_module, "NONFINITE_LIMIT", 3)
+    monkeypatch.setattr(data_parallel, "NONFINITE_LIMIT", 3)
     buf.rewards[0, 0] = float("inf")
     with pytest.raises(MimicError, match="training diverged: 3 minibatches in a row had NaN or Inf"):
         agent.update(buf)

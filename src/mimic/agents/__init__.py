@@ -6,9 +6,10 @@ from __future__ import annotations
 from mimic.agents.amp import AMPAgent
 from mimic.agents.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from mimic.agents.config import PPOConfig
+from mimic.agents.losses import action_bound_violation
 from mimic.agents.networks import Actor, Critic
 from mimic.agents.normalizer import RunningNormalizer
-from mimic.agents.ppo import ActOutput, PPOAgent, action_bound_violation
+from mimic.agents.ppo import ActOutput, PPOAgent
 from mimic.agents.registry import build_agent
 from mimic.agents.rollout import RolloutBuffer, collect, td_lambda_returns
 

@@ -29,10 +29,12 @@ from torch import nn
 
 from mimic.agents.compute import resolve_precision
 from mimic.agents.config import PPOConfig
+from mimic.agents.data_parallel import global_masked_mean, merge_normalizer
 from mimic.agents.discriminator import Discriminator, objective_terms, penalty_and_kl_terms, style_reward
+from mimic.agents.losses import masked_mean
 from mimic.agents.normalizer import RunningNormalizer
 from mimic.agents.optimizers import load_optimizer_state, make_optimizer
-from mimic.agents.ppo import PPOAgent, masked_mean
+from mimic.agents.ppo import PPOAgent
 from mimic.agents.rollout import RolloutBuffer
 from mimic.distributed import DistContext
 from mimic.errors import MimicError
@@ -114,7 +116,7 @@ class AMPAgent(PPOAgent):
     def _update(self, buffer: RolloutBuffer) -> dict[str, float]:
         metrics = super()._update(buffer)  # style rewards from the current discriminator, then PPO
         metrics.update(self._update_discriminator(buffer))
-        metrics["skipped_minibatches"] = float(self.skipped_minibatches)  # the discriminator's too
+        metrics["skipped_minibatches"] = float(self.step_guard.skipped)  # the discriminator's too
         return metrics
 
     def _update_discriminator(self, buffer: RolloutBuffer) -> dict[str, float]:
@@ -143,7 +145,7 @@ class AMPAgent(PPOAgent):
                     totals[key] = totals.get(key, 0.0) + value
                 count += 1
         self._store_replay(agent_obs[valid])
-        self._merge_normalizer(self.amp_norm)
+        merge_normalizer(self.dist, self.amp_norm)
         out = {k: v / max(count, 1) for k, v in totals.items()}
         if self.dist.enabled and out:
             vec = self.dist.mean_(torch.tensor(list(out.values()), dtype=torch.float64))
@@ -173,29 +175,32 @@ class AMPAgent(PPOAgent):
         """One discriminator minibatch of expert (M, D) and agent (M, D) samples (``agent_mask`` (M,): valid
         ones); returns its diagnostics."""
         acfg = self.config.amp
+
+        def mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # over every rank's samples
+            return global_masked_mean(self.dist, x, mask)
+
         ones_e = torch.ones(len(expert), dtype=torch.bool, device=self.device)
         noise_e, noise_a = self._code_noise(len(expert)), self._code_noise(len(agent))
         expert_logits, grad_sq, kl_e = penalty_and_kl_terms(self.disc, self.amp_norm(expert), noise_e)
         if acfg.objective == "bce":  # MimicKit: the penalty on both sides, weighted by grad_penalty
             agent_logits, grad_sq_agent, kl_a = penalty_and_kl_terms(self.disc, self.amp_norm(agent), noise_a)
-            penalty = 0.5 * (self._global_masked_mean(grad_sq, ones_e)
-                             + self._global_masked_mean(grad_sq_agent, agent_mask))
+            penalty = 0.5 * (mean(grad_sq, ones_e) + mean(grad_sq_agent, agent_mask))
             penalty_weight = acfg.grad_penalty
         else:  # the AMP paper: on expert samples, weighted by grad_penalty / 2
             agent_logits, kl_a = self.disc.logits_and_kl(self.amp_norm(agent), noise_a)
-            penalty = self._global_masked_mean(grad_sq, ones_e)
+            penalty = mean(grad_sq, ones_e)
             penalty_weight = 0.5 * acfg.grad_penalty
         err_e, err_a = objective_terms(acfg.objective, expert_logits, agent_logits)
-        objective = 0.5 * (self._global_masked_mean(err_e, ones_e) + self._global_masked_mean(err_a, agent_mask))
+        objective = 0.5 * (mean(err_e, ones_e) + mean(err_a, agent_mask))
         logit_reg = self.disc.head.weight.square().sum()
         loss = objective + penalty_weight * penalty + acfg.logit_reg * logit_reg
         extra: dict[str, float] = {}
         if kl_e is not None:  # the bottleneck: KL over both sides' samples, held near vdb_info by beta
-            kl = 0.5 * (self._global_masked_mean(kl_e, ones_e) + self._global_masked_mean(kl_a, agent_mask))
+            kl = 0.5 * (mean(kl_e, ones_e) + mean(kl_a, agent_mask))
             loss = loss + self.vdb_beta * kl
             extra = {"amp_kl": kl.item(), "amp_vdb_beta": self.vdb_beta}
             self.vdb_beta = max(0.0, self.vdb_beta + acfg.vdb_beta_lr * (extra["amp_kl"] - acfg.vdb_info))
-        self._step(self.disc_optimizer, self.disc, loss)
+        self.step_guard(self.disc_optimizer, self.disc, loss)
         with torch.no_grad():
             return {"amp_disc_loss": objective.item(), "amp_grad_penalty": penalty.item(),
                     "amp_acc_expert": float((expert_logits > 0).float().mean()),

@@ -1,8 +1,8 @@
 """PPO for motion imitation, as DeepMimic and MimicKit run it (ANCHORS 1.10 and 3.12).
 
 Read top to bottom: :class:`PPOAgent`: ``act`` (exploration), ``update`` (returns and advantages, critic
-epochs, actor epochs), and the small helpers they use. The hyperparameters, with where each default comes
-from, are :class:`~mimic.agents.config.PPOConfig`.
+epochs, actor epochs), and the small helpers they use; the loss terms are :mod:`mimic.agents.losses`.
+The hyperparameters, with where each default comes from, are :class:`~mimic.agents.config.PPOConfig`.
 
 What differs from textbook PPO, on purpose:
 
@@ -15,9 +15,9 @@ What differs from textbook PPO, on purpose:
 - an action-bound loss pulls the mean back inside [-1, 1] instead of squashing it;
 - no entropy bonus and no value clipping.
 
-Data parallel (``dist`` with several ranks, :mod:`mimic.distributed`): rank 0's weights are
-broadcast at the start; every minibatch loss is a masked mean whose denominator is the count over
-all ranks, and gradients are averaged over ranks, so one update on R ranks' rollouts equals one
+Data parallel (``dist`` with several ranks; :mod:`mimic.distributed`, :mod:`mimic.agents.data_parallel`):
+rank 0's weights are broadcast at the start; every minibatch loss is a masked mean whose denominator is the
+count over all ranks, and gradients are averaged over ranks, so one update on R ranks' rollouts equals one
 update on their concatenation; advantage statistics and the normalizer's new sums are reduced
 before use, and the sample counter counts every rank's samples.
 """
@@ -35,7 +35,9 @@ from torch import nn
 
 from mimic.agents.compute import resolve_precision, threads_per_process, torch_threads
 from mimic.agents.config import PPOConfig
-from mimic.agents.networks import Actor, Critic, forget_low_precision_weights
+from mimic.agents.data_parallel import GuardedStep, global_counts, global_masked_mean, merge_normalizer
+from mimic.agents.losses import action_bound_violation, approx_kl, clipped_surrogate, masked_mean
+from mimic.agents.networks import Actor, Critic
 from mimic.agents.normalizer import RunningNormalizer
 from mimic.agents.optimizers import load_optimizer_state, make_optimizer
 from mimic.agents.policy import Policy
@@ -64,15 +66,6 @@ class ActOutput:
     log_prob: torch.Tensor
     value: torch.Tensor
     rand_mask: torch.Tensor
-
-
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``x`` over ``mask``; 0 when the mask is empty."""
-    return (x * mask).sum() / mask.sum().clamp_min(1)
-
-
-# Minibatches in a row with NaN or Inf gradients after which training stops (each is skipped).
-NONFINITE_LIMIT = 10
 
 
 class PPOAgent:
@@ -129,8 +122,8 @@ class PPOAgent:
         self.iteration = 0
         self.mirror: Mirror | None = None  # the env's mirror images, for agent.mirror_weight (set by build_agent)
         self.samples = 0
-        self.skipped_minibatches = 0  # NaN/Inf gradients skipped in the current update (see _step)
-        self._nonfinite_in_a_row = 0
+        # every optimizer step goes through this: gradients averaged over ranks, NaN and Inf skipped and counted
+        self.step_guard = GuardedStep(self.dist, cfg.grad_clip)
         if self.dist.enabled:
             self.dist.broadcast_module(self.actor)
             self.dist.broadcast_module(self.critic)
@@ -228,7 +221,7 @@ class PPOAgent:
 
     def _update(self, buffer: RolloutBuffer) -> dict[str, float]:
         cfg = self.config
-        self.skipped_minibatches = 0
+        self.step_guard.skipped = 0
         shaped = self.shape_rewards(buffer)
         returns = buffer.returns(cfg.discount, cfg.td_lambda)
         advantages = returns - buffer.values
@@ -257,7 +250,7 @@ class PPOAgent:
         targets = returns
         if self.value_norm is not None:  # this rollout's returns join the statistics before use
             self.value_norm.record(returns[valid][:, None])
-            self._merge_normalizer(self.value_norm)
+            merge_normalizer(self.dist, self.value_norm)
             targets = self.value_norm(returns[:, None])[:, 0]
         critic_metrics = self._epochs(cfg.critic_epochs, cfg.critic_batch_size * buffer.num_envs, num_samples,
                                       lambda idx: self._critic_step(norm_obs[idx], targets[idx], valid[idx]))
@@ -280,7 +273,7 @@ class PPOAgent:
         if cfg.actor_lr_schedule == "kl" and "approx_kl" in actor_metrics:  # every rank steps on the same KL
             self._adapt_actor_lr(float(self.dist.mean_(torch.tensor(actor_metrics["approx_kl"], dtype=torch.float64))))
         actor_metrics["actor_lr"] = self.actor_optimizer.param_groups[0]["lr"]
-        self._merge_normalizer(self.obs_norm)
+        merge_normalizer(self.dist, self.obs_norm)
         self.iteration += 1
         metrics = {**critic_metrics, **actor_metrics, "return_mean": float(returns[valid].mean()),
                    "value_mean": float(buffer.values.flatten()[valid].mean())}
@@ -288,7 +281,7 @@ class PPOAgent:
             vec = self.dist.mean_(torch.tensor(list(metrics.values()), dtype=torch.float64))
             metrics = dict(zip(metrics, vec.tolist(), strict=True))
         return {**shaped, **metrics, "adv_mean": float(adv_mean), "adv_std": float(adv_std), "exp_prob": self.exp_prob,
-                "skipped_minibatches": float(self.skipped_minibatches)}
+                "skipped_minibatches": float(self.step_guard.skipped)}
 
     def _epochs(self, epochs: int, batch_size: int, num_samples: int,
                 step: Callable[[torch.Tensor], dict[str, float]]) -> dict[str, float]:
@@ -306,8 +299,8 @@ class PPOAgent:
     def _critic_step(self, norm_obs: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> dict[str, float]:
         """One critic minibatch: mean squared error to the TD(lambda) returns (MimicKit: no 1/2), standardized
         with ``value_norm``."""
-        loss = self._global_masked_mean((self.critic(norm_obs) - targets).square(), valid)
-        self._step(self.critic_optimizer, self.critic, loss)
+        loss = global_masked_mean(self.dist, (self.critic(norm_obs) - targets).square(), valid)
+        self.step_guard(self.critic_optimizer, self.critic, loss)
         return {"critic_loss": loss.item()}
 
     def _actor_step(self, norm_obs: torch.Tensor, actions: torch.Tensor, old_log_probs: torch.Tensor,
@@ -320,25 +313,24 @@ class PPOAgent:
         cfg = self.config
         mean = self.actor(norm_obs)
         ratio = torch.exp(self.actor.log_prob(mean, actions) - old_log_probs)
-        surrogate = torch.minimum(ratio * norm_adv,
-                                  ratio.clamp(1.0 - cfg.ppo_clip_ratio, 1.0 + cfg.ppo_clip_ratio) * norm_adv)
-        counts = self._global_counts(explore, valid)
-        policy_loss = -self._global_masked_mean(surrogate, explore, counts[0])
-        bound_loss = self._global_masked_mean(action_bound_violation(mean), valid, counts[1])
+        surrogate = clipped_surrogate(ratio, norm_adv, cfg.ppo_clip_ratio)
+        counts = global_counts(self.dist, explore, valid)
+        policy_loss = -global_masked_mean(self.dist, surrogate, explore, counts[0])
+        bound_loss = global_masked_mean(self.dist, action_bound_violation(mean), valid, counts[1])
         loss = policy_loss + cfg.action_bound_weight * bound_loss
         teacher_loss = None
         if teacher is not None:
-            teacher_loss = self._global_masked_mean((mean - teacher[0]).square().mean(-1), teacher[1])
+            teacher_loss = global_masked_mean(self.dist, (mean - teacher[0]).square().mean(-1), teacher[1])
             loss = loss + cfg.teacher_weight * teacher_loss
         mirror_loss = None
         if mirrored_obs is not None:
-            mirror_loss = self._global_masked_mean(
-                (mean - self.mirror.action.apply(self.actor(mirrored_obs))).square().mean(-1), valid, counts[1])
+            image = self.mirror.action.apply(self.actor(mirrored_obs))
+            mirror_loss = global_masked_mean(self.dist, (mean - image).square().mean(-1), valid, counts[1])
             loss = loss + cfg.mirror_weight * mirror_loss
-        self._step(self.actor_optimizer, self.actor, loss)
+        self.step_guard(self.actor_optimizer, self.actor, loss)
         with torch.no_grad():
             clipped = ((ratio - 1.0).abs() > cfg.ppo_clip_ratio).float()
-            kl = ratio - 1.0 - torch.log(ratio.clamp_min(1e-12))  # KL(rollout || before this step), k3 estimate
+            kl = approx_kl(ratio)  # KL(rollout || before this step)
             out = {"actor_loss": loss.item(), "action_bound_loss": bound_loss.item(),
                    "clip_frac": masked_mean(clipped, explore).item(), "imp_ratio": masked_mean(ratio, explore).item(),
                    "approx_kl": masked_mean(kl, explore).item()}
@@ -364,50 +356,6 @@ class PPOAgent:
         lr = min(max(lr, self.config.actor_lr_bounds[0]), self.config.actor_lr_bounds[1])
         for group in self.actor_optimizer.param_groups:
             group["lr"] = lr
-
-    def _merge_normalizer(self, norm: RunningNormalizer) -> None:
-        """Fold the samples ``norm`` recorded since its last update into its statistics, summed over ranks."""
-        if self.dist.enabled and not norm.frozen:
-            pending = self.dist.sum_(torch.cat((norm.new_count[None], norm.new_sum, norm.new_sum_sq)))
-            norm.new_count.copy_(pending[0])
-            norm.new_sum.copy_(pending[1:1 + norm.size])
-            norm.new_sum_sq.copy_(pending[1 + norm.size:])
-        norm.update()
-
-    def _global_counts(self, *masks: torch.Tensor) -> torch.Tensor:
-        """(len(masks),) number of True entries of each mask, summed over ranks."""
-        return self.dist.sum_(torch.stack([m.sum() for m in masks]).double())
-
-    def _global_masked_mean(self, x: torch.Tensor, mask: torch.Tensor,
-                            count: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean of ``x`` over ``mask`` on all ranks, as this rank's share: its masked sum over the global
-        count, times the number of ranks (the gradient average divides that back out). With one
-        process this is :func:`masked_mean`."""
-        count = self._global_counts(mask)[0] if count is None else count
-        scale = self.dist.world_size / float(count.clamp_min(1))
-        return (x * mask).sum() * scale
-
-    def _step(self, optimizer: torch.optim.Optimizer, net: nn.Module, loss: torch.Tensor) -> None:
-        """Backpropagate ``loss`` and step ``optimizer``, unless a gradient is NaN or Inf: that minibatch is
-        skipped and counted (``skipped_minibatches``), and ``NONFINITE_LIMIT`` in a row stop training."""
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.dist.average_gradients(net.parameters())  # NaN on any rank reaches every rank: they all skip
-        grads = [p.grad for p in net.parameters() if p.grad is not None]
-        if grads and not bool(torch.stack([g.sum() for g in grads]).sum().isfinite()):
-            optimizer.zero_grad(set_to_none=True)
-            self.skipped_minibatches += 1
-            self._nonfinite_in_a_row += 1
-            if self._nonfinite_in_a_row >= NONFINITE_LIMIT:
-                raise MimicError(f"training diverged: {NONFINITE_LIMIT} minibatches in a row had NaN or Inf losses "
-                                 "or gradients (none reached the weights); the run stops with its last checkpoint "
-                                 "(latest.pt) kept: lower the learning rates or check the env's observations")
-            return
-        self._nonfinite_in_a_row = 0
-        if self.config.grad_clip > 0:
-            nn.utils.clip_grad_norm_(net.parameters(), self.config.grad_clip)
-        optimizer.step()
-        forget_low_precision_weights(net)  # a fused step leaves the version counters as they were
 
     # ------------------------------------------------------------------------------------ state
     def state_dict(self) -> dict:
@@ -455,9 +403,3 @@ class PPOAgent:
                 # random stream cannot carry over, so a fresh one from the seed and the iteration goes on
                 self.generator.manual_seed(self.config.seed + self.iteration)
 
-
-def action_bound_violation(mean: torch.Tensor, bound: float = 1.0) -> torch.Tensor:
-    """(N,) sum over action dims of the squared excess of ``mean`` (N, A) beyond ``+-bound``."""
-    below = (mean + bound).clamp_max(0.0)
-    above = (mean - bound).clamp_min(0.0)
-    return below.square().sum(-1) + above.square().sum(-1)
