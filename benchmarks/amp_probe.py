@@ -51,7 +51,7 @@ def pipeline_gap(env: ImitationEnv) -> float:
     """Max abs difference (over envs and features) between the AMP frame of the simulator placed on the clip
     and the motion library's frame at the same time."""
     env.reset()
-    sim = env.amp_frame_of_sim(env._sim_track_state())
+    sim = env.amp_frame_of_sim(env.sim_track_state(env.engine))
     ref = env.amp.motion_frames(env.clip_ids, env.motion_time)[:, 0]
     return float((sim - ref).abs().max())
 

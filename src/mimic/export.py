@@ -171,13 +171,13 @@ def contract(env: Any, agent: Any, checkpoint: str) -> dict:
 
 
 def _reward_contract(env: Any) -> dict:
-    model, cfg = env.model, env.config
-    out = {"kind": cfg.reward, "weights": env.reward_weights, "scales": env.reward_scales,
+    model, cfg, reward = env.model, env.config, env.track_reward
+    out = {"kind": cfg.reward, "weights": reward.weights, "scales": reward.scales,
            "terms": "reward = sum(weight * exp(-scale * error)) over the terms; 0 at a fall",
            "fail_zero": cfg.reward_fail_zero, "joint_weights": dict(zip(model.body_names[1:],
-                                                                         env.joint_weights.tolist(), strict=True)),
-           "dof_weights": env.dof_weights.tolist(),
+                                                                         reward.joint_weights.tolist(), strict=True)),
+           "dof_weights": reward.dof_weights.tolist(),
            "end_effectors": [model.body_names[i] for i in env.end_effectors.tolist()]}
     if cfg.reward == "deepmimic":
-        out["root_weight"] = env.root_weight
+        out["root_weight"] = reward.root_weight
     return out

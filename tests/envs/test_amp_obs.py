@@ -22,7 +22,7 @@ def make(num_envs: int = 4) -> ImitationEnv:
 def test_sim_and_expert_frames_agree_on_the_same_state():
     env = make()
     env.reset()  # the characters start on the clip: the simulated state is the reference state
-    sim = env.amp_frame_of_sim(env._sim_track_state())
+    sim = env.amp_frame_of_sim(env.sim_track_state(env.engine))
     expert = env.amp.motion_frames(env.clip_ids, env.motion_time)[:, 0]
     assert sim.shape == (4, amp_frame_dim(env.model, 5)) == (4, 140)
     assert torch.allclose(sim, expert, atol=2e-3), (sim - expert).abs().max()
@@ -64,6 +64,6 @@ def test_the_feature_groups_tile_the_frame_in_order():
     spans = list(groups.values())
     assert spans[0].start == 0 and spans[-1].stop == env.amp.frame_dim
     assert all(a.stop == b.start for a, b in zip(spans[:-1], spans[1:], strict=True))
-    frame = env.amp_frame_of_sim(env._sim_track_state())
+    frame = env.amp_frame_of_sim(env.sim_track_state(env.engine))
     assert torch.equal(frame[:, groups["root_height"]], env.engine.root_pos[:, 2:3].to(frame.dtype))
     assert groups["dof_vel"].stop - groups["dof_vel"].start == env.model.num_dofs

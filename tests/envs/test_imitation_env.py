@@ -60,7 +60,7 @@ def test_env_builds_resets_and_steps_without_nan(layout):
 def test_reward_is_one_at_the_reference(reward):
     env = make(num_envs=16, reward=reward)
     env.reset()  # RSI copies the reference state into the simulation
-    total, terms = env._reward(env._sim_track_state(), env.ref)
+    total, terms = env.track_reward(env.sim_track_state(env.engine), env.ref)
     for name, term in terms.items():
         assert torch.allclose(term, torch.ones_like(term), atol=2e-3), name
     assert torch.allclose(total, torch.ones_like(total), atol=2e-3)
@@ -79,7 +79,7 @@ def test_reward_drops_monotonically_as_a_joint_turns_away(reward):
         twist = R.quat_from_axis_angle(torch.tensor([1.0, 0.0, 0.0]), torch.tensor(float(angle)))
         joint_pos[0, off:off + 4] = R.quat_mul(joint_pos[0, off:off + 4], twist)
         env.engine.set_state(None, ref.root_pos, ref.root_rot, ref.root_vel, ref.root_ang_vel, joint_pos, ref.dof_vel)
-        total, terms = env._reward(env._sim_track_state(), ref)
+        total, terms = env.track_reward(env.sim_track_state(env.engine), ref)
         rewards.append(total.item())
     assert rewards[0] == pytest.approx(1.0, abs=2e-3)
     assert all(b < a for a, b in zip(rewards, rewards[1:], strict=False)), rewards

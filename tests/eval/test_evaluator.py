@@ -10,6 +10,7 @@ import torch
 
 from mimic.envs.config import EnvConfig
 from mimic.envs.terminations import DoneReason
+from mimic.envs.track_reward import ref_track_state, tracking_errors
 from mimic.envs.tracking import ImitationEnv
 from mimic.eval.evaluator import evaluate
 
@@ -71,17 +72,17 @@ def test_mpjpe_is_zero_at_the_reference_and_ignores_a_shift_of_the_whole_charact
     env = ImitationEnv(replace(EnvConfig(), clips=["walk"]), num_envs=4, seed=0)
     env.reset()
     ref = env.ref
-    sim = env._ref_track_state(ref)
-    errors = env._tracking_errors(sim, ref)
+    sim = ref_track_state(ref)
+    errors = tracking_errors(sim, ref)
     assert torch.allclose(errors["mpjpe"], torch.zeros(4), atol=1e-6)
     shift = torch.tensor([0.3, -0.2, 0.1])
     moved = replace(sim, root_pos=sim.root_pos + shift, body_pos=sim.body_pos + shift)
-    errors = env._tracking_errors(moved, ref)
+    errors = tracking_errors(moved, ref)
     assert torch.allclose(errors["mpjpe"], torch.zeros(4), atol=1e-6)
     assert torch.allclose(errors["body_pos_error"], torch.full((4,), float(shift.norm())), atol=1e-5)
     bent = sim.body_pos.clone()
     bent[:, 5, 2] += 0.14  # one of the 14 non-root bodies 14 cm off
-    errors = env._tracking_errors(replace(sim, body_pos=bent), ref)
+    errors = tracking_errors(replace(sim, body_pos=bent), ref)
     assert torch.allclose(errors["mpjpe"], torch.full((4,), 0.01), atol=1e-5)
 
 

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
-from mimic.character import rotations as rot
 from mimic.character.spec import load_spec
 from mimic.engine import geoms as geom_fn
 from mimic.engine.base import Engine
@@ -42,6 +40,7 @@ from mimic.envs.start_sampler import StartTimeSampler
 from mimic.envs.steering import SteeringTask
 from mimic.envs.teacher import Teacher
 from mimic.envs.terminations import DoneReason
+from mimic.envs.track_reward import SimTrackState, TrackingReward, tracking_errors
 from mimic.errors import MimicError
 from mimic.motion import MotionLibrary, load_clip
 from mimic.motion.library import MotionState
@@ -102,13 +101,9 @@ class ImitationEnv:
         self.key_bodies = torch.as_tensor(model.body_indices(list(key)), dtype=torch.long, device=dev)
         ee = config.end_effectors if config.end_effectors is not None else character.end_effectors
         self.end_effectors = torch.as_tensor(model.body_indices(ee), dtype=torch.long, device=dev)
-        self._init_reward_weights()
-        # A body-based term over no bodies would always be 1: a silent constant in the reward.
-        for term, bodies, key in (("end_eff", self.end_effectors, "end_effectors"),
-                                  ("key_pos", self.key_bodies, "key_bodies")):
-            if self.reward_weights.get(term, 0.0) != 0.0 and len(bodies) == 0:
-                raise MimicError(f"env.{key}: character {character.name!r} has none (its spec lists no {key}); "
-                                 f"list bodies in env.{key} or set env.reward_weights.{term}=0")
+        self.track_reward = TrackingReward(config, character, self.end_effectors, self.key_bodies, dev)
+        self.reward_weights = self.track_reward.weights  # term -> weight (the evaluator's best reward)
+        self.sim_track_state = SimTrackState(model, dev)
         # DeepMimic's per-clip episode settings unless the config sets them
         self._episode_seconds = config.episode_seconds or max(character.episode_seconds_for(c.name)
                                                               for c in self.clips)
@@ -127,8 +122,6 @@ class ImitationEnv:
                 for d in per_clip]
         self.pose_termination_dist = torch.tensor(dist, dtype=torch.float32, device=dev)
         self._pose_termination = any(math.isfinite(d) for d in dist)
-        self.body_masses = torch.as_tensor(model.body_masses, dtype=torch.float32, device=dev)
-        self.body_com_offset = torch.as_tensor(model.body_com_offset, dtype=torch.float32, device=dev)
 
         n = num_envs
         self.clip_ids = torch.zeros(n, dtype=torch.long, device=dev)
@@ -159,24 +152,6 @@ class ImitationEnv:
                 CompiledOrEager(f, self._compile_status) for f in (self._pre_physics, self._post_physics))
 
     # ------------------------------------------------------------------------------------ setup
-    def _init_reward_weights(self) -> None:
-        model, cfg = self.model, self.config
-        self.reward_weights, self.reward_scales = cfg.reward_table()
-        if cfg.reward == "deepmimic":
-            w = np.array(self.character.deepmimic_joint_weights)
-            w = w / w.sum()
-            self.root_weight = float(w[0])
-            jw = w[1:]
-        else:
-            jw = np.array(self.character.mimickit_joint_weights)
-        self.joint_weights = torch.as_tensor(jw, dtype=torch.float32, device=self.device)
-        dof_w = np.zeros(model.num_dofs)
-        for b in range(1, model.num_bodies):
-            if model.dof_offsets[b] >= 0:
-                size = {2: 3, 3: 1}[int(model.joint_types[b])]
-                dof_w[model.dof_offsets[b]:model.dof_offsets[b] + size] = jw[b - 1]
-        self.dof_weights = torch.as_tensor(dof_w, dtype=torch.float32, device=self.device)
-
     def observation_size(self, layout: EnvConfig | None = None) -> int:
         """Size of the character's own observation (no task) in ``layout``'s observation settings (default: the
         env's own; :func:`mimic.envs.observer.character_size`)."""
@@ -232,7 +207,7 @@ class ImitationEnv:
             self.amp.push(self.amp_frame_of_sim(sim))
             info["amp_obs"] = self.amp.observation()
         if self.test_mode:
-            info.update(self._tracking_errors(sim, ref))
+            info.update(tracking_errors(sim, ref))
             info["root_speed"] = (sim.root_pos[:, :2] - root_before).norm(dim=-1) / self.dt
             if self.task is not None:
                 info.update(self.task.errors(sim.root_vel))
@@ -264,16 +239,16 @@ class ImitationEnv:
                                                        torch.Tensor]:
         """After the physics step, given the offset reference: the simulated tracking state, the reward (N,) and
         its terms, and the observations (N, D) (before any reset)."""
-        sim = self._sim_track_state()
+        sim = self.sim_track_state(self.engine)
         if self.config.task == "track":
-            reward, terms = self._reward(sim, ref)
+            reward, terms = self.track_reward(sim, ref)
         elif self.task is not None:
             reward = self.task.reward(sim.root_vel, sim.root_rot)
             terms = {"steering": reward}
         else:  # no task: the agent's own reward (AMP's style reward) is the whole reward
             reward, terms = torch.zeros(self.num_envs, device=self.device), {}
         if self.config.takeover_seconds > 0:  # the clip's tracking reward for the first moments of an episode
-            track, _ = self._reward(sim, ref)
+            track, _ = self.track_reward(sim, ref)
             taking_over = self.episode_time <= self.config.takeover_seconds + 1e-9
             reward = torch.where(taking_over, track, reward)
             terms["takeover"] = track * taking_over
@@ -350,52 +325,10 @@ class ImitationEnv:
         s.body_pos = s.body_pos + self.ref_offset[:, None, :]
         return s
 
-    def _com_vel(self, body_vel: torch.Tensor, body_ang_vel: torch.Tensor, body_rot: torch.Tensor) -> torch.Tensor:
-        """(N, 3) centre-of-mass velocity from per-body origin velocities."""
-        com_arm = rot.quat_rotate(body_rot, self.body_com_offset.expand_as(body_vel))
-        v = body_vel + torch.cross(body_ang_vel, com_arm, dim=-1)
-        return (self.body_masses[:, None] * v).sum(1) / self.body_masses.sum()
-
-    def _sim_track_state(self) -> rew_fn.TrackState:
-        e = self.engine
-        joint_rot = self.model.joint_pos_to_rot(e.joint_pos)
-        return rew_fn.TrackState(
-            root_pos=e.root_pos, root_rot=e.root_rot, root_vel=e.root_vel, root_ang_vel=e.root_ang_vel,
-            joint_rot=joint_rot, dof_vel=e.dof_vel,
-            body_pos=e.body_pos, com_vel=self._com_vel(e.body_vel, e.body_ang_vel, e.body_rot),
-        )
-
     def amp_frame_of_sim(self, sim: rew_fn.TrackState) -> torch.Tensor:
         """(N, F) the AMP frame of the simulated characters (see :mod:`mimic.envs.amp_obs`)."""
         return amp_frame(sim.root_pos, sim.root_rot, sim.root_vel, sim.root_ang_vel, sim.joint_rot, sim.dof_vel,
                          sim.body_pos[:, self.key_bodies])
-
-    def _ref_track_state(self, ref: MotionState) -> rew_fn.TrackState:
-        return rew_fn.TrackState(
-            root_pos=ref.root_pos, root_rot=ref.root_rot, root_vel=ref.root_vel, root_ang_vel=ref.root_ang_vel,
-            joint_rot=ref.joint_rot, dof_vel=ref.dof_vel, body_pos=ref.body_pos, com_vel=ref.com_vel,
-        )
-
-    def _reward(self, sim: rew_fn.TrackState, ref: MotionState) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        ref_ts = self._ref_track_state(ref)
-        if self.config.reward == "deepmimic":
-            errors = rew_fn.deepmimic_errors(sim, ref_ts, self.joint_weights, self.dof_weights, self.root_weight,
-                                             self.end_effectors)
-        else:
-            errors = rew_fn.mimickit_errors(sim, ref_ts, self.joint_weights, self.dof_weights, self.key_bodies)
-        return rew_fn.combine(errors, self.reward_weights, self.reward_scales)
-
-    def _tracking_errors(self, sim: rew_fn.TrackState, ref: MotionState) -> dict[str, torch.Tensor]:
-        # MPJPE as the AMP paper's pose error: joint positions relative to the root, over the non-root bodies
-        rel_sim = sim.body_pos[:, 1:] - sim.root_pos[:, None, :]
-        rel_ref = ref.body_pos[:, 1:] - ref.root_pos[:, None, :]
-        return {
-            "body_rel_pos": rel_sim, "ref_body_rel_pos": rel_ref,  # for the time-warped error (mimic.eval.dtw)
-            "mpjpe": (rel_sim - rel_ref).norm(dim=-1).mean(-1),
-            "body_pos_error": (sim.body_pos - ref.body_pos).norm(dim=-1).mean(-1),
-            "root_pos_error": (sim.root_pos - ref.root_pos).norm(dim=-1),
-            "joint_rot_error": rot.quat_diff_angle(sim.joint_rot, ref.joint_rot).mean(-1),
-        }
 
     @property
     def episode_seconds(self) -> float:
