@@ -8,6 +8,12 @@ sees its root's rotation and velocities in the world frame (``env.world_root_rot
 invariant to that either, but a task on flat ground does not change with it. A symmetric policy has a mirror
 gap near that control; ``agent.mirror_weight`` trains toward it.
 
+For an AMP checkpoint with its discriminator (a run's, not a shipped policy-only file) it also says whether
+the style reward cares which way round a motion is: the discriminator's accuracy and mean logit on clip
+samples and on their mirror images, and on the policy's own AMP observations and theirs
+(:func:`mimic.envs.mirror.amp_obs_mirror`). Mocap is not symmetric, so a discriminator may tell a symmetric
+policy from the clips by that alone; where the mirrored clips score as the clips do, it does not.
+
 Run: ``python benchmarks/mirror_gap.py amp_steer [--episodes 256] [--steps 150] [--every 10] [--seed S] [--json]``.
 """
 
@@ -20,8 +26,9 @@ import sys
 
 import torch
 
+from mimic.agents.amp import discriminator_of
 from mimic.character import rotations as rot
-from mimic.envs.mirror import Mirror, mirrored_policy
+from mimic.envs.mirror import Mirror, amp_obs_mirror, mirrored_policy
 from mimic.errors import MimicError
 from mimic.policies import load_policy
 
@@ -43,6 +50,8 @@ def main() -> None:
     obs = env.reset()
     twin.reset()
     gaps = {"mirror": [], "turned": [], "action": []}
+    disc = discriminator_of(agent)
+    own = []  # the policy's AMP observations at the compared steps
     for k in range(args.steps):
         with torch.no_grad():
             action = policy(obs).clone()
@@ -50,14 +59,35 @@ def main() -> None:
                 gaps["mirror"].append(float((action - image(obs)).square().mean()))
                 gaps["action"].append(float(action.square().mean()))
                 gaps["turned"].append(float((action - policy(_turned(env, twin, turn))).square().mean()))
-        obs, _, _, _ = env.step(action)
+        obs, _, _, info = env.step(action)
+        if disc is not None and (k + 1) % args.every == 0:
+            own.append(info["amp_obs"])
     mean = {k: sum(v) / len(v) for k, v in gaps.items()}
     print(f"{args.policy}: mean squared action {mean['action']:.4f} per DoF; squared difference from its mirror "
           f"image {mean['mirror']:.4f}, from itself with the state turned about the vertical {mean['turned']:.5f} "
           f"({len(gaps['action'])} comparisons of {args.episodes} characters)")
+    result = {"policy": args.policy, "mean_sq_action": mean["action"], "mirror_gap": mean["mirror"],
+              "turned_gap": mean["turned"]}
+    if disc is not None:
+        result["discriminator"] = _discriminator_view(disc, env, torch.cat(own))
     if args.json:
-        print(json.dumps({"policy": args.policy, "mean_sq_action": mean["action"], "mirror_gap": mean["mirror"],
-                          "turned_gap": mean["turned"]}))
+        print(json.dumps(result))
+
+
+def _discriminator_view(disc, env, own: torch.Tensor) -> dict[str, dict[str, float]]:
+    """The discriminator's accuracy (the fraction it calls clip data: logit > 0) and mean logit on clip samples,
+    the policy's own AMP observations ``own`` (M, D), and the mirror images of both; printed and returned."""
+    mirror = amp_obs_mirror(env.model, env.key_bodies.tolist(), env.config.amp_obs_steps)
+    clips = env.amp.sample_expert(len(own), torch.Generator().manual_seed(0))
+    out = {}
+    with torch.no_grad():
+        for name, x in (("clips", clips), ("mirrored clips", mirror.apply(clips)), ("policy", own),
+                        ("mirrored policy", mirror.apply(own))):
+            logits = disc(x).flatten()
+            out[name] = {"called_clip": float((logits > 0).float().mean()), "mean_logit": float(logits.mean())}
+            print(f"  discriminator on {name:16s}: {out[name]['called_clip']:.3f} called clip data, mean logit "
+                  f"{out[name]['mean_logit']:+.3f} ({len(x)} samples)")
+    return out
 
 
 def _turned(env, twin, generator: torch.Generator) -> torch.Tensor:

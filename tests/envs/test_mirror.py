@@ -8,7 +8,7 @@ import torch
 
 from mimic.character.model import JointType
 from mimic.envs.config import EnvConfig
-from mimic.envs.mirror import Mirror, body_partners, dof_mirror, mirrored_policy
+from mimic.envs.mirror import Mirror, amp_obs_mirror, body_partners, dof_mirror, mirrored_policy
 from mimic.envs.tracking import ImitationEnv
 from mimic.errors import MimicError
 from mimic.motion import default_character
@@ -78,6 +78,25 @@ def test_the_observation_of_the_mirrored_state_is_the_mirrored_observation():
     assert torch.allclose(twin_obs, mirror.obs.apply(obs), atol=1e-4)
 
 
+def test_the_amp_frame_of_the_mirrored_state_is_the_mirrored_frame():
+    torch.manual_seed(0)
+    config = EnvConfig(clips=["walk"], phase_obs=False, amp_obs_steps=2, task="none")
+    env, twin = ImitationEnv(config, num_envs=4, seed=1), ImitationEnv(config, num_envs=4, seed=2)
+    env.reset()
+    twin.reset()
+    for _ in range(3):
+        env.step(0.3 * torch.randn(env.num_envs, env.action_dim))
+    twin.engine.set_state(None, *_mirrored_state(env))
+    frame = env.amp_frame_of_sim(env.sim_track_state(env.engine))
+    twin_frame = twin.amp_frame_of_sim(twin.sim_track_state(twin.engine))
+    mirror = amp_obs_mirror(env.model, env.key_bodies.tolist(), steps=2)
+    pair = torch.cat((frame, 2 * frame), dim=-1)  # two frames: each mirrors on its own
+    assert torch.allclose(mirror.apply(pair), torch.cat((twin_frame, 2 * twin_frame), dim=-1), atol=1e-4)
+    assert torch.equal(mirror.apply(mirror.apply(pair)), pair)
+    with pytest.raises(MimicError, match="partner"):
+        amp_obs_mirror(env.model, env.key_bodies.tolist()[:2], steps=2)  # neck and one wrist
+
+
 @pytest.mark.parametrize("change", [dict(phase_obs=True), dict(obs="mimickit"), dict(action_mode="residual")])
 def test_an_observation_or_action_that_does_not_mirror_is_refused(change):
     env = ImitationEnv(EnvConfig(clips=["walk"], **{"phase_obs": False, **change}), num_envs=1)
@@ -134,11 +153,13 @@ def test_a_policys_mirror_image_and_mean():
         mirrored_policy(policy, mirror, "both")
 
 
-def test_mirror_gap_benchmark_measures_a_shipped_policy_and_refuses_a_phase_observation():
+def test_mirror_gap_benchmark_measures_a_shipped_policy_and_refuses_a_phase_observation(tmp_path):
     import json
     import subprocess
     import sys
     from pathlib import Path
+
+    from mimic.cli import main
 
     script = Path(__file__).parents[2] / "benchmarks" / "mirror_gap.py"
     run = subprocess.run([sys.executable, str(script), "amp_steer", "--episodes", "4", "--steps", "10", "--every",
@@ -146,6 +167,17 @@ def test_mirror_gap_benchmark_measures_a_shipped_policy_and_refuses_a_phase_obse
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout.splitlines()[-1])
     assert out["mirror_gap"] > 0 and out["turned_gap"] >= 0 and out["mean_sq_action"] > 0
+    assert "discriminator" not in out  # a shipped policy-only file has none
+    # a run's checkpoint has its discriminator: how it scores the clips, the policy and their mirror images
+    assert main(["train", "--config", "amp_steer", "--out", str(tmp_path / "amp"), "--num-envs", "4", "--no-progress",
+                 "--max-samples", "64", "run.test_every=100", "agent.steps_per_iter=8", "agent.actor_hidden=[32]",
+                 "agent.critic_hidden=[32]", "agent.amp.disc_hidden=[32]"]) == 0
+    run = subprocess.run([sys.executable, str(script), str(tmp_path / "amp"), "--episodes", "4", "--steps", "10",
+                          "--every", "5", "--json"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    view = json.loads(run.stdout.splitlines()[-1])["discriminator"]
+    assert set(view) == {"clips", "mirrored clips", "policy", "mirrored policy"}
+    assert all(0.0 <= v["called_clip"] <= 1.0 for v in view.values())
     refused = subprocess.run([sys.executable, str(script), "walk", "--episodes", "2", "--steps", "2"],
                              capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "mirror_gap: error: mirror: only the deepmimic observation" in refused.stderr

@@ -24,6 +24,7 @@ import torch
 
 from mimic.character.model import JointType
 from mimic.envs import observer
+from mimic.envs.amp_obs import amp_frame_groups
 from mimic.errors import MimicError
 
 if TYPE_CHECKING:
@@ -130,6 +131,44 @@ def observation_mirror(env: ImitationEnv) -> SignedPermutation:
     if unknown:
         raise MimicError(f"mirror: no mirror image for the observation parts {', '.join(unknown)}")
     return SignedPermutation(torch.as_tensor(perm), torch.as_tensor(sign, dtype=torch.float32))
+
+
+def amp_obs_mirror(model: CharacterModel, key_bodies: list[int], steps: int) -> SignedPermutation:
+    """The mirror of an AMP observation (..., steps * F) of ``model`` with key bodies ``key_bodies`` (K,
+    body indices, the env's ``key_bodies``), frame by frame in :mod:`mimic.envs.amp_obs`'s layout.
+
+    Every part of a frame is in the root's heading frame, which the reflection turns into the mirrored
+    heading frame: a rotation's tangent and normal axes, a velocity and a key body's position mirror as
+    vectors (S v), an angular velocity as a pseudovector (-S w); joints and key bodies trade places with
+    their partners (the key bodies must include each one's partner)."""
+    partners = body_partners(model.body_names)
+    _check_symmetric(model, partners)
+    key = [int(k) for k in key_bodies]
+    if sorted(partners[k] for k in key) != sorted(key):
+        names = [model.body_names[k] for k in key]
+        raise MimicError(f"mirror: the key bodies {', '.join(names)} do not include each one's partner")
+    groups = amp_frame_groups(model, len(key))
+    frame = groups["key_pos"].stop
+    perm, sign = np.arange(frame), np.ones(frame)
+
+    def put(start: int, source: int, part_sign: np.ndarray) -> None:
+        perm[start:start + len(part_sign)] = np.arange(source, source + len(part_sign))
+        sign[start:start + len(part_sign)] = part_sign
+
+    tan_norm = np.concatenate((VECTOR, VECTOR))
+    put(groups["root_rot"].start, groups["root_rot"].start, tan_norm)
+    put(groups["root_vel"].start, groups["root_vel"].start, VECTOR)
+    put(groups["root_ang_vel"].start, groups["root_ang_vel"].start, PSEUDO)
+    for j in range(model.num_joints):  # joint j is body j + 1
+        put(groups["joint_rot"].start + 6 * j, groups["joint_rot"].start + 6 * (partners[j + 1] - 1), tan_norm)
+    dofs = dof_mirror(model)
+    d0 = groups["dof_vel"].start
+    perm[groups["dof_vel"]] = d0 + dofs.perm.numpy()
+    sign[groups["dof_vel"]] = dofs.sign.numpy()
+    for i, k in enumerate(key):
+        put(groups["key_pos"].start + 3 * i, groups["key_pos"].start + 3 * key.index(partners[k]), VECTOR)
+    perm = np.concatenate([perm + t * frame for t in range(steps)])
+    return SignedPermutation(torch.as_tensor(perm), torch.as_tensor(np.tile(sign, steps), dtype=torch.float32))
 
 
 @dataclass(frozen=True)
