@@ -7,9 +7,13 @@ before, how far the new target turned from the character's heading then, and the
 after, next to how often each kind of change happened. Falls within ``--start-seconds`` of the start with
 no change since are counted apart (start falls: ``benchmarks/start_falls.py`` breaks those down).
 
-Run: ``python benchmarks/steer_falls.py amp_steer [--episodes 512] [--seconds 30] [--after 3]
-[--set env.KEY=VALUE] [--seed S] [--mirror off|image|mean] [--json]``. A change "leads to" a fall
-when the fall comes within ``--after`` seconds of it, before the next change.
+Run: ``python benchmarks/steer_falls.py amp_steer [MORE_POLICIES...] [--episodes 512] [--seconds 30]
+[--after 3] [--set env.KEY=VALUE] [--seed S [--seed S2 ...]] [--mirror off|image|mean] [--json]``. A change
+"leads to" a fall when the fall comes within ``--after`` seconds of it, before the next change.
+
+Picking among checkpoints: falls this rare move by several from one set of episodes to the next, so give
+several policies (a run's ``checkpoints/*.pt``) and two seeds; a last table counts every policy's falls on
+each seed and in all, on the same episodes.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ TURN_BINS = (0, 45, 90, 135, 180)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("policy", help="a shipped steering controller's name, a run directory or a checkpoint")
+    parser.add_argument("policies", nargs="+", metavar="policy",
+                        help="a shipped steering controller's name, a run directory or a checkpoint (several: each "
+                             "on the same episodes)")
     parser.add_argument("--episodes", type=int, default=512, help="episodes, all at once (default 512)")
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds per episode (default 30)")
     parser.add_argument("--after", type=float, default=3.0,
@@ -41,20 +47,47 @@ def main() -> None:
                         help="a fall this soon after the start, with no change since, is a start fall (default 2.5)")
     parser.add_argument("--set", dest="env_overrides", metavar="env.KEY=VALUE", action="append", default=[],
                         help="change a field of the policy's env config (repeatable), as `mimic eval --set` does")
-    parser.add_argument("--seed", type=int, default=None,
+    parser.add_argument("--seed", dest="seeds", type=int, action="append", default=None,
                         help="seed of the starts and targets (default: the run's seed + 20000, as `mimic eval`); "
-                             "another seed gives fresh episodes, to confirm a checkpoint picked on the default ones")
+                             "another seed gives fresh episodes, to confirm a checkpoint picked on the default ones; "
+                             "repeat it to measure on each")
     parser.add_argument("--mirror", choices=("off", "image", "mean"), default="off",
                         help="act as the policy's left-right mirror image (image) or the mean of its action and "
                              "its image's (mean) instead of the policy itself (off, default): does it fall where "
                              "its mirror image does not? (mimic.envs.mirror)")
-    parser.add_argument("--json", action="store_true", help="print one JSON line last")
+    parser.add_argument("--json", action="store_true", help="print one JSON line per policy and seed")
     args = parser.parse_args()
+    seeds = args.seeds or [None]
+    summary = []
+    for name in args.policies:
+        for seed in seeds:
+            result = measure(name, seed, args)
+            summary.append(result)
+            if args.json:
+                print(json.dumps(result))
+    if len(summary) > 1:
+        _print_summary(summary, seeds)
+
+
+def _print_summary(results: list[dict], seeds: list[int | None]) -> None:
+    """One row per policy: its falls on each seed and in all, with the start falls and those after a change."""
+    label = [("default" if s is None else str(s)) for s in seeds]
+    width = max(len(r["policy"]) for r in results)
+    print(f"\n{'policy':<{width}}  " + "  ".join(f"seed {x:>7}" for x in label) + "    all  start  after change")
+    for i in range(0, len(results), len(seeds)):
+        rows = results[i:i + len(seeds)]
+        print(f"{rows[0]['policy']:<{width}}  " + "  ".join(f"{r['falls']:12d}" for r in rows)
+              + f"  {sum(r['falls'] for r in rows):5d}  {sum(len(r['start_falls']) for r in rows):5d}"
+              + f"  {sum(r['after_change'] for r in rows):12d}")
+
+
+def measure(name: str, seed: int | None, args: argparse.Namespace) -> dict:
+    """Play ``args.episodes`` episodes of policy ``name`` on the episodes of ``seed``; print the breakdown and
+    return it (the JSON line's fields)."""
     overrides = [*args.env_overrides, f"env.episode_seconds={args.seconds}"]
-    agent, env, _ = load_policy(args.policy, args.episodes, env_change=lambda cfg: cfg.with_overrides(overrides),
-                                seed=args.seed)
+    agent, env, _ = load_policy(name, args.episodes, env_change=lambda cfg: cfg.with_overrides(overrides), seed=seed)
     if env.task is None:
-        raise MimicError(f"{args.policy} has no steering task (env.task: none)")
+        raise MimicError(f"{name} has no steering task (env.task: none)")
     policy = mirrored_policy(agent.policy(), Mirror.of(env), args.mirror) if args.mirror != "off" else agent.policy()
     obs = env.reset()
     n = args.episodes
@@ -99,7 +132,8 @@ def main() -> None:
             led += 1
         else:
             steady.append(round(t, 2))
-    print(f"{args.policy}: {len(falls)} of {n} episodes of {args.seconds:g} s fall; {len(changes)} target changes "
+    on = "" if seed is None else f" (seed {seed})"
+    print(f"{name}{on}: {len(falls)} of {n} episodes of {args.seconds:g} s fall; {len(changes)} target changes "
           f"while up")
     print(f"  start falls (within {args.start_seconds:g} s, no change yet): {len(start_falls)} {sorted(start_falls)}")
     print(f"  within {args.after:g} s of a target change: {led}")
@@ -121,10 +155,9 @@ def main() -> None:
                       "falls": sum(c["fall_after"] is not None for c in rows)})
     print("by the new target's speed: " + ", ".join(
         f"{r['to_mps'][0]:.1f}-{r['to_mps'][1]:.1f} m/s {r['falls']}/{r['changes']}" for r in by_to))
-    if args.json:
-        print(json.dumps({"policy": args.policy, "episodes": n, "seconds": args.seconds, "falls": len(falls),
-                          "start_falls": sorted(start_falls), "after_change": led, "steady": sorted(steady),
-                          "changes": len(changes), "by_turn": table, "by_new_speed": by_to}))
+    return {"policy": name, "seed": seed, "episodes": n, "seconds": args.seconds, "falls": len(falls),
+            "start_falls": sorted(start_falls), "after_change": led, "steady": sorted(steady),
+            "changes": len(changes), "by_turn": table, "by_new_speed": by_to}
 
 
 if __name__ == "__main__":

@@ -144,3 +144,26 @@ def test_reverse_prob_turns_that_share_of_the_changes_around():
     assert share == pytest.approx(0.5 + 0.5 * 0.25, abs=0.03)
     with pytest.raises(MimicError, match="reverse_prob"):
         SteeringConfig(reverse_prob=1.5)
+
+
+def test_steer_falls_benchmark_measures_several_policies_on_several_seeds():
+    """``benchmarks/steer_falls.py P1 P2 --seed A --seed B``: a breakdown per policy and seed, the same episodes
+    for each policy, and a last table of every policy's falls per seed and in all."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[2] / "benchmarks" / "steer_falls.py"
+    run = subprocess.run([sys.executable, str(script), "amp_steer", "amp_steer", "--episodes", "4", "--seconds", "1",
+                          "--seed", "3", "--seed", "4", "--json"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    results = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [(r["policy"], r["seed"]) for r in results] == [("amp_steer", 3), ("amp_steer", 4)] * 2
+    assert results[0] == results[2] and results[1] == results[3]  # the same policy on the same episodes
+    table = lines[lines.index(next(x for x in lines if x.startswith("policy"))):]
+    assert table[0].split()[:5] == ["policy", "seed", "3", "seed", "4"] and len(table) == 3
+    refused = subprocess.run([sys.executable, str(script), "walk", "--episodes", "2", "--seconds", "1"],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "steer_falls: error: walk has no steering task" in refused.stderr
