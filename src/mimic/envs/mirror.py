@@ -47,6 +47,12 @@ class SignedPermutation:
         return x[..., self.perm.to(x.device)] * self.sign.to(device=x.device, dtype=x.dtype)
 
 
+def _place(perm: np.ndarray, sign: np.ndarray, start: int, source: int, part_sign: np.ndarray) -> None:
+    """Let the entries at ``start`` take those at ``source`` (as many as ``part_sign`` has), times ``part_sign``."""
+    perm[start:start + len(part_sign)] = np.arange(source, source + len(part_sign))
+    sign[start:start + len(part_sign)] = part_sign
+
+
 def body_partners(names: list[str] | tuple[str, ...]) -> list[int]:
     """Index of each body's mirror partner: ``left`` and ``right`` swapped in its name, itself when neither."""
     index = {n: i for i, n in enumerate(names)}
@@ -121,9 +127,8 @@ def observation_mirror(env: ImitationEnv) -> SignedPermutation:
     signs = {"pos_rot": np.concatenate((VECTOR, rot_sign)), "vel": np.concatenate((VECTOR, PSEUDO))}
     for b, name in enumerate(names):
         for kind, part_sign in signs.items():  # this body's part takes its partner's, signed
-            here, there = parts[f"{name}/{kind}"], parts[f"{names[partners[b]]}/{kind}"]
-            perm[here["start"]:here["start"] + here["size"]] = np.arange(there["start"], there["start"] + there["size"])
-            sign[here["start"]:here["start"] + here["size"]] = part_sign
+            _place(perm, sign, parts[f"{name}/{kind}"]["start"], parts[f"{names[partners[b]]}/{kind}"]["start"],
+                   part_sign)
     if "steering_target" in parts:  # cos and sin of the target's angle from the heading, speed
         sign[parts["steering_target"]["start"] + 1] = -1.0
     known = {"root_height", "steering_target", "clock"} | {f"{n}/{k}" for n in names for k in signs}
@@ -152,8 +157,7 @@ def amp_obs_mirror(model: CharacterModel, key_bodies: list[int], steps: int) -> 
     perm, sign = np.arange(frame), np.ones(frame)
 
     def put(start: int, source: int, part_sign: np.ndarray) -> None:
-        perm[start:start + len(part_sign)] = np.arange(source, source + len(part_sign))
-        sign[start:start + len(part_sign)] = part_sign
+        _place(perm, sign, start, source, part_sign)
 
     tan_norm = np.concatenate((VECTOR, VECTOR))
     put(groups["root_rot"].start, groups["root_rot"].start, tan_norm)
