@@ -56,6 +56,9 @@ def test_overrides_parse_yaml_values():
     assert cfg.inner.gain == 5e-5 and cfg.name == "run" and cfg.flags == [1, 2] and cfg.inner.rate == 30
     with pytest.raises(MimicError, match="must look like key.sub=value"):
         C.apply_overrides({}, ["inner.gain"])
+    assert C.build(Outer, C.apply_overrides({}, ["name=''"])).name == ""
+    with pytest.raises(MimicError, match="expected a string, got None .an empty string is written '', as KEY=''"):
+        C.build(Outer, C.apply_overrides({}, ["name="]))  # YAML reads an empty value as null
 
 
 def test_exponents_without_a_dot_are_numbers_in_files_and_overrides(tmp_path):

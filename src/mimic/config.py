@@ -102,7 +102,8 @@ def _convert(hint: Any, value: Any, source: str | Path, name: str) -> Any:
         return float(value)
     if hint is str:
         if not isinstance(value, str):
-            raise input_error(source, f"expected a string, got {value!r}", name)
+            hint_empty = " (an empty string is written '', as KEY='')" if value is None else ""
+            raise input_error(source, f"expected a string, got {value!r}{hint_empty}", name)
         return value
     raise input_error(source, f"unsupported config type {hint!r}", name)
 

@@ -10,8 +10,9 @@ import torch
 
 from mimic import config as config_lib
 from mimic.agents.checkpoint import read_checkpoint
+from mimic.engine.base import EngineConfig
 from mimic.envs.config import EnvConfig
-from mimic.envs.teacher import TeacherConfig
+from mimic.envs.teacher import TeacherConfig, physics_differences
 from mimic.envs.tracking import ImitationEnv
 from mimic.errors import MimicError
 from mimic.policies import load_policy, resolve_checkpoint
@@ -55,6 +56,12 @@ def test_teacher_settings_it_refuses():
         ImitationEnv(EnvConfig(clips=["walk"], teacher=TeacherConfig(policy="run"), **STUDENT))
     with pytest.raises(MimicError, match="none of which is among"):  # the run at another rate is another motion
         ImitationEnv(EnvConfig(clips=["run"], clip_rates=[0.8], teacher=TeacherConfig(policy="run"), **STUDENT))
+    with pytest.raises(MimicError, match="other physics.*engine.pd_backend: python vs native"):
+        # a dataset whose clips name different PD backends gets the native one; the run tracker trained on python
+        ImitationEnv(EnvConfig(clips=["walk", "run"], teacher=TeacherConfig(policy="run"), **STUDENT))
+    with pytest.raises(MimicError, match="engine.control_hz: 30 vs 60"):
+        ImitationEnv(EnvConfig(clips=["run"], engine=EngineConfig(control_hz=60), teacher=TeacherConfig(policy="run"),
+                               **STUDENT))
     with pytest.raises(MimicError, match="tracking policy"):
         ImitationEnv(EnvConfig(clips=["run"], teacher=TeacherConfig(policy="amp_steer"), **STUDENT))
     with pytest.raises(MimicError, match="go together"):
@@ -62,3 +69,14 @@ def test_teacher_settings_it_refuses():
     with pytest.raises(MimicError, match="go together"):
         load_train_config(None, ["env.teacher.policy=run"])
 
+
+
+def test_the_same_physics_set_by_hand_lets_a_dataset_have_the_teacher():
+    """The dataset under the teacher's PD backend builds, and only the teacher's clip is labelled."""
+    env = ImitationEnv(EnvConfig(clips=["walk", "run"], engine=EngineConfig(pd_backend="python"),
+                                 teacher=TeacherConfig(policy="run"), **STUDENT), num_envs=2)
+    assert env.teacher.clip_on.tolist() == [False, True]
+    same = EngineConfig(pd_backend="native", num_threads=1, fast_solver=False, ground_pairs=False)
+    assert physics_differences(EngineConfig(), same) == []  # unset is native; solver options give the same solution
+    assert physics_differences(EngineConfig(pd_damping="stable", physics_hz=240), EngineConfig()) == [
+        "engine.pd_damping: stable vs implicit", "engine.physics_hz: 240 vs 120"]
