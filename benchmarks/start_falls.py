@@ -13,7 +13,8 @@ out of the floor, ``env.lift_at_reset=true``; ``--set env.ref_velocities=central
 ``--handover run:6`` lets a tracking controller of the clip (here the shipped ``run``) play the first 6
 control steps from the same starts; the policy then takes over from the simulated state the tracker reached:
 does the policy fail at the start itself, or at any point of the clip's motion? The bins stay those of the
-start phase. Only the simulated state moves, not the policy's env's own reference clock, so this is for
+start phase. The tracker must run under the policy's physics (PD backend, damping, rates), else it is an
+error. Only the simulated state moves, not the policy's env's own reference clock, so this is for
 policies that see no phase (AMP's). ``--action-std 0.1`` adds noise of that std to the mean actions at every
 step, as exploration does in training: does any nearby action get through the starts the mean action falls
 from (if none does, PPO has nothing to learn from)?
@@ -31,6 +32,7 @@ import torch
 
 from mimic.character import rotations as rot
 from mimic.envs.mirror import Mirror, mirrored_policy
+from mimic.envs.teacher import physics_differences
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
 from mimic.motion.bundled import clip_labels, clip_short_name
@@ -153,6 +155,10 @@ def _handover(name: str, steps: int, env, clip: str) -> tuple[torch.Tensor, torc
     tracked = [clip_short_name(c) for c in tenv.config.clips]
     if tracked != [clip]:
         raise MimicError(f"--handover: {name} tracks {', '.join(tracked)}, not {clip}")
+    differ = physics_differences(tenv.engine.config, env.engine.config)
+    if differ:  # the tracker's part would be simulated under physics the policy's env does not have
+        raise MimicError(f"--handover: {name} runs under other physics than the policy's env ({'; '.join(differ)}); "
+                         f"set the policy's with --set (e.g. env.engine.pd_backend=...)")
     tpolicy = tracker.policy()
     tobs = tenv.reset()
     phase = tenv.motion.phase(tenv.clip_ids, tenv.motion_time).cpu()
