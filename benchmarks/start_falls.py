@@ -32,7 +32,6 @@ import torch
 
 from mimic.character import rotations as rot
 from mimic.envs.mirror import Mirror, mirrored_policy
-from mimic.envs.teacher import physics_differences
 from mimic.envs.terminations import DoneReason
 from mimic.errors import MimicError
 from mimic.motion.bundled import clip_labels, clip_short_name
@@ -155,7 +154,7 @@ def _handover(name: str, steps: int, env, clip: str) -> tuple[torch.Tensor, torc
     tracked = [clip_short_name(c) for c in tenv.config.clips]
     if tracked != [clip]:
         raise MimicError(f"--handover: {name} tracks {', '.join(tracked)}, not {clip}")
-    differ = physics_differences(tenv.engine.config, env.engine.config)
+    differ = tenv.engine.config.physics_differences(env.engine.config)
     if differ:  # the tracker's part would be simulated under physics the policy's env does not have
         raise MimicError(f"--handover: {name} runs under other physics than the policy's env ({'; '.join(differ)}); "
                          f"set the policy's with --set (e.g. env.engine.pd_backend=...)")

@@ -12,7 +12,7 @@ from mimic import config as config_lib
 from mimic.agents.checkpoint import read_checkpoint
 from mimic.engine.base import EngineConfig
 from mimic.envs.config import EnvConfig
-from mimic.envs.teacher import TeacherConfig, physics_differences
+from mimic.envs.teacher import TeacherConfig
 from mimic.envs.tracking import ImitationEnv
 from mimic.errors import MimicError
 from mimic.policies import load_policy, resolve_checkpoint
@@ -70,13 +70,12 @@ def test_teacher_settings_it_refuses():
         load_train_config(None, ["env.teacher.policy=run"])
 
 
-
 def test_the_same_physics_set_by_hand_lets_a_dataset_have_the_teacher():
     """The dataset under the teacher's PD backend builds, and only the teacher's clip is labelled."""
     env = ImitationEnv(EnvConfig(clips=["walk", "run"], engine=EngineConfig(pd_backend="python"),
                                  teacher=TeacherConfig(policy="run"), **STUDENT), num_envs=2)
     assert env.teacher.clip_on.tolist() == [False, True]
     same = EngineConfig(pd_backend="native", num_threads=1, fast_solver=False, ground_pairs=False)
-    assert physics_differences(EngineConfig(), same) == []  # unset is native; solver options give the same solution
-    assert physics_differences(EngineConfig(pd_damping="stable", physics_hz=240), EngineConfig()) == [
+    assert EngineConfig().physics_differences(same) == []  # unset is native; solver options give the same solution
+    assert EngineConfig(pd_damping="stable", physics_hz=240).physics_differences(EngineConfig()) == [
         "engine.pd_damping: stable vs implicit", "engine.physics_hz: 240 vs 120"]

@@ -134,6 +134,16 @@ class EngineConfig:
         """The PD backend in effect: ``pd_backend``, or ``"native"`` when it is unset."""
         return self.pd_backend or "native"
 
+    def physics_differences(self, other: EngineConfig) -> list[str]:
+        """The settings that change what an action does (the PD law and the rates), ``"field: this one's vs
+        other's"`` for each that differs from ``other``, both with their PD backends resolved
+        (:meth:`~mimic.character.spec.CharacterSpec.engine_config_for`). The engine (CPU or Warp), its threads
+        and the solver options that give the same solution are not among them."""
+        fields = {"engine.pd_backend": "backend", "engine.pd_damping": "pd_damping", "engine.physics_hz": "physics_hz",
+                  "engine.control_hz": "control_hz", "engine.fix_root": "fix_root"}
+        return [f"{k}: {getattr(self, f)} vs {getattr(other, f)}" for k, f in fields.items()
+                if getattr(self, f) != getattr(other, f)]
+
     @property
     def substeps(self) -> int:
         """Physics steps per control step."""

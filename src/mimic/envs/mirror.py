@@ -156,21 +156,20 @@ def amp_obs_mirror(model: CharacterModel, key_bodies: list[int], steps: int) -> 
     frame = groups["key_pos"].stop
     perm, sign = np.arange(frame), np.ones(frame)
 
-    def put(start: int, source: int, part_sign: np.ndarray) -> None:
-        _place(perm, sign, start, source, part_sign)
-
     tan_norm = np.concatenate((VECTOR, VECTOR))
-    put(groups["root_rot"].start, groups["root_rot"].start, tan_norm)
-    put(groups["root_vel"].start, groups["root_vel"].start, VECTOR)
-    put(groups["root_ang_vel"].start, groups["root_ang_vel"].start, PSEUDO)
+    _place(perm, sign, groups["root_rot"].start, groups["root_rot"].start, tan_norm)
+    _place(perm, sign, groups["root_vel"].start, groups["root_vel"].start, VECTOR)
+    _place(perm, sign, groups["root_ang_vel"].start, groups["root_ang_vel"].start, PSEUDO)
     for j in range(model.num_joints):  # joint j is body j + 1
-        put(groups["joint_rot"].start + 6 * j, groups["joint_rot"].start + 6 * (partners[j + 1] - 1), tan_norm)
+        rot0 = groups["joint_rot"].start
+        _place(perm, sign, rot0 + 6 * j, rot0 + 6 * (partners[j + 1] - 1), tan_norm)
     dofs = dof_mirror(model)
     d0 = groups["dof_vel"].start
     perm[groups["dof_vel"]] = d0 + dofs.perm.numpy()
     sign[groups["dof_vel"]] = dofs.sign.numpy()
     for i, k in enumerate(key):
-        put(groups["key_pos"].start + 3 * i, groups["key_pos"].start + 3 * key.index(partners[k]), VECTOR)
+        key0 = groups["key_pos"].start
+        _place(perm, sign, key0 + 3 * i, key0 + 3 * key.index(partners[k]), VECTOR)
     perm = np.concatenate([perm + t * frame for t in range(steps)])
     return SignedPermutation(torch.as_tensor(perm), torch.as_tensor(np.tile(sign, steps), dtype=torch.float32))
 

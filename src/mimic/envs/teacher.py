@@ -10,11 +10,12 @@ normalized action with the same PD targets: ``teacher_action`` (N, num_dofs), an
 where a label is given and 0 elsewhere (those rows of ``teacher_action`` are 0).
 
 The teacher sees its own observation layout (``env.obs``, phase, ...) of the same simulated state and acts
-with its mean action. It must be a tracking policy (``env.task: track``) of the same character, its clips
-must be among the student's at the same playback rate, and it must have trained under the same physics (PD
-backend, damping and rates, :func:`physics_differences`): the shipped ``run`` tracker trained on the
-``python`` PD backend (the humanoid's choice for the run) falls from every start within a second on the
-``native`` one, the default of a dataset such as ``amp_steer``'s, and its labels there lead to falls too.
+with its mean action. It must be a tracking policy (``env.task: track``) of the same character, its clips must
+be among the student's at the same playback rate, and it must have trained under the same physics (PD backend,
+damping and rates, :meth:`~mimic.engine.base.EngineConfig.physics_differences`): the shipped ``run`` tracker
+trained on the ``python`` PD backend (the humanoid's choice for the run) falls from every start within a
+second on the ``native`` one, the default of a dataset such as ``amp_steer``'s, and its labels there lead to
+falls too.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from mimic.errors import MimicError
 
 if TYPE_CHECKING:
     from mimic.agents.policy import Policy
-    from mimic.engine.base import EngineConfig
     from mimic.envs.config import EnvConfig
     from mimic.envs.tracking import ImitationEnv
 
@@ -49,18 +49,6 @@ class TeacherConfig:
     def __post_init__(self) -> None:
         if not self.seconds > 0:
             raise MimicError(f"env.teacher.seconds: must be positive, got {self.seconds}")
-
-
-def physics_differences(teacher: EngineConfig, student: EngineConfig) -> list[str]:
-    """The settings that change what an action does (the PD law and the rates), ``"field: teacher's vs
-    student's"`` for each that differs between two engine configs with their PD backends resolved. The
-    engine (CPU or Warp), its threads and the solver options that give the same solution are not among them."""
-    pairs = {"engine.pd_backend": (teacher.backend, student.backend),
-             "engine.pd_damping": (teacher.pd_damping, student.pd_damping),
-             "engine.physics_hz": (teacher.physics_hz, student.physics_hz),
-             "engine.control_hz": (teacher.control_hz, student.control_hz),
-             "engine.fix_root": (teacher.fix_root, student.fix_root)}
-    return [f"{k}: {a} vs {b}" for k, (a, b) in pairs.items() if a != b]
 
 
 class Teacher:
@@ -100,8 +88,8 @@ class Teacher:
         if not any(same):
             raise MimicError(f"{where}: it tracks {', '.join(t.name for t in taught)}, none of which is among "
                              f"the env's clips at the same playback rate")
-        differ = physics_differences(env.character.engine_config_for(teacher_env.engine, [t.name for t in taught]),
-                                     env.engine.config)
+        taught_engine = env.character.engine_config_for(teacher_env.engine, [t.name for t in taught])
+        differ = taught_engine.physics_differences(env.engine.config)
         if differ:
             raise MimicError(f"{where}: it was trained under other physics than the env's ({'; '.join(differ)}): "
                              f"its actions would not do here what they did there; set the env's to the teacher's "
