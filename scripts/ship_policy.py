@@ -3,19 +3,24 @@
 Writes a policy-only copy (actor and normalizer; see ``mimic.agents.checkpoint.export_policy``) of a
 run's ``best.pt`` (or any checkpoint) to ``src/mimic/policies/CLIP.pt``.
 
-Run: ``python scripts/ship_policy.py runs/walk-long walk``. ``--set env.KEY=VALUE`` changes the stored run
-configuration that ``mimic play`` and ``mimic eval`` rebuild the environment from, for a controller trained on
-another setting than the one it is measured on (``amp_steer``: fine-tuned with the run clip weighted up,
-measured on the ``humanoid_locomotion`` dataset's own weights).
+Run: ``python scripts/ship_policy.py runs/walk-long walk``. ``--set SECTION.KEY=VALUE`` (``env.`` or ``agent.``)
+changes the stored run configuration that ``mimic play`` and ``mimic eval`` rebuild the environment from, for a
+controller trained on another setting than the one it is measured on (``amp_steer``: fine-tuned with
+training-only settings, such as about-turn practice and a teacher, that are switched off where it is measured:
+``env.steering={..., reverse_prob: 0.0} "env.teacher={policy: '', seconds: 0.5}" agent.teacher_weight=0``).
+The changed configuration must load (e.g. a teacher and its weight go together), else nothing is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from mimic.agents.checkpoint import export_policy
 from mimic.config import load_yaml_text
-from mimic.policies import POLICIES_DIR, resolve_checkpoint
+from mimic.errors import MimicError
+from mimic.policies import POLICIES_DIR, resolve_checkpoint, stored_train_config
 
 
 def main() -> None:
@@ -23,19 +28,31 @@ def main() -> None:
     parser.add_argument("policy", help="run directory (its best.pt) or checkpoint file")
     parser.add_argument("clip", help="name the policy is shipped under: the clip (walk), or CHARACTER/CLIP for "
                                      "another character than the humanoid (dog3d/trot)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="env.KEY=VALUE",
-                        help="stored environment settings to change (YAML values), e.g. env.clip_weights=[2,1,1]")
+    parser.add_argument("--into", default=str(POLICIES_DIR), metavar="DIR",
+                        help="folder to write CLIP.pt into (default: the package's policies, where `mimic play` "
+                             "finds them)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
+                        help="stored run settings to change (YAML values; sections env and agent), e.g. "
+                             "env.clip_weights=[2,1,1] agent.teacher_weight=0")
     args = parser.parse_args()
     src = resolve_checkpoint(args.policy)
-    dst = POLICIES_DIR / f"{args.clip}.pt"
+    dst = Path(args.into) / f"{args.clip}.pt"
     dst.parent.mkdir(parents=True, exist_ok=True)
-    changes = {}
+    changes: dict[str, dict] = {}
     for item in args.set:
         key, eq, value = item.partition("=")
-        if not key.startswith("env.") or not eq:
-            parser.error(f"--set {item}: expected env.KEY=VALUE")
-        changes[key[4:]] = load_yaml_text(value)
-    dst = export_policy(src, dst, env_changes=changes)
+        section, dot, field = key.partition(".")
+        if section not in ("env", "agent") or not dot or not field or not eq:
+            parser.error(f"--set {item}: expected env.KEY=VALUE or agent.KEY=VALUE")
+        changes.setdefault(section, {})[field] = load_yaml_text(value)
+    draft = dst.with_name(f".{dst.name}.draft")
+    try:
+        export_policy(src, draft, config_changes=changes)
+        stored_train_config(draft)  # what `mimic play` and `mimic eval` will build: it must load
+    except MimicError as exc:
+        draft.unlink(missing_ok=True)
+        parser.exit(2, f"ship_policy: error: {exc}\n")
+    os.replace(draft, dst)
     print(f"wrote {dst} ({dst.stat().st_size / 2**20:.1f} MiB) from {src}")
 
 

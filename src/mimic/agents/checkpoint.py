@@ -158,21 +158,25 @@ def _restore(path: Path, data: dict, agent: PPOAgent | None, env: Any, device: t
     return agent
 
 
-def export_policy(src: str | Path, dst: str | Path, env_changes: dict[str, Any] | None = None) -> Path:
+def export_policy(src: str | Path, dst: str | Path,
+                  config_changes: dict[str, dict[str, Any]] | None = None) -> Path:
     """Write a policy-only copy of checkpoint ``src`` to ``dst`` (atomically); returns ``dst``.
 
-    ``env_changes`` (field -> value) replaces fields of the stored run's env config, which ``mimic play`` and
-    ``mimic eval`` rebuild the environment from; a field the config does not have is a MimicError.
+    ``config_changes`` (section -> field -> value, e.g. ``{"env": {"clip_weights": [1, 1]}}``) replaces fields
+    of the stored run configuration, which ``mimic play`` and ``mimic eval`` rebuild the environment from; a
+    section or field the stored config does not have is a MimicError.
     """
     data = read_checkpoint(src)
-    if env_changes:
-        env = data.get("extra", {}).get("train_config", {}).get("env")
-        if env is None:
+    stored = data.get("extra", {}).get("train_config")
+    for section, fields in (config_changes or {}).items():
+        if stored is None:
             raise MimicError(f"{src}: the checkpoint holds no run configuration to change")
-        unknown = sorted(set(env_changes) - set(env))
+        if not isinstance(stored.get(section), dict):
+            raise MimicError(f"{src}: the stored run configuration has no section {section}")
+        unknown = sorted(set(fields) - set(stored[section]))
         if unknown:
-            raise MimicError(f"{src}: the stored env config has no field {', '.join(unknown)}")
-        env.update(env_changes)
+            raise MimicError(f"{src}: the stored {section} config has no field {', '.join(unknown)}")
+        stored[section].update(fields)
     agent = {k: v for k, v in data["agent"].items()
              if k not in ("critic", "actor_optimizer", "critic_optimizer", "generator", "disc", "amp_norm",
                           "disc_optimizer", "replay", "replay_count")}
