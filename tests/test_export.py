@@ -101,5 +101,6 @@ def test_the_contract_layout_covers_a_steering_policys_target(tmp_path):
     assert main(["export", "amp_steer", str(out)]) == 0
     info = json.loads(out.with_suffix(".json").read_text())
     layout = info["observation"]["layout"]
-    assert layout[-1]["name"] == "steering_target" and layout[-1]["size"] == 3
-    assert layout[-1]["start"] + layout[-1]["size"] == info["observation"]["size"] == 196 + 3  # no phase
+    target, clock = layout[-2], layout[-1]  # the task's target, then the clock it trained with (no phase)
+    assert target["name"] == "steering_target" and (target["start"], target["size"]) == (196, 3)
+    assert clock["name"] == "clock" and clock["start"] + clock["size"] == info["observation"]["size"] == 196 + 3 + 1

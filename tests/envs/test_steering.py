@@ -171,7 +171,7 @@ def test_steer_falls_benchmark_measures_several_policies_on_several_seeds():
 
 def test_start_falls_handover_runs_the_tracker_under_the_policys_physics_only():
     """``benchmarks/start_falls.py --handover``: the run tracker (python PD backend) hands over to amp_steer
-    (native) only under the same physics; set the policy's backend to the tracker's and it measures."""
+    (trained on python too) only under the same physics: with the policy's env set to native it is refused."""
     import subprocess
     import sys
     from pathlib import Path
@@ -179,8 +179,9 @@ def test_start_falls_handover_runs_the_tracker_under_the_policys_physics_only():
     script = Path(__file__).parents[2] / "benchmarks" / "start_falls.py"
     args = [sys.executable, str(script), "amp_steer", "--clip", "run", "--episodes", "4", "--seconds", "0.5",
             "--handover", "run:3"]
-    refused = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    refused = subprocess.run(args + ["--set", "env.engine.pd_backend=native"], capture_output=True, text=True,
+                             timeout=300)
     assert refused.returncode == 2 and "engine.pd_backend: python vs native" in refused.stderr
-    same = subprocess.run(args + ["--set", "env.engine.pd_backend=python"], capture_output=True, text=True, timeout=300)
+    same = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert same.returncode == 0, same.stderr
     assert "after run played 0.10 s" in same.stdout

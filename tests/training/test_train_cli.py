@@ -173,7 +173,7 @@ def test_every_shipped_controller_stays_up(policy, capsys):
     32 episodes, the jump or the backflip, may fall late in one of them, which the host's arithmetic, bf16
     or fp32, decides) and tracks while up (README, "Skills": each controller's 32-episode numbers); an AMP
     controller never falls and, tracking no clip, moves at about the clips' speed (its style score); a
-    steering one follows its targets (heading error; amp_steer: 23.1 deg over 1536 episodes)."""
+    steering one follows its targets (heading error; amp_steer: 23.2 deg over 1536 episodes)."""
     assert main(["eval", policy, "--episodes", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     if policy.startswith("amp_"):
