@@ -3,24 +3,23 @@
 Writes a policy-only copy (actor and normalizer; see ``mimic.agents.checkpoint.export_policy``) of a
 run's ``best.pt`` (or any checkpoint) to ``src/mimic/policies/CLIP.pt``.
 
-Run: ``python scripts/ship_policy.py runs/walk-long walk``. ``--set SECTION.KEY=VALUE`` (``env.`` or ``agent.``)
-changes the stored run configuration that ``mimic play`` and ``mimic eval`` rebuild the environment from, for a
-controller trained on another setting than the one it is measured on (``amp_steer``: fine-tuned with
-training-only settings, such as about-turn practice and a teacher, that are switched off where it is measured:
-``env.steering={..., reverse_prob: 0.0} "env.teacher={policy: '', seconds: 0.5}" agent.teacher_weight=0``).
-The changed configuration must load (e.g. a teacher and its weight go together), else nothing is written.
+Run: ``python scripts/ship_policy.py runs/walk-long walk``. ``--set SECTION.KEY=VALUE`` (``env.`` or
+``agent.``, dotted as on ``mimic train``'s command line) changes the stored run configuration that ``mimic
+play`` and ``mimic eval`` rebuild the environment from, for a controller trained on another setting than the
+one it is measured on (``amp_steer``: fine-tuned with training-only settings, such as about-turn practice
+and a teacher, that are switched off where it is measured: ``env.steering.reverse_prob=0
+"env.teacher.policy=''" agent.teacher_weight=0``). The changed configuration must load (e.g. a teacher and
+its weight go together), else nothing is written.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from mimic.agents.checkpoint import export_policy
-from mimic.config import load_yaml_text
 from mimic.errors import MimicError
-from mimic.policies import POLICIES_DIR, resolve_checkpoint, stored_train_config
+from mimic.policies import POLICIES_DIR, resolve_checkpoint
 
 
 def main() -> None:
@@ -32,27 +31,19 @@ def main() -> None:
                         help="folder to write CLIP.pt into (default: the package's policies, where `mimic play` "
                              "finds them)")
     parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
-                        help="stored run settings to change (YAML values; sections env and agent), e.g. "
-                             "env.clip_weights=[2,1,1] agent.teacher_weight=0")
+                        help="stored run settings to change (dotted keys, YAML values; sections env and agent), e.g. "
+                             "env.clip_weights=[2,1,1] env.steering.reverse_prob=0 agent.teacher_weight=0")
     args = parser.parse_args()
     src = resolve_checkpoint(args.policy)
     dst = Path(args.into) / f"{args.clip}.pt"
     dst.parent.mkdir(parents=True, exist_ok=True)
-    changes: dict[str, dict] = {}
     for item in args.set:
-        key, eq, value = item.partition("=")
-        section, dot, field = key.partition(".")
-        if section not in ("env", "agent") or not dot or not field or not eq:
+        if item.partition(".")[0] not in ("env", "agent") or "=" not in item:
             parser.error(f"--set {item}: expected env.KEY=VALUE or agent.KEY=VALUE")
-        changes.setdefault(section, {})[field] = load_yaml_text(value)
-    draft = dst.with_name(f".{dst.name}.draft")
     try:
-        export_policy(src, draft, config_changes=changes)
-        stored_train_config(draft)  # what `mimic play` and `mimic eval` will build: it must load
+        dst = export_policy(src, dst, overrides=args.set)
     except MimicError as exc:
-        draft.unlink(missing_ok=True)
         parser.exit(2, f"ship_policy: error: {exc}\n")
-    os.replace(draft, dst)
     print(f"wrote {dst} ({dst.stat().st_size / 2**20:.1f} MiB) from {src}")
 
 

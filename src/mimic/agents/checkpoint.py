@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,25 +159,28 @@ def _restore(path: Path, data: dict, agent: PPOAgent | None, env: Any, device: t
     return agent
 
 
-def export_policy(src: str | Path, dst: str | Path,
-                  config_changes: dict[str, dict[str, Any]] | None = None) -> Path:
+def export_policy(src: str | Path, dst: str | Path, overrides: Sequence[str] = ()) -> Path:
     """Write a policy-only copy of checkpoint ``src`` to ``dst`` (atomically); returns ``dst``.
 
-    ``config_changes`` (section -> field -> value, e.g. ``{"env": {"clip_weights": [1, 1]}}``) replaces fields
-    of the stored run configuration, which ``mimic play`` and ``mimic eval`` rebuild the environment from; a
-    section or field the stored config does not have is a MimicError.
+    ``overrides`` (``KEY=VALUE``, dotted and YAML-valued as on ``mimic train``'s command line, e.g.
+    ``env.steering.reverse_prob=0``) change the stored run configuration, which ``mimic play`` and ``mimic
+    eval`` rebuild the environment from. The changed configuration must load as a run configuration (known
+    fields, right types, settings that go together), else a MimicError names the override and nothing is
+    written.
     """
     data = read_checkpoint(src)
-    stored = data.get("extra", {}).get("train_config")
-    for section, fields in (config_changes or {}).items():
+    if overrides:
+        from mimic.training.config import TrainConfig, override_error
+
+        stored = data.get("extra", {}).get("train_config")
         if stored is None:
             raise MimicError(f"{src}: the checkpoint holds no run configuration to change")
-        if not isinstance(stored.get(section), dict):
-            raise MimicError(f"{src}: the stored run configuration has no section {section}")
-        unknown = sorted(set(fields) - set(stored[section]))
-        if unknown:
-            raise MimicError(f"{src}: the stored {section} config has no field {', '.join(unknown)}")
-        stored[section].update(fields)
+        changed = config_lib.apply_overrides(stored, overrides, source=str(src))
+        try:
+            config_lib.build(TrainConfig, changed, source=src)
+        except MimicError as exc:
+            raise override_error(str(exc).removeprefix(f"{src}: "), list(overrides)) from None
+        data["extra"]["train_config"] = changed
     agent = {k: v for k, v in data["agent"].items()
              if k not in ("critic", "actor_optimizer", "critic_optimizer", "generator", "disc", "amp_norm",
                           "disc_optimizer", "replay", "replay_count")}

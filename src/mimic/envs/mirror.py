@@ -160,15 +160,14 @@ def amp_obs_mirror(model: CharacterModel, key_bodies: list[int], steps: int) -> 
     _place(perm, sign, groups["root_rot"].start, groups["root_rot"].start, tan_norm)
     _place(perm, sign, groups["root_vel"].start, groups["root_vel"].start, VECTOR)
     _place(perm, sign, groups["root_ang_vel"].start, groups["root_ang_vel"].start, PSEUDO)
+    rot0, key0 = groups["joint_rot"].start, groups["key_pos"].start
     for j in range(model.num_joints):  # joint j is body j + 1
-        rot0 = groups["joint_rot"].start
         _place(perm, sign, rot0 + 6 * j, rot0 + 6 * (partners[j + 1] - 1), tan_norm)
     dofs = dof_mirror(model)
     d0 = groups["dof_vel"].start
     perm[groups["dof_vel"]] = d0 + dofs.perm.numpy()
     sign[groups["dof_vel"]] = dofs.sign.numpy()
     for i, k in enumerate(key):
-        key0 = groups["key_pos"].start
         _place(perm, sign, key0 + 3 * i, key0 + 3 * key.index(partners[k]), VECTOR)
     perm = np.concatenate([perm + t * frame for t in range(steps)])
     return SignedPermutation(torch.as_tensor(perm), torch.as_tensor(np.tile(sign, steps), dtype=torch.float32))
