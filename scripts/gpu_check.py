@@ -10,11 +10,11 @@ Run by ``scripts/gpu_check.sh`` (which installs the ``gpu`` extra first) on a ma
    compiled (steps ``profile_warp_4096*``: operations, host-device syncs and the env's parts per step);
 3. ``mimic eval walk`` of the shipped controller (trained on the CPU engine) on both engines: the normalized
    returns and their difference (the issue asks for |difference| <= 0.03);
-4. a walk trained from scratch on the GPU for ``--walk-minutes`` (``--config fast`` with 4,096 characters, 16
-   steps each per iteration, five actor epochs over 4,096-sample minibatches, the KL-adaptive actor step),
-   then evaluated on the Warp engine: the time to a walker that does not fall;
+4. a walk trained from scratch on the GPU for ``--walk-minutes`` (``--config gpu``: 4,096 characters of 4
+   steps each per iteration, 2 epochs of 4,096-sample minibatches), then evaluated on the Warp engine: the time
+   to a walker that does not fall;
 5. the full training loop (``mimic train walk --config fast --device cuda``, Warp engine) for 1,024 and
-   16,384 characters, three iterations each: samples/s from the run's ``log.csv`` (4,096 is step 4's run);
+   16,384 characters, six iterations each: samples/s from the run's ``log.csv`` (4,096 is step 4's run);
 6. two iterations of ``--config amp_steer`` (AMP and the steering task) on the Warp engine, 1,024 characters.
 
 Each step runs in its own process with a time limit, is recorded as it finishes (a crash or a time-out is
@@ -207,12 +207,9 @@ def main() -> int:
     nets = "cuda" if args.device.startswith("cuda") else "cpu"
     run_dir = args.runs / "train_walk"
     minutes = max(0.5, min(args.walk_minutes, (check.left() - 150) / 60))
-    check.run("train_walk_warp", [*MIMIC, "train", "walk", "--config", "fast", "--num-envs", str(args.walk_envs),
+    check.run("train_walk_warp", [*MIMIC, "train", "walk", "--config", "gpu", "--num-envs", str(args.walk_envs),
                                   "--device", nets, "--max-time", f"{minutes:.2f}", "--no-progress",
-                                  "--out", str(run_dir), "env.engine.name=mujoco_warp", f"env.{device}",
-                                  "agent.steps_per_iter=16", "agent.actor_epochs=5", "agent.actor_batch_size=1",
-                                  "agent.critic_batch_size=1", "agent.actor_lr_schedule=kl", "agent.kl_target=0.01",
-                                  "run.test_every=10", *args.walk_extra], minutes * 60 + 120)
+                                  "--out", str(run_dir), f"env.{device}", *args.walk_extra], minutes * 60 + 120)
     summary["train"][f"walk_warp_{args.walk_envs}"] = train_rate(run_dir, check.out.parent / "train_walk.csv")
     summary["train_walk_minutes"] = round(minutes, 2)
     summary["train_walk_extra"] = args.walk_extra
@@ -221,7 +218,7 @@ def main() -> int:
     summary["eval_trained_walk_warp"] = last_json(step)
     check.save()
 
-    # 5. the full training loop on the GPU, three iterations per size (32 steps per iteration in `fast`)
+    # 5. the full training loop on the GPU, six iterations per size (16 steps per iteration in `fast`)
     for n in [n for n in sizes if n != args.walk_envs]:
         run_dir = args.runs / f"train_{n}"
         check.run(f"train_warp_{n}", [*MIMIC, "train", "walk", "--config", "fast", "--num-envs", str(n), "--device",

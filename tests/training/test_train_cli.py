@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from dataclasses import replace
@@ -148,6 +149,11 @@ def test_a_preset_can_start_from_another(tmp_path):
     assert (fast.agent.actor_lr, fast.agent.critic_lr) == (1.2e-4, 1e-3)
     assert fast.env.compile and not small.env.compile and replace(fast.env, compile=False) == small.env
     assert fast.agent.actor_hidden == small.agent.actor_hidden and fast.agent.precision == small.agent.precision
+    # gpu = fast on the Warp engine with the networks on the GPU, 4,096 characters of 4 steps, 4,096-sample minibatches
+    gpu = load_train_config("gpu")
+    assert (gpu.run.num_envs, gpu.agent.steps_per_iter, gpu.agent.actor_batch_size) == (4096, 4, 1)
+    assert (gpu.run.device, gpu.env.engine.name, gpu.env.compile) == ("cuda", "mujoco_warp", False)
+    assert replace(gpu.agent, steps_per_iter=16, actor_batch_size=8, critic_batch_size=8) == fast.agent
     mine = tmp_path / "mine.yaml"
     mine.write_text("base: finetune\nagent:\n  action_std: 0.02\n")  # bases chain
     cfg = load_train_config(mine, ["agent.kl_target=0.02"])
@@ -198,6 +204,9 @@ def test_every_preset_loads_and_trains_one_iteration(preset, tmp_path):
     args = ["train", "walk", "--config", preset, "--out", str(out), "--num-envs", "4", "--max-samples", "16",
             "--no-progress", "run.test_every=1", "run.test_episodes=1", "run.test_envs=1", "agent.steps_per_iter=4",
             "env.episode_seconds=0.2", "env.compile=false"]  # compiling (fast's) is tests/envs/test_compile.py's
+    if preset == "gpu":  # here on the CPU: the networks on the CPU, the Warp engine on Warp's cpu device if installed
+        has_warp = importlib.util.find_spec("mujoco_warp") is not None
+        args += ["--device", "cpu", "env.engine.device=cpu" if has_warp else "env.engine.name=mujoco_cpu"]
     assert main(args) == 0
     rows = read_csv(out / "log.csv")[1]
     assert [r["iteration"] for r in rows] == [1.0] and rows[0]["samples"] == 16
