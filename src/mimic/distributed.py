@@ -172,7 +172,7 @@ def check_device(device: str) -> torch.device:
     except RuntimeError:
         raise MimicError(f"--device {device}: not a device (use cpu, cuda or cuda:K)") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise MimicError(f"--device {device} (run.device, which the gpu preset sets): CUDA is not available on "
+        raise MimicError(f"--device {device} (run.device, from --device or the config): CUDA is not available on "
                          f"this machine (torch {torch.__version__}); use --device cpu")
     return dev
 
