@@ -37,6 +37,28 @@ def test_the_warping_path_is_the_cheapest_one(shape):
     assert dtw_mean_cost(cost) == pytest.approx(brute_force(cost))
 
 
+def cell_by_cell(cost: np.ndarray) -> float:
+    """The same by the textbook recurrence, one cell at a time, with the same trace back."""
+    t, s = cost.shape
+    total = np.full((t + 1, s + 1), np.inf)
+    total[0, 0] = 0.0
+    for i in range(t):
+        for j in range(s):
+            total[i + 1, j + 1] = cost[i, j] + min(total[i, j + 1], total[i + 1, j], total[i, j])
+    total[0, 0] = np.inf
+    i, j, length = t, s, 1
+    while (i, j) != (1, 1):
+        _, i, j = min((total[i - 1, j - 1], i - 1, j - 1), (total[i - 1, j], i - 1, j), (total[i, j - 1], i, j - 1))
+        length += 1
+    return total[t, s] / length
+
+
+@pytest.mark.parametrize("shape", [(30, 40), (41, 7), (1, 9), (12, 1), (60, 60)])
+def test_the_vectorized_recurrence_is_the_textbook_one(shape):
+    cost = np.random.default_rng(shape[0] * 100 + shape[1]).random(shape)
+    assert dtw_mean_cost(cost) == pytest.approx(cell_by_cell(cost), rel=1e-12)
+
+
 def test_a_diagonal_of_zeros_costs_nothing():
     cost = 1.0 - np.eye(6)
     assert dtw_mean_cost(cost) == 0.0

