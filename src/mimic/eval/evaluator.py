@@ -78,7 +78,7 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
         disc_logits: callable ``amp_obs (N, D) -> logits (N,)`` (an AMP agent's ``disc_logits``), scoring the
             env's ``info["amp_obs"]`` each step; adds ``disc_agent_acc`` and ``disc_agent_logit``.
         time_warp: add ``mpjpe_dtw_m`` on a tracking task (keeps every step's body positions and aligns each
-            episode's frames with its reference's at its end: about 45 ms per 20-s episode on one core).
+            episode's frames with its reference's at its end: about 40 ms per 20-s episode on one core).
     """
     n = env.num_envs
     limit = max(1, round(env.episode_seconds / env.dt))

@@ -304,7 +304,7 @@ class Trainer:
 
     def test(self) -> dict[str, float]:
         """Deterministic test episodes of the current policy, split over the ranks' test envs."""
-        # no time-warped error: the log does not keep it, and warping each episode cost as much as its steps
+        # no time-warped error: the log does not keep it, and it would add a quarter to the round
         res = evaluate(self.test_env, self.agent.policy(), episodes=self.test_episodes,
                        disc_logits=discriminator_of(self.agent), time_warp=False)
         if not self.dist.enabled:
