@@ -130,11 +130,11 @@ def test_the_reward_lost_per_term_adds_up_to_the_reward_missed_on_a_real_env():
 
 def test_the_time_warped_error_is_optional_and_changes_nothing_else():
     # training's test rounds leave it out (the log does not keep it); mimic eval reports it
-    env = ImitationEnv(replace(EnvConfig(), clips=["walk"], episode_seconds=1.0), num_envs=2, seed=0)
-    policy = lambda obs: torch.zeros(len(obs), env.action_dim)  # noqa: E731
-    with_warp = evaluate(env, policy, episodes=2)
-    env = ImitationEnv(replace(EnvConfig(), clips=["walk"], episode_seconds=1.0), num_envs=2, seed=0)
-    without = evaluate(env, policy, episodes=2, time_warp=False)
+    def run(time_warp: bool) -> dict:
+        env = ImitationEnv(replace(EnvConfig(), clips=["walk"], episode_seconds=1.0), num_envs=2, seed=0)
+        return evaluate(env, lambda obs: torch.zeros(len(obs), env.action_dim), episodes=2, time_warp=time_warp)
+
+    with_warp, without = run(True), run(False)
     assert "mpjpe_dtw_m" not in without
     assert 0.0 < with_warp.pop("mpjpe_dtw_m") <= with_warp["mpjpe_m"] + 1e-4
     assert with_warp == without
