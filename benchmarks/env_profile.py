@@ -4,8 +4,9 @@ For the GPU issue, whose 4,096-character env step costs 22 ms of which the physi
 per ``ImitationEnv.step`` of the walk (``--config``'s env section, zero-mean random actions):
 
 - ``ms_per_step``: wall time (the device synchronized once at the end of the timed steps);
-- ``aten_ops_per_step``: ATen operations dispatched (each one a kernel launch on a GPU, but for views; eager
-  envs only) and ``cuda_kernels_per_step``: the GPU kernels launched, from torch's profiler (CUDA only);
+- ``aten_ops_per_step``: ATen operations dispatched one by one (each one a kernel launch on a GPU, but for
+  views; with ``env.compile`` those left outside the compiled calls) and ``cuda_kernels_per_step``: the GPU
+  kernels launched, from torch's profiler (CUDA only);
 - ``syncs_per_step`` (CUDA only): operations that made the host wait for the GPU
   (``torch.cuda.set_sync_debug_mode``), with the env's lines that issued them;
 - ``parts_ms``: the step's parts (the reference state and PD targets before the physics, the engine step,
@@ -22,13 +23,17 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import time
 import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
+from mimic.envs.compiled import CompiledOrEager
 from mimic.envs.tracking import ImitationEnv
 from mimic.training.config import load_train_config
 
@@ -43,6 +48,27 @@ class OpCounter(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.count += 1
         return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def uncounted_compiled_calls(env: ImitationEnv) -> Iterator[None]:
+    """Inside the block the env's compiled calls run compiled, outside any dispatch mode (one would make them
+    run eagerly), so an :class:`OpCounter` counts only the operations dispatched one by one."""
+    saved = {name: fn for name, fn in vars(env).items() if isinstance(fn, CompiledOrEager)}
+
+    def outside_modes(fn: CompiledOrEager) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            with _disable_current_modes():
+                return fn(*args)
+        return call
+
+    for name, fn in saved.items():
+        setattr(env, name, outside_modes(fn))
+    try:
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(env, name, fn)
 
 
 def sync(device: torch.device) -> None:
@@ -95,12 +121,10 @@ def main() -> None:
     sync(dev)
     ms = (time.perf_counter() - start) / args.steps * 1e3
 
-    ops = None
-    if not cfg.env.compile:  # a dispatch mode would run compiled code eagerly: counted for eager envs only
-        with OpCounter() as counter:
-            for i in range(10):
-                env.step(actions[i % 8])
-        ops = counter.count / 10
+    with uncounted_compiled_calls(env), OpCounter() as counter:
+        for i in range(10):
+            env.step(actions[i % 8])
+    ops = counter.count / 10
 
     syncs, where = None, collections.Counter()
     if dev.type == "cuda":
@@ -130,7 +154,7 @@ def main() -> None:
     parts = {k: round(v / args.steps * 1e3, 3) for k, v in times.most_common()}
 
     result = {"num_envs": args.num_envs, "device": str(dev), "engine": cfg.env.engine.name,
-              "compile": cfg.env.compile, "ms_per_step": round(ms, 3),
+              "compile": cfg.env.compile, "compile_resets": cfg.env.compile_resets, "ms_per_step": round(ms, 3),
               "env_steps_per_s": round(args.num_envs / ms * 1e3), "aten_ops_per_step": ops,
               "cuda_kernels_per_step": kernels,
               "syncs_per_step": syncs, "sync_sites": dict(where.most_common(12)), "parts_ms": parts}

@@ -6,8 +6,9 @@ Run by ``scripts/gpu_check.sh`` (which installs the ``gpu`` extra first) on a ma
    compiles Warp's CUDA kernels into Warp's kernel cache, which the later steps reuse);
 2. ``mimic bench env --engine mujoco_warp --json`` for 1,024, 4,096 and 16,384 characters (plus the CPU engine
    at 4,096 on the machine's cores, for comparison), and at 4,096 with ``compile=true`` (the env's per-step
-   math under ``torch.compile``, step ``bench_compiled``), and ``benchmarks/env_profile.py`` at 4,096, eager and
-   compiled (steps ``profile_warp_4096*``: operations, host-device syncs and the env's parts per step);
+   math under ``torch.compile``, step ``bench_compiled``) and also ``compile_resets=true`` (the resets' math,
+   ``bench_compiled_resets``), and ``benchmarks/env_profile.py`` at 4,096, eager and with both compiled (steps
+   ``profile_warp_4096*``: operations, host-device syncs and the env's parts per step);
 3. ``mimic eval walk`` of the shipped controller (trained on the CPU engine) on both engines: the normalized
    returns and their difference (the issue asks for |difference| <= 0.03);
 4. a walk trained from scratch on the GPU for ``--walk-minutes`` (``--config gpu``: 4,096 characters of 4
@@ -174,17 +175,18 @@ def main() -> int:
         step = check.run(f"bench_env_warp_{n}", [*MIMIC, "bench", "env", "--engine", "mujoco_warp", "--num-envs",
                                                  str(n), "--seconds", "5", "--json", device], 90)
         summary["bench_env"][f"mujoco_warp_{n}"] = last_json(step)
-    # the env's per-step math compiled (env.compile; the first steps compile it, before the timing starts)
-    step = check.run("bench_compiled_warp_4096", [*MIMIC, "bench", "env", "--engine", "mujoco_warp", "--num-envs",
-                                                  "4096", "--seconds", "5", "--json", device, "compile=true"], 300)
-    summary["bench_env"]["mujoco_warp_4096_compiled"] = last_json(step)
-    # where a 4,096-character step's time goes, eager and compiled: operations, syncs, the env's parts
-    for compiled in (False, True):
-        name = "profile_warp_4096" + ("_compiled" if compiled else "")
-        step = check.run(name, [sys.executable, "benchmarks/env_profile.py", "--num-envs", "4096", "--json",
-                                "env.engine.name=mujoco_warp", f"env.{device}", f"env.compile={str(compiled).lower()}"],
-                         300)
-        summary[name] = last_json(step)
+    # the env's per-step math compiled (env.compile; the first steps compile it, before the timing starts), then
+    # the resets' math too (env.compile_resets)
+    for name, options in (("compiled", ["compile=true"]), ("compiled_resets", ["compile=true", "compile_resets=true"])):
+        step = check.run(f"bench_{name}_warp_4096", [*MIMIC, "bench", "env", "--engine", "mujoco_warp", "--num-envs",
+                                                      "4096", "--seconds", "5", "--json", device, *options], 300)
+        summary["bench_env"][f"mujoco_warp_4096_{name}"] = last_json(step)
+    # where a 4,096-character step's time goes, eager and all compiled: operations, syncs, the env's parts
+    for name, options in (("", ["env.compile=false"]), ("_compiled", ["env.compile=true", "env.compile_resets=true"])):
+        step = check.run(f"profile_warp_4096{name}", [sys.executable, "benchmarks/env_profile.py", "--num-envs",
+                                                      "4096", "--json", "env.engine.name=mujoco_warp", f"env.{device}",
+                                                      *options], 300)
+        summary[f"profile_warp_4096{name}"] = last_json(step)
     check.save()
     step = check.run("bench_env_cpu_4096", [*MIMIC, "bench", "env", "--num-envs", "4096", "--seconds", "5",
                                             "--json"], 90)

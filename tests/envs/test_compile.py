@@ -9,19 +9,25 @@ import torch
 
 from mimic.envs.config import EnvConfig
 from mimic.envs.tracking import ImitationEnv
+from mimic.errors import MimicError
+
+DEEPMIMIC = dict(obs="deepmimic", reward="deepmimic")
+MIMICKIT = dict(obs="mimickit", reward="mimickit", action_mode="residual")
+STEERING = dict(task="steering", amp_obs_steps=2, action_mode="rest")
 
 
 @pytest.mark.slow  # compiling takes about a minute on 2 cores
-@pytest.mark.parametrize("layout", [dict(obs="deepmimic", reward="deepmimic"),
-                                    dict(obs="mimickit", reward="mimickit", action_mode="residual"),
-                                    dict(task="steering", amp_obs_steps=2, action_mode="rest")])
-def test_compiled_env_steps_as_the_eager_one(layout):
+@pytest.mark.parametrize(("layout", "resets"), [(DEEPMIMIC, False), (DEEPMIMIC, True), (MIMICKIT, False),
+                                                (STEERING, True)])
+def test_compiled_env_steps_as_the_eager_one(layout, resets):
+    """With ``resets`` (``env.compile_resets``) the resets of 1, 2, ... envs run one compilation for any number."""
     config = replace(EnvConfig(), clips=["walk"], **layout)
-    envs = [ImitationEnv(replace(config, compile=c), num_envs=8, seed=3) for c in (False, True)]
+    envs = [ImitationEnv(replace(config, compile=c, compile_resets=c and resets), num_envs=8, seed=3)
+            for c in (False, True)]
     obs = [env.reset() for env in envs]
     torch.testing.assert_close(obs[1], obs[0])
     gen = torch.Generator().manual_seed(0)
-    ended = 0
+    ended, sizes = 0, set()
     for _ in range(40):  # zero-ish actions: characters fall, so resets of some envs happen too
         action = 0.3 * torch.randn(8, envs[0].action_dim, generator=gen)
         out = [env.step(action) for env in envs]
@@ -32,7 +38,8 @@ def test_compiled_env_steps_as_the_eager_one(layout):
         if "amp_obs" in i0:
             torch.testing.assert_close(i1["amp_obs"], i0["amp_obs"], rtol=1e-4, atol=1e-4)
         ended += int((d0 != 0).sum())
-    assert ended > 0
+        sizes.add(int((d0 != 0).sum()))
+    assert ended > 0 and len(sizes - {0}) >= 2 - (not resets)  # resets of several sizes when they compile
     assert not envs[1]._compile_status.failed  # compiled indeed, not fallen back to the eager math
 
 
@@ -57,3 +64,8 @@ def test_a_failed_compilation_falls_back_to_the_eager_math(monkeypatch):
     for got, want in zip(out[:3], ref[:3], strict=True):
         torch.testing.assert_close(got, want)
     assert fallback._compile_status.failed
+
+
+def test_compiling_the_resets_needs_the_step_compiled():
+    with pytest.raises(MimicError, match="env.compile_resets.*env.compile=true"):
+        EnvConfig(compile_resets=True)

@@ -60,7 +60,12 @@ def bench_env(num_envs: int = 1024, seconds: float = 10.0, config: EnvConfig | N
             if elapsed >= duration:
                 return steps * num_envs, elapsed, resets
 
-    run_env(0.5)  # warm-up
+    # warm-up: steps up to the first with resets (the first step compiles with env.compile, the first resets with
+    # env.compile_resets), then half a second
+    give_up = time.perf_counter() + 300.0
+    while run_env(0.0)[2] == 0 and time.perf_counter() < give_up:
+        pass
+    run_env(0.5)
     env.engine.physics_seconds = 0.0
     env_steps = env_time = raw_rate_sum = 0.0
     resets = 0

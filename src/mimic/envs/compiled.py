@@ -26,13 +26,15 @@ class CompileStatus:
 
 
 class CompiledOrEager:
-    """``fn`` compiled for fixed shapes (``torch.compile(fn, dynamic=False)``), compiled at its first call,
-    and ``fn`` itself from the first compilation failure of any function sharing ``status`` on."""
+    """``fn`` compiled at its first call, and ``fn`` itself from the first compilation failure of any function
+    sharing ``status`` on. Compiled for fixed shapes (``torch.compile(fn, dynamic=False)``), or with ``dynamic``
+    for any size of the arguments (the resets of a varying number of envs): one compilation, slower to make."""
 
-    def __init__(self, fn: Callable[..., Any], status: CompileStatus) -> None:
+    def __init__(self, fn: Callable[..., Any], status: CompileStatus, dynamic: bool = False) -> None:
         self.fn = fn
         self.status = status
-        self.compiled = torch.compile(fn, dynamic=False)
+        self.compiled = torch.compile(fn, dynamic=dynamic)
+        self.dynamic = dynamic
         # Compile in this process (5 us per call to set): Inductor's pool of compile workers adds processes
         # for no gain on a few cores, and under torch.distributed leaked-semaphore warnings at exit
         # (which setting it around each function's first call only did not stop: every call sets it).
@@ -41,6 +43,11 @@ class CompiledOrEager:
     def __call__(self, *args: Any) -> Any:
         if self.status.failed:
             return self.fn(*args)
+        if self.dynamic:  # one graph for every size, 1 included (torch specializes sizes 0 and 1 otherwise)
+            for arg in args:
+                for t in (arg, getattr(arg, "_base", None)):  # a view's base is guarded on too
+                    if isinstance(t, torch.Tensor) and t.dim() > 0:
+                        torch._dynamo.decorators.mark_unbacked(t, 0)
         try:
             with self.one_compile_thread:
                 return self.compiled(*args)

@@ -131,6 +131,11 @@ class EnvConfig:
             backend needs one) the env warns once and runs uncompiled (:mod:`mimic.envs.compiled`). On in
             the ``fast`` preset (README, "Training speed"); ``mimic train``'s test env, ``mimic eval`` and
             ``mimic play`` always run uncompiled (too few steps to pay for compiling).
+        compile_resets: with ``compile``, also compile the math of the envs reset at a step (their reference
+            state and first observation), once for any number of envs. On 2 CPU cores it saved about 0.3 ms per
+            step of 512 characters but made the first compilation 47 s instead of 29 s, so it is off; on a GPU
+            it turns the resets' ~160 launches per step into a few kernels (``benchmarks/env_profile.py``
+            counts what stays eager).
         engine: physics settings.
     """
 
@@ -173,14 +178,15 @@ class EnvConfig:
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     amp_obs_steps: int = 0
     compile: bool = False
+    compile_resets: bool = False
     engine: EngineConfig = field(default_factory=EngineConfig)
 
     def for_evaluation(self) -> EnvConfig:
         """This config without its training-only settings, for test rounds, ``mimic eval`` and ``mimic play``:
         uniform starts (an adaptive sampler fed by the evaluation's own falls would bias it toward them), the
         fixed episode limit, no teacher, and no compiling (too few steps to pay for it)."""
-        return replace(self, compile=False, start_times="uniform", start_clips_by_falls=False, episode_seconds_min=None,
-                       teacher=TeacherConfig())
+        return replace(self, compile=False, compile_resets=False, start_times="uniform", start_clips_by_falls=False,
+                       episode_seconds_min=None, teacher=TeacherConfig())
 
     def with_overrides(self, overrides: Sequence[str], source: str = "--set") -> EnvConfig:
         """This config with ``env.KEY=VALUE`` overrides (values read as YAML; nested keys such as
@@ -236,6 +242,9 @@ class EnvConfig:
                              f"got {self.loop_blend_seconds}")
         if self.amp_obs_steps < 0:
             raise MimicError(f"env.amp_obs_steps: must be >= 0, got {self.amp_obs_steps}")
+        if self.compile_resets and not self.compile:
+            raise MimicError("env.compile_resets: compiles the resets alongside the step's math; "
+                             "set env.compile=true too")
         if any(k <= 0 for k in self.tar_obs_steps):
             raise MimicError(f"env.tar_obs_steps: steps must be positive, got {self.tar_obs_steps}")
 

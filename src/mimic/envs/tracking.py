@@ -141,15 +141,18 @@ class ImitationEnv:
         self.amp_obs_dim = self.amp.obs_dim if self.amp is not None else 0
         self.teacher = Teacher(config.teacher, self) if config.teacher.policy else None
         # The per-step math of the whole batch in two calls, before and after the physics, compiled with
-        # env.compile (shapes fixed: resets of some envs call the eager methods; two calls rather than one per
-        # part, as each compiled call costs about 45 us of guard checks on a CPU). Compiling the resets' math
-        # for any batch size too saved about 0.3 ms per step of 512 characters, but compiling took 47 s instead
-        # of 29 s on an empty cache.
-        self._compile_status = CompileStatus()
+        # env.compile (shapes fixed; two calls rather than one per part, as each compiled call costs about 45 us
+        # of guard checks on a CPU). The resets of some envs run eager, or with env.compile_resets compiled once
+        # for any number of envs (their reference state and first observation).
+        self._compile_status = status = CompileStatus()
         self._pre_physics_math, self._post_physics_math = self._pre_physics, self._post_physics
+        self._reset_reference, self._observe_reset = self.motion.state, self._observe
         if config.compile:
             self._pre_physics_math, self._post_physics_math = (
-                CompiledOrEager(f, self._compile_status) for f in (self._pre_physics, self._post_physics))
+                CompiledOrEager(f, status) for f in (self._pre_physics, self._post_physics))
+        if config.compile_resets:
+            self._reset_reference, self._observe_reset = (
+                CompiledOrEager(f, status, dynamic=True) for f in (self.motion.state, self._observe))
 
     # ------------------------------------------------------------------------------------ setup
     def observation_size(self, layout: EnvConfig | None = None) -> int:
@@ -219,7 +222,7 @@ class ImitationEnv:
             self.starts.record_falls(self.clip_ids[fell], self.motion_time[fell], self.start_time[fell])
             obs = obs.clone()
             self._reset_envs(ended)
-            obs[ended] = self._observe(ended)
+            obs[ended] = self._observe_reset(ended)
         return obs, reward, done, info
 
     def targets_to_action(self, joint_pos: torch.Tensor) -> torch.Tensor:
@@ -286,7 +289,7 @@ class ImitationEnv:
             self.episode_limit[ids] = lo + (self.episode_seconds - lo) * u
         self.ref_offset[ids] = 0.0
         self.cycle[ids] = self.motion.cycle_count(clip_ids, times)
-        s = self.motion.state(clip_ids, times)
+        s = self._reset_reference(clip_ids, times)
         self.engine.set_state(ids, s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel)
         if self.geoms is not None:  # lift_at_reset: no geom starts below the ground
             low = geom_fn.lowest_points(self.geoms, self.engine.body_pos[ids], self.engine.body_rot[ids])
