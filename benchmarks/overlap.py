@@ -46,7 +46,7 @@ def torch_work(env: ImitationEnv, actor: Actor, obs: torch.Tensor) -> torch.Tens
     ref, targets = env._pre_physics_math(env.clip_ids, env.motion_time + env.dt, action)
     env.engine.set_pd_targets_exp(targets)
     env.motion_time += env.dt
-    return env._post_physics_math(ref)[3]
+    return env._post_physics_math(ref)[4]
 
 
 class Runner:

@@ -124,18 +124,17 @@ class EnvConfig:
         amp_obs_steps: frames in the AMP discriminator observation ``info["amp_obs"]`` (0: none; DeepMimic's
             AMP uses 2, MimicKit 10); see :mod:`mimic.envs.amp_obs`.
         compile: ``torch.compile`` the per-step math of the whole batch (the reference state, PD targets,
-            the simulated character's tracking state, reward and observation), fusing the step's ~500
+            the simulated character's tracking state, reward, observation and episode ends), fusing the step's ~500
             small torch operations (each a kernel launch on a GPU, 5-10 us of dispatch on a CPU). The
             first step compiles (about 30 s on 2 cores with an empty cache, a few seconds from torch's
             cache); resets of some envs run uncompiled. Without a working C++ compiler (torch's CPU
             backend needs one) the env warns once and runs uncompiled (:mod:`mimic.envs.compiled`). On in
             the ``fast`` preset (README, "Training speed"); ``mimic train``'s test env, ``mimic eval`` and
             ``mimic play`` always run uncompiled (too few steps to pay for compiling).
-        compile_resets: with ``compile``, also compile the math of the envs reset at a step (their reference
-            state and first observation), once for any number of envs. On 2 CPU cores it saved about 0.3 ms per
-            step of 512 characters but made the first compilation 47 s instead of 29 s, so it is off; on a GPU
-            it turns the resets' ~160 launches per step into a few kernels (``benchmarks/env_profile.py``
-            counts what stays eager).
+        compile_resets: with ``compile``, also compile the math of the envs reset at a step (their clocks,
+            reference state and first observation), once for any number of envs. On 2 CPU cores it pays little
+            for a longer first compilation, so it is off; on a GPU it turns about 200 of the step's kernel
+            launches into a few (``benchmarks/env_profile.py`` counts what stays uncompiled).
         engine: physics settings.
     """
 

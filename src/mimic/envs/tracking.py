@@ -143,16 +143,16 @@ class ImitationEnv:
         # The per-step math of the whole batch in two calls, before and after the physics, compiled with
         # env.compile (shapes fixed; two calls rather than one per part, as each compiled call costs about 45 us
         # of guard checks on a CPU). The resets of some envs run eager, or with env.compile_resets compiled once
-        # for any number of envs (their reference state and first observation).
+        # for any number of envs (their clocks, reference state and first observation).
         self._compile_status = status = CompileStatus()
         self._pre_physics_math, self._post_physics_math = self._pre_physics, self._post_physics
-        self._reset_reference, self._observe_reset = self.motion.state, self._observe
+        self._restart_math, self._observe_reset = self._restart, self._observe
         if config.compile:
             self._pre_physics_math, self._post_physics_math = (
                 CompiledOrEager(f, status) for f in (self._pre_physics, self._post_physics))
         if config.compile_resets:
-            self._reset_reference, self._observe_reset = (
-                CompiledOrEager(f, status, dynamic=True) for f in (self.motion.state, self._observe))
+            self._restart_math, self._observe_reset = (
+                CompiledOrEager(f, status, dynamic=True) for f in (self._restart, self._observe))
 
     # ------------------------------------------------------------------------------------ setup
     def observation_size(self, layout: EnvConfig | None = None) -> int:
@@ -185,23 +185,9 @@ class ImitationEnv:
         self.engine.step()
         self.motion_time += self.dt
         self.episode_time += self.dt
-        self.ref = ref = self._offset_reference(ref, self.clip_ids, self.motion_time, sync=True)
         if self.task is not None:
             self.task.advance(self.dt)
-        sim, reward, terms, obs = self._post_physics_math(ref)
-        invalid = self.engine.invalid.clone()
-        fail = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
-        if self.config.early_termination:
-            fail |= term_fn.contact_fail(self.engine.ground_contact, self.allowed_contact)
-        if self._pose_termination:
-            fail |= term_fn.pose_fail(self.engine.body_pos, ref.body_pos, self.pose_termination_dist[self.clip_ids])
-        clip_end = self.motion.durations[self.clip_ids] + self.end_hold_seconds[self.clip_ids]
-        success = ~self.motion.wrap[self.clip_ids] & (self.motion_time >= clip_end - 1e-9)
-        timeout = self.episode_time >= self.episode_limit - 1e-9
-        done = term_fn.done_reasons(fail, success, timeout, invalid)
-        if self.config.reward_fail_zero:
-            reward = torch.where(done == DoneReason.FAIL, torch.zeros_like(reward), reward)
-        reward = torch.where(invalid, torch.zeros_like(reward), torch.nan_to_num(reward))
+        ref, sim, reward, terms, obs, done, invalid = self._post_physics_math(ref)  # sets self.ref to ref
 
         info = {"reward_terms": terms, "num_invalid": invalid.sum()}  # a tensor: no host-device sync
         if labels is not None:
@@ -238,10 +224,13 @@ class ImitationEnv:
         ref = self.motion.state(clip_ids, times)
         return ref, self._pd_targets_of(ref.joint_rot, action)
 
-    def _post_physics(self, ref: MotionState) -> tuple[rew_fn.TrackState, torch.Tensor, dict[str, torch.Tensor],
+    def _post_physics(self, ref: MotionState) -> tuple[MotionState, rew_fn.TrackState, torch.Tensor,
+                                                       dict[str, torch.Tensor], torch.Tensor, torch.Tensor,
                                                        torch.Tensor]:
-        """After the physics step, given the offset reference: the simulated tracking state, the reward (N,) and
-        its terms, and the observations (N, D) (before any reset)."""
+        """After the physics step and the clocks' advance, given the reference at the step's end (no root offset):
+        the offset reference, the simulated tracking state, the reward (N,) and its terms, the observations
+        (N, D) (before any reset), the done reasons (N,) long and the envs whose simulation blew up (N,) bool."""
+        self.ref = ref = self._offset_reference(ref, self.clip_ids, self.motion_time, sync=True)
         sim = self.sim_track_state(self.engine)
         if self.config.task == "track":
             reward, terms = self.track_reward(sim, ref)
@@ -255,7 +244,26 @@ class ImitationEnv:
             taking_over = self.episode_time <= self.config.takeover_seconds + 1e-9
             reward = torch.where(taking_over, track, reward)
             terms["takeover"] = track * taking_over
-        return sim, reward, terms, self._observe()
+        obs = self._observe()
+        done, invalid = self._episode_ends(ref)
+        if self.config.reward_fail_zero:
+            reward = torch.where(done == int(DoneReason.FAIL), torch.zeros_like(reward), reward)  # int: for dynamo
+        reward = torch.where(invalid, torch.zeros_like(reward), torch.nan_to_num(reward))
+        return ref, sim, reward, terms, obs, done, invalid
+
+    def _episode_ends(self, ref: MotionState) -> tuple[torch.Tensor, torch.Tensor]:
+        """The done reasons (N,) long of the state after a step, given the offset reference, and the envs whose
+        simulation blew up (N,) bool."""
+        invalid = self.engine.invalid.clone()
+        fail = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+        if self.config.early_termination:
+            fail |= term_fn.contact_fail(self.engine.ground_contact, self.allowed_contact)
+        if self._pose_termination:
+            fail |= term_fn.pose_fail(self.engine.body_pos, ref.body_pos, self.pose_termination_dist[self.clip_ids])
+        clip_end = self.motion.durations[self.clip_ids] + self.end_hold_seconds[self.clip_ids]
+        success = ~self.motion.wrap[self.clip_ids] & (self.motion_time >= clip_end - 1e-9)
+        timeout = self.episode_time >= self.episode_limit - 1e-9
+        return term_fn.done_reasons(fail, success, timeout, invalid), invalid
 
     def _pd_targets_of(self, ref_joint_rot: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """PD targets (N, num_dofs) of normalized actions (N, num_dofs), clipped to [-1, 1], given the reference
@@ -280,16 +288,11 @@ class ImitationEnv:
         else:
             clip_ids = self.motion.sample_clips(len(ids), generator=self.generator)
             times = torch.zeros(len(ids), dtype=torch.float64, device=self.device)
-        self.clip_ids[ids] = clip_ids
-        self.motion_time[ids] = times
-        self.episode_time[ids] = 0.0
         if self.config.episode_seconds_min is not None:
             lo = self.config.episode_seconds_min
             u = torch.rand(len(ids), generator=self.generator, dtype=torch.float64).to(self.device)  # a CPU generator
             self.episode_limit[ids] = lo + (self.episode_seconds - lo) * u
-        self.ref_offset[ids] = 0.0
-        self.cycle[ids] = self.motion.cycle_count(clip_ids, times)
-        s = self._reset_reference(clip_ids, times)
+        s = self._restart_math(ids, clip_ids, times)
         self.engine.set_state(ids, s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel)
         if self.geoms is not None:  # lift_at_reset: no geom starts below the ground
             low = geom_fn.lowest_points(self.geoms, self.engine.body_pos[ids], self.engine.body_rot[ids])
@@ -302,9 +305,19 @@ class ImitationEnv:
             self.amp.reset(ids, clip_ids, times)
         if self.task is not None:
             self.task.reset(ids)
-        if self.ref is not None:  # patch the reference of these envs (offset is 0 after a reset)
-            for name, value in vars(s).items():
+        if self.ref is not None:  # patch the reference of these envs (offset is 0 after a reset); not compiled:
+            for name, value in vars(s).items():  # some of its tensors are views of one (rotations)
                 getattr(self.ref, name)[ids] = value
+
+    def _restart(self, ids: torch.Tensor, clip_ids: torch.Tensor, times: torch.Tensor) -> MotionState:
+        """Envs ``ids`` (M,) start clips ``clip_ids`` (M,) at ``times`` (M,): their clocks, root offset and cycle
+        count restart; returns their reference state (M queries)."""
+        self.clip_ids[ids] = clip_ids
+        self.motion_time[ids] = times
+        self.episode_time[ids] = 0.0
+        self.ref_offset[ids] = 0.0
+        self.cycle[ids] = self.motion.cycle_count(clip_ids, times)
+        return self.motion.state(clip_ids, times)
 
     def _reference(self, clip_ids: torch.Tensor, times: torch.Tensor, sync: bool = False) -> MotionState:
         """Reference state at ``times`` with the env's horizontal root offset applied.
