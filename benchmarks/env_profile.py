@@ -52,9 +52,10 @@ class OpCounter(TorchDispatchMode):
 
 @contextlib.contextmanager
 def uncounted_compiled_calls(env: ImitationEnv) -> Iterator[None]:
-    """Inside the block the env's compiled calls run compiled, outside any dispatch mode (one would make them
+    """Inside the block the env's (and its engine's) compiled calls run compiled, outside any dispatch mode (one would make them
     run eagerly), so an :class:`OpCounter` counts only the operations dispatched one by one."""
-    saved = {name: fn for name, fn in vars(env).items() if isinstance(fn, CompiledOrEager)}
+    saved = [(obj, name, fn) for obj in (env, env.engine) for name, fn in vars(obj).items()
+             if isinstance(fn, CompiledOrEager)]
 
     def outside_modes(fn: CompiledOrEager) -> Callable[..., Any]:
         def call(*args: Any) -> Any:
@@ -62,13 +63,13 @@ def uncounted_compiled_calls(env: ImitationEnv) -> Iterator[None]:
                 return fn(*args)
         return call
 
-    for name, fn in saved.items():
-        setattr(env, name, outside_modes(fn))
+    for obj, name, fn in saved:
+        setattr(obj, name, outside_modes(fn))
     try:
         yield
     finally:
-        for name, fn in saved.items():
-            setattr(env, name, fn)
+        for obj, name, fn in saved:
+            setattr(obj, name, fn)
 
 
 def sync(device: torch.device) -> None:

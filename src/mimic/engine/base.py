@@ -21,6 +21,7 @@ at every physics step toward the targets of :meth:`Engine.set_pd_targets`.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -331,6 +332,11 @@ class Engine(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most engines hold nothing to release
         """Release simulator resources."""
+
+    def compile_math(self, compile_fn: Callable[[Callable[[], torch.Tensor]], Callable[[], torch.Tensor]]) -> None:  # noqa: B027
+        """Run the engine's own torch work after each step (state derived from the simulator's arrays) through
+        ``compile_fn`` (the env's ``env.compile``: ``torch.compile`` with a fallback). Optional: engines whose
+        per-step torch work is a few operations leave it as it is."""
 
     def rest_state(self, num: int | None = None) -> dict[str, torch.Tensor]:
         """Keyword arguments of :meth:`set_state` for the MJCF's rest pose, at rest.

@@ -47,6 +47,7 @@ from __future__ import annotations
 import gc
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import mujoco
@@ -159,6 +160,7 @@ class MujocoWarpEngine(Engine):
                         if self._wp_device.is_cuda else None)
         self._bind_views(ch, m)
         self._invalid = torch.zeros(n, dtype=torch.bool, device=self._device)
+        self._derive_math = self._derive  # compile_math may compile it
         self._pd_targets = torch.zeros(n, ch.num_joint_pos, device=self._device)
         self._pd_targets_stale = False
         self._physics_cpu_s = 0.0
@@ -273,7 +275,7 @@ class MujocoWarpEngine(Engine):
         self._act_force[rows] = 0.0
         self._overflow[rows] = 0
         self._launch(self._sense_kernels, self._sense_graph)
-        bad = self._derive()
+        bad = self._derive_math()
         self._invalid[rows] = bad[rows]
 
     def set_pd_targets(self, targets: torch.Tensor) -> None:
@@ -310,7 +312,12 @@ class MujocoWarpEngine(Engine):
             begin = time.perf_counter()
             self._launch(self._step_kernels, self._step_graph)
             self._physics_cpu_s += time.perf_counter() - begin
-        self._invalid |= self._derive()
+        self._invalid |= self._derive_math()
+
+    def compile_math(self, compile_fn: Callable[[Callable[[], torch.Tensor]], Callable[[], torch.Tensor]]) -> None:
+        """See :meth:`Engine.compile_math`: the body velocities, ground contacts and bad-state mask of every step
+        and reset (about 45 operations, each a kernel launch on a GPU)."""
+        self._derive_math = compile_fn(self._derive)
 
     # --- internals -------------------------------------------------------------------------
     def _step_kernels(self) -> None:
@@ -388,9 +395,12 @@ class MujocoWarpEngine(Engine):
         if env_ids is None:
             return None
         ids = torch.as_tensor(env_ids, dtype=torch.long, device=self._device).reshape(-1)
-        if len(ids) and (bool(ids.min() < 0) or bool(ids.max() >= self.num_envs)):
-            raise MimicError(f"engine: env ids must be in [0, {self.num_envs})")
-        if len(torch.unique(ids)) != len(ids):
-            raise MimicError("engine: env ids must be distinct")
+        if len(ids):  # both checks in one host-device sync (each bool() or torch.unique is one on a GPU)
+            s = ids.sort().values
+            outside, repeated = torch.stack(((s[0] < 0) | (s[-1] >= self.num_envs), (s[1:] == s[:-1]).any())).tolist()
+            if outside:
+                raise MimicError(f"engine: env ids must be in [0, {self.num_envs})")
+            if repeated:
+                raise MimicError("engine: env ids must be distinct")
         return ids
 

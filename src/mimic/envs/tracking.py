@@ -150,6 +150,7 @@ class ImitationEnv:
         if config.compile:
             self._pre_physics_math, self._post_physics_math = (
                 CompiledOrEager(f, status) for f in (self._pre_physics, self._post_physics))
+            self.engine.compile_math(lambda f: CompiledOrEager(f, status))
         if config.compile_resets:
             self._restart_math, self._observe_reset = (
                 CompiledOrEager(f, status, dynamic=True) for f in (self._restart, self._observe))
