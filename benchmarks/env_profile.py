@@ -52,8 +52,8 @@ class OpCounter(TorchDispatchMode):
 
 @contextlib.contextmanager
 def uncounted_compiled_calls(env: ImitationEnv) -> Iterator[None]:
-    """Inside the block the env's (and its engine's) compiled calls run compiled, outside any dispatch mode (one would make them
-    run eagerly), so an :class:`OpCounter` counts only the operations dispatched one by one."""
+    """Inside the block the env's (and its engine's) compiled calls run compiled, outside any dispatch mode (one
+    would make them run eagerly), so an :class:`OpCounter` counts only the operations dispatched one by one."""
     saved = [(obj, name, fn) for obj in (env, env.engine) for name, fn in vars(obj).items()
              if isinstance(fn, CompiledOrEager)]
 

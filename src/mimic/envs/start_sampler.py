@@ -73,10 +73,10 @@ class StartTimeSampler:
 
     def sample(self, clip_ids: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """(M,) start times (s) for envs starting clips ``clip_ids`` (M,)."""
-        uniform = self.motion.sample_times(clip_ids, generator=generator).cpu()
+        uniform = self.motion.sample_times(clip_ids, generator=generator)
         if not self.adaptive or not bool(self.falls.any()):
-            return uniform.to(self.motion.device)
-        clips = clip_ids.cpu()
+            return uniform  # on the library's device, with no round trip through the CPU
+        uniform, clips = uniform.cpu(), clip_ids.cpu()
         weights = self.falls[clips] + 1e-3 * self.falls[clips].sum(-1, keepdim=True).clamp_min(1e-12)
         bin_ids = torch.multinomial(weights, 1, generator=generator).squeeze(-1)
         start = self._in_bins(clips, bin_ids, generator)

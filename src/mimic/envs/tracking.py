@@ -205,8 +205,9 @@ class ImitationEnv:
         info["terminal_obs"] = obs
         ended = torch.nonzero(done).squeeze(-1)
         if len(ended):
-            fell = ended[done[ended] == DoneReason.FAIL]
-            self.starts.record_falls(self.clip_ids[fell], self.motion_time[fell], self.start_time[fell])
+            if self.starts.adaptive:  # which envs fell: a size known only on the device, a sync on a GPU
+                fell = ended[done[ended] == DoneReason.FAIL]
+                self.starts.record_falls(self.clip_ids[fell], self.motion_time[fell], self.start_time[fell])
             obs = obs.clone()
             self._reset_envs(ended)
             obs[ended] = self._observe_reset(ended)

@@ -174,7 +174,8 @@ class MotionLibrary:
         self._ball_pos, self._ball_joint = lay["ball_pos"], lay["ball_joint"]
         self._hinge_angle = put(model.joint_rot_to_pos(joint_rot)[:, lay["hinge_pos"].cpu()])
         w = torch.tensor(weights, dtype=torch.float64)
-        self.weights = (w / w.sum()).to(self.device)
+        self._cpu_weights = w / w.sum()  # the draws' (a CPU generator's): no copy off the device per draw
+        self.weights = self._cpu_weights.to(self.device)
         if not exact_fk:
             self._sample_fk_grid()
 
@@ -204,7 +205,8 @@ class MotionLibrary:
     def sample_clips(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n,) clip indices drawn by weight, with ``generator`` on its own device (the CPU by default)."""
         where = generator_device(generator)
-        return torch.multinomial(self.weights.to(where), n, replacement=True, generator=generator).to(self.device)
+        weights = self._cpu_weights if where.type == "cpu" else self.weights.to(where)
+        return torch.multinomial(weights, n, replacement=True, generator=generator).to(self.device)
 
     def sample_times(self, clip_ids: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n,) times drawn uniformly in ``[0, duration)`` of each clip."""
