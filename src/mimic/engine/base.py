@@ -333,7 +333,8 @@ class Engine(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most engines hold nothing to release
         """Release simulator resources."""
 
-    def compile_math(self, compile_fn: Callable[[Callable[[], torch.Tensor]], Callable[[], torch.Tensor]]) -> None:  # noqa: B027
+    def compile_math(  # noqa: B027 - optional hook, most engines have little torch work of their own
+            self, compile_fn: Callable[[Callable[[], torch.Tensor]], Callable[[], torch.Tensor]]) -> None:
         """Run the engine's own torch work after each step (state derived from the simulator's arrays) through
         ``compile_fn`` (the env's ``env.compile``: ``torch.compile`` with a fallback). Optional: engines whose
         per-step torch work is a few operations leave it as it is."""
