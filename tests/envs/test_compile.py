@@ -69,3 +69,23 @@ def test_a_failed_compilation_falls_back_to_the_eager_math(monkeypatch):
 def test_compiling_the_resets_needs_the_step_compiled():
     with pytest.raises(MimicError, match="env.compile_resets.*env.compile=true"):
         EnvConfig(compile_resets=True)
+
+
+@pytest.mark.slow  # compiling takes about a minute on 2 cores
+def test_bench_env_compiles_the_resets_before_timing(capsys):
+    """``mimic bench env ... compile=true compile_resets=true``: the warm-up compiles the resets' math, so the
+    timed rounds run compiled (not one fallback) and print the usual keys."""
+    import json
+    import warnings
+
+    from mimic.cli import main
+
+    args = ["bench", "env", "--num-envs", "4", "--seconds", "0.5", "--json", "engine.num_threads=1"]
+    assert main(args) == 0
+    eager = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main([*args, "compile=true", "compile_resets=true"]) == 0
+    compiled = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert compiled.keys() == eager.keys() and compiled["env_steps_per_s"] > 0
+    assert not [w for w in caught if "uncompiled" in str(w.message)]  # no fallback to the eager math
