@@ -3,7 +3,8 @@
 Run by ``scripts/gpu_check.sh`` (which installs the ``gpu`` extra first) on a machine with an NVIDIA GPU:
 
 1. ``tests/engine/test_mujoco_warp.py`` on ``cuda:0`` (the CPU engine against the Warp engine; its first run
-   compiles Warp's CUDA kernels into Warp's kernel cache, which the later steps reuse);
+   compiles Warp's CUDA kernels into Warp's kernel cache, which the later steps reuse), then its slow test of the
+   compiled env against the eager one (step ``tests_warp_compiled``);
 2. ``mimic bench env --engine mujoco_warp --json`` for 1,024, 4,096 and 16,384 characters (plus the CPU engine
    at 4,096 on the machine's cores, for comparison), and at 4,096 with ``compile=true`` (the env's per-step
    math under ``torch.compile``, step ``bench_compiled``) and also ``compile_resets=true`` (the resets' math,
@@ -169,6 +170,11 @@ def main() -> int:
     step = check.run("tests_warp", [sys.executable, "-m", "pytest", "tests/engine/test_mujoco_warp.py", "-q",
                                     "-p", "no:cacheprovider"], 300, env={"MIMIC_WARP_DEVICE": args.device})
     summary["tests_warp"] = (step.get("stdout", "").strip().splitlines() or [step["status"]])[-1]
+    # the env compiled (env.compile, env.compile_resets: Triton kernels on a GPU) against the eager one
+    step = check.run("tests_warp_compiled", [sys.executable, "-m", "pytest", "tests/engine/test_mujoco_warp.py", "-q",
+                                             "-p", "no:cacheprovider", "-m", "slow", "-k", "compiled"], 300,
+                     env={"MIMIC_WARP_DEVICE": args.device})
+    summary["tests_warp_compiled"] = (step.get("stdout", "").strip().splitlines() or [step["status"]])[-1]
 
     # 2. environment throughput
     for n in sizes:
