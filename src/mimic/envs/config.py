@@ -127,8 +127,9 @@ class EnvConfig:
             the simulated character's tracking state, reward, observation and episode ends), fusing the step's ~500
             small torch operations (each a kernel launch on a GPU, 5-10 us of dispatch on a CPU). The
             first step compiles (about 30 s on 2 cores with an empty cache, a few seconds from torch's
-            cache); resets of some envs run uncompiled. Without a working C++ compiler (torch's CPU
-            backend needs one) the env warns once and runs uncompiled (:mod:`mimic.envs.compiled`). On in
+            cache); resets of some envs run uncompiled (see ``compile_resets``). Without a working C++
+            compiler (torch's CPU backend needs one) the env warns once and runs uncompiled
+            (:mod:`mimic.envs.compiled`). On in
             the ``fast`` preset (README, "Training speed"); ``mimic train``'s test env, ``mimic eval`` and
             ``mimic play`` always run uncompiled (too few steps to pay for compiling).
         compile_resets: with ``compile``, also compile the math of the envs reset at a step (their clocks,
