@@ -85,6 +85,11 @@ class Check:
         return step
 
 
+def last_line(step: dict) -> str:
+    """The last line of the step's stdout (pytest's summary), or its status when it printed nothing."""
+    return (step.get("stdout", "").strip().splitlines() or [step["status"]])[-1]
+
+
 def last_json(step: dict) -> dict | None:
     """The last line of the step's stdout that parses as a JSON object."""
     for line in reversed(step.get("stdout", "").splitlines()):
@@ -169,12 +174,12 @@ def main() -> int:
     # 1. equivalence on the GPU (compiles the CUDA kernels into Warp's cache)
     step = check.run("tests_warp", [sys.executable, "-m", "pytest", "tests/engine/test_mujoco_warp.py", "-q",
                                     "-p", "no:cacheprovider"], 300, env={"MIMIC_WARP_DEVICE": args.device})
-    summary["tests_warp"] = (step.get("stdout", "").strip().splitlines() or [step["status"]])[-1]
+    summary["tests_warp"] = last_line(step)
     # the env compiled (env.compile, env.compile_resets: Triton kernels on a GPU) against the eager one
     step = check.run("tests_warp_compiled", [sys.executable, "-m", "pytest", "tests/engine/test_mujoco_warp.py", "-q",
                                              "-p", "no:cacheprovider", "-m", "slow", "-k", "compiled"], 300,
                      env={"MIMIC_WARP_DEVICE": args.device})
-    summary["tests_warp_compiled"] = (step.get("stdout", "").strip().splitlines() or [step["status"]])[-1]
+    summary["tests_warp_compiled"] = last_line(step)
 
     # 2. environment throughput
     for n in sizes:

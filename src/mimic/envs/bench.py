@@ -60,14 +60,7 @@ def bench_env(num_envs: int = 1024, seconds: float = 10.0, config: EnvConfig | N
             if elapsed >= duration:
                 return steps * num_envs, elapsed, resets
 
-    # warm-up: the first step compiles with env.compile, a reset of two envs the resets' math with
-    # env.compile_resets (once for any number of envs), then half a second of steps
-    if config.compile_resets:
-        two = torch.arange(2, device=env.device)
-        env.step(env.targets_to_action(env.ref.joint_pos))
-        env._reset_envs(two)
-        env._observe_reset(two)
-    run_env(0.5)
+    run_env(0.5)  # warm-up (its first step compiles with env.compile; reset() compiled env.compile_resets' math)
     env.engine.physics_seconds = 0.0
     env_steps = env_time = raw_rate_sum = 0.0
     resets = 0

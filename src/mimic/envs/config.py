@@ -129,9 +129,9 @@ class EnvConfig:
             first step compiles (about 30 s on 2 cores with an empty cache, a few seconds from torch's
             cache); resets of some envs run uncompiled (see ``compile_resets``). Without a working C++
             compiler (torch's CPU backend needs one) the env warns once and runs uncompiled
-            (:mod:`mimic.envs.compiled`). On in
-            the ``fast`` preset (README, "Training speed"); ``mimic train``'s test env, ``mimic eval`` and
-            ``mimic play`` always run uncompiled (too few steps to pay for compiling).
+            (:mod:`mimic.envs.compiled`). On in the ``fast`` preset (README, "Training speed"); ``mimic
+            train``'s test env, ``mimic eval`` and ``mimic play`` always run uncompiled (too few steps to pay
+            for compiling).
         compile_resets: with ``compile``, also compile the math of the envs reset at a step (their clocks,
             reference state and first observation), once for any number of envs. On 2 CPU cores it pays little
             for a longer first compilation, so it is off; on a GPU it turns about 200 of the step's kernel

@@ -169,7 +169,8 @@ class ImitationEnv:
             self._reset_envs(ids)
         if self.ref is None or env_ids is None:
             self.ref = self._reference(self.clip_ids, self.motion_time)
-        return self._observe()
+        # a full reset observes through the reset envs' path, so that env.compile_resets compiles it here
+        return self._observe_reset(ids) if env_ids is None else self._observe()
 
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         """Apply normalized actions (N, num_dofs) for one control step; see the module docstring."""
