@@ -87,7 +87,8 @@ def test_action_bound_violation():
     assert torch.allclose(action_bound_violation(mean), torch.tensor([0.0, 0.25 + 4.0]))
 
 
-def test_collect_bootstraps_timeouts_from_the_terminal_obs(scripted_env):
+@pytest.mark.parametrize("lists_ended", [False, True], ids=["nonzero", "ended_ids"])
+def test_collect_bootstraps_timeouts_from_the_terminal_obs(scripted_env, lists_ended):
     n, t = 4, 6
     d = DoneReason
     schedule = torch.tensor([[d.NONE, d.TIMEOUT, d.FAIL, d.NONE], [d.NONE, d.NONE, d.NONE, d.SUCCESS],
@@ -97,9 +98,14 @@ def test_collect_bootstraps_timeouts_from_the_terminal_obs(scripted_env):
     step = env.step
 
     def spy(action):  # keep every terminal obs to check the bootstrap values against
-        out = step(action)
-        recorded.append(out[3]["terminal_obs"])
-        return out
+        obs, reward, done, info = step(action)
+        info["terminal_obs"] = terminal = info["terminal_obs"].clone()
+        terminal[done == d.INVALID] = float("nan")  # a blown-up sim's observation never reaches the critic
+        recorded.append(terminal)
+        info.pop("ended_ids", None)
+        if lists_ended:  # as ImitationEnv does: the rollout then needs no nonzero() of its own
+            info["ended_ids"] = torch.nonzero(done).squeeze(-1)
+        return obs, reward, done, info
 
     env.step = spy
     buf = RolloutBuffer(t, n, env.obs_dim, env.action_dim)

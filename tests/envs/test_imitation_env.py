@@ -53,6 +53,7 @@ def test_env_builds_resets_and_steps_without_nan(layout):
         assert ((reward >= 0) & (reward <= 1 + 1e-6)).all()
         assert set(info["reward_terms"]) == set(env.reward_weights)
         assert info["terminal_obs"].shape == (6, dim)
+        assert torch.equal(info["ended_ids"], torch.nonzero(done).squeeze(-1))
     env.close()
 
 

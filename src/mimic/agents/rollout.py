@@ -10,7 +10,8 @@ How an episode end is valued (:class:`~mimic.envs.terminations.DoneReason`):
 - ``TIMEOUT``: the episode was cut, not finished, so the next value is V(terminal obs), the
   observation before the env's reset (``info["terminal_obs"]``).
 - ``INVALID`` (the simulation blew up): masked out. Its terminal observation may hold NaN or huge
-  numbers, so it is never fed to the critic; the step's own return is set to its own value V(s_t)
+  numbers, so it is never fed to the critic (a rollout passes zeros for every end but a time-out);
+  the step's own return is set to its own value V(s_t)
   (s_t is the last sane state), which makes the step before it bootstrap from V(s_t), and the step
   itself is left out of the losses and the advantage statistics (``valid`` is False).
 - The last step of the rollout (no end): the next value is V(next obs).
@@ -121,6 +122,8 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
     the identity, as in MimicKit; seeding it from the reset batch alone underestimates the spread of
     features that barely vary at reset and made the first update unstable on the humanoid). The
     agent's sample counter advances by T x N on every rank (T x N x ranks: it counts the group's samples).
+    An env whose ``info`` lists the ended envs (``ended_ids``) lets a step here run with no host-device
+    sync of its own; without it they are found with ``nonzero`` (one sync per step on a GPU).
 
     Returns statistics of the episodes that ended in this rollout: ``train_return`` (mean
     undiscounted return), ``train_episode_length`` (mean steps), ``num_episodes``, ``num_falls`` (those
@@ -134,7 +137,7 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
         buffer.episode_return.zero_()
         buffer.episode_length.zero_()
     ended_returns, ended_lengths = [], []
-    timeouts: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (step, envs, terminal obs) of time-outs
+    endings: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []  # (step, envs, terminal obs, time-out)
     for t in range(buffer.num_steps):
         agent.obs_norm.record(obs)
         out = agent.act(obs, value=False)  # the values: one batched pass after the rollout
@@ -153,21 +156,25 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
                 raise MimicError(f"the agent stores {name!r} each step but the env does not give it (AMP's amp_obs: "
                                  "set env.amp_obs_steps; agent.teacher_weight's labels: set env.teacher.policy)")
             field[t] = info[name].to(buffer.device)
-        timeout = torch.nonzero(done == DoneReason.TIMEOUT).squeeze(-1)
-        if len(timeout):  # only time-outs need the critic on the pre-reset observation
-            timeouts.append((t, timeout, info["terminal_obs"][timeout].to(buffer.device)))
-
+        # The envs that ended: the env lists them (ids whose count is known on the host), so nothing here waits
+        # for a GPU; boolean masks or nonzero() would each be a host-device sync per step.
+        ended = info.get("ended_ids")
+        if ended is None:
+            ended = torch.nonzero(done != DoneReason.NONE).squeeze(-1)
+        ended = ended.to(buffer.device)
         buffer.episode_return += reward
         buffer.episode_length += 1
-        ended = done != DoneReason.NONE
-        if bool(ended.any()):
-            ended_returns.append(buffer.episode_return[ended].clone())
-            ended_lengths.append(buffer.episode_length[ended].clone())
+        if len(ended):  # the critic's pass after the rollout values the time-outs' pre-reset observations
+            timeout = done[ended] == DoneReason.TIMEOUT
+            terminal = info["terminal_obs"][ended].to(buffer.device)
+            endings.append((t, ended, torch.where(timeout[:, None], terminal, torch.zeros_like(terminal)), timeout))
+            ended_returns.append(buffer.episode_return[ended])  # indexing by ids copies
+            ended_lengths.append(buffer.episode_length[ended])
             buffer.episode_return[ended] = 0.0
             buffer.episode_length[ended] = 0
         obs = next_obs
 
-    _evaluate_values(agent, buffer, obs, timeouts)
+    _evaluate_values(agent, buffer, obs, endings)
     buffer.next_obs = obs
     agent.samples += buffer.num_steps * buffer.num_envs * agent.dist.world_size  # every rank collected as many
     stats = {"num_episodes": 0.0, "num_falls": float((buffer.dones == DoneReason.FAIL).sum()),
@@ -180,19 +187,20 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
 
 
 def _evaluate_values(agent: PPOAgent, buffer: RolloutBuffer, last_obs: torch.Tensor,
-                     timeouts: list[tuple[int, torch.Tensor, torch.Tensor]]) -> None:
+                     endings: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]]) -> None:
     """Fill ``values``, ``bootstrap_values`` and ``last_values`` with one critic pass over the rollout.
 
     The critic and the normalizer do not change during a rollout, so this equals evaluating each step's
     observations as they come; batched, it runs on every core while MuJoCo is idle.
     """
     t, n = buffer.num_steps, buffer.num_envs
-    parts = [buffer.obs.flatten(0, 1), last_obs] + [o for _, _, o in timeouts]
+    parts = [buffer.obs.flatten(0, 1), last_obs] + [o for _, _, o, _ in endings]
     values = agent.values(torch.cat(parts))
     buffer.values.copy_(values[:t * n].view(t, n))
     buffer.last_values.copy_(values[t * n:(t + 1) * n])
     buffer.bootstrap_values.zero_()
     start = (t + 1) * n
-    for step, envs, _ in timeouts:
-        buffer.bootstrap_values[step, envs] = values[start:start + len(envs)]
+    for step, envs, _, timeout in endings:
+        value = values[start:start + len(envs)]
+        buffer.bootstrap_values[step, envs] = torch.where(timeout, value, torch.zeros_like(value))
         start += len(envs)

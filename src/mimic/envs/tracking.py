@@ -8,7 +8,8 @@
   ``action_mode="residual"`` the same scale is added to the reference pose at the end of the step.
 - ``done`` (N,) long :class:`~mimic.envs.terminations.DoneReason`; envs that end are reset at once
   and ``obs`` holds their first observation; ``info["terminal_obs"]`` holds every env's observation
-  before any reset (for bootstrapping time-outs).
+  before any reset (for bootstrapping time-outs) and ``info["ended_ids"]`` (M,) long the envs that ended
+  (their count is known on the host: a rollout reads the ended envs with no host-device sync of its own).
 - ``info``: ``reward_terms`` (term -> (N,)), ``num_invalid`` (0-dim long tensor) envs reset this step after their
   simulation blew up; in test mode (``env.test_mode = True``) also the tracking errors
   ``body_pos_error`` (N,) mean distance of the bodies to the reference (m), ``root_pos_error`` (N,)
@@ -204,7 +205,7 @@ class ImitationEnv:
                 info.update(self.task.errors(sim.root_vel))
             info["ref_root_speed"] = ref.root_vel[:, :2].norm(dim=-1)
         info["terminal_obs"] = obs
-        ended = torch.nonzero(done).squeeze(-1)
+        info["ended_ids"] = ended = torch.nonzero(done).squeeze(-1)
         if len(ended):
             if self.starts.adaptive:  # which envs fell: a size known only on the device, a sync on a GPU
                 fell = ended[done[ended] == DoneReason.FAIL]
