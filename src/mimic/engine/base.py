@@ -294,7 +294,7 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def set_state(self, env_ids: torch.Tensor | None, root_pos: torch.Tensor, root_rot: torch.Tensor,
                   root_vel: torch.Tensor, root_ang_vel: torch.Tensor, joint_pos: torch.Tensor,
-                  dof_vel: torch.Tensor) -> None:
+                  dof_vel: torch.Tensor, *, check_ids: bool = True) -> None:
         """Teleport envs ``env_ids`` (M,) (None: all) to a state and recompute derived quantities.
 
         Args:
@@ -305,6 +305,9 @@ class Engine(abc.ABC):
             root_ang_vel: (M, 3) world root angular velocity.
             joint_pos: (M, num_joint_pos) local joint coordinates (ball quaternions normalized here).
             dof_vel: (M, num_dofs) joint velocities.
+            check_ids: check that ``env_ids`` are distinct and in range (a clear error otherwise). False:
+                the caller vouches for them (ids from ``torch.nonzero``), which saves a GPU engine a
+                host-device sync; an engine on the CPU checks either way.
 
         Clears :attr:`invalid` for those envs. PD targets are left as they are.
         """

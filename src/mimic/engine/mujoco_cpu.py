@@ -264,7 +264,7 @@ class MujocoCpuEngine(Engine):
     # --- commands --------------------------------------------------------------------------
     def set_state(self, env_ids: torch.Tensor | None, root_pos: torch.Tensor, root_rot: torch.Tensor,
                   root_vel: torch.Tensor, root_ang_vel: torch.Tensor, joint_pos: torch.Tensor,
-                  dof_vel: torch.Tensor) -> None:
+                  dof_vel: torch.Tensor, *, check_ids: bool = True) -> None:
         """See :meth:`Engine.set_state`."""
         ids, order = self._sorted_ids(env_ids)
         f64 = torch.float64

@@ -242,9 +242,9 @@ class MujocoWarpEngine(Engine):
     # --- commands --------------------------------------------------------------------------
     def set_state(self, env_ids: torch.Tensor | None, root_pos: torch.Tensor, root_rot: torch.Tensor,
                   root_vel: torch.Tensor, root_ang_vel: torch.Tensor, joint_pos: torch.Tensor,
-                  dof_vel: torch.Tensor) -> None:
+                  dof_vel: torch.Tensor, *, check_ids: bool = True) -> None:
         """See :meth:`Engine.set_state`."""
-        ids = self._env_ids(env_ids)
+        ids = self._env_ids(env_ids, check=check_ids)
         m = self.num_envs if ids is None else len(ids)
         rows = slice(None) if ids is None else ids
         ch, dev = self.character, self._device
@@ -390,12 +390,13 @@ class MujocoWarpEngine(Engine):
         bad |= (self._overflow & _DROPPED) != 0
         return bad
 
-    def _env_ids(self, env_ids: torch.Tensor | None) -> torch.Tensor | None:
-        """``env_ids`` as a long tensor on the device (None: all envs), checked in range and distinct."""
+    def _env_ids(self, env_ids: torch.Tensor | None, check: bool = True) -> torch.Tensor | None:
+        """``env_ids`` as a long tensor on the device (None: all envs), with ``check`` checked in range and
+        distinct."""
         if env_ids is None:
             return None
         ids = torch.as_tensor(env_ids, dtype=torch.long, device=self._device).reshape(-1)
-        if len(ids):  # both checks in one host-device sync (each bool() or torch.unique is one on a GPU)
+        if check and len(ids):  # both checks in one host-device sync (each bool() or torch.unique is one on a GPU)
             s = ids.sort().values
             outside, repeated = torch.stack(((s[0] < 0) | (s[-1] >= self.num_envs), (s[1:] == s[:-1]).any())).tolist()
             if outside:

@@ -16,7 +16,8 @@ import torch
 
 from mimic.character import rotations as rot
 from mimic.character.model import CharacterModel
-from mimic.motion.library import MotionLibrary, generator_device
+from mimic.devices import generator_device
+from mimic.motion.library import MotionLibrary
 
 
 def amp_frame_dim(model: CharacterModel, num_key: int) -> int:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import torch
 
+from mimic.devices import upload
 from mimic.motion.library import MotionLibrary
 
 
@@ -68,8 +69,8 @@ class StartTimeSampler:
         clips, bin_ids = cells // self.bins, cells % self.bins
         start = self._in_bins(clips, bin_ids, generator)
         pick_uniform = torch.rand(n, generator=generator) < self.uniform_share
-        clip_ids = torch.where(pick_uniform, clip_ids.cpu(), clips).to(self.motion.device)
-        return clip_ids, torch.where(pick_uniform, uniform, start).to(self.motion.device)
+        clip_ids = upload(torch.where(pick_uniform, clip_ids.cpu(), clips), self.motion.device)
+        return clip_ids, upload(torch.where(pick_uniform, uniform, start), self.motion.device)
 
     def sample(self, clip_ids: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """(M,) start times (s) for envs starting clips ``clip_ids`` (M,)."""
@@ -81,7 +82,7 @@ class StartTimeSampler:
         bin_ids = torch.multinomial(weights, 1, generator=generator).squeeze(-1)
         start = self._in_bins(clips, bin_ids, generator)
         pick_uniform = torch.rand(len(clips), generator=generator) < self.uniform_share
-        return torch.where(pick_uniform, uniform, start).to(self.motion.device)
+        return upload(torch.where(pick_uniform, uniform, start), self.motion.device)
 
     def _in_bins(self, clips: torch.Tensor, bin_ids: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """(M,) CPU start times uniform in phase bins ``bin_ids`` (M,) of clips ``clips`` (M,), moved

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from mimic.character import rotations as rot
+from mimic.devices import upload
 from mimic.errors import MimicError
 
 
@@ -128,7 +129,8 @@ class SteeringTask:
 
     def _draw(self, ids: torch.Tensor) -> None:
         cfg, m = self.config, len(ids)
-        u = torch.rand(3, m, generator=self.generator).to(self.device)  # the CPU generator: same draws on any device
+        # the CPU generator: the same draws on any device
+        u = upload(torch.rand(3, m, generator=self.generator), self.device)
         self.angle[ids] = 2 * math.pi * u[0]
         self.speed[ids] = cfg.speed_min + (cfg.speed_max - cfg.speed_min) * u[1]
         self.time_left[ids] = cfg.change_min_s + (cfg.change_max_s - cfg.change_min_s) * u[2]
@@ -137,7 +139,7 @@ class SteeringTask:
         """Turn a ``reverse_prob`` share of the new targets of envs ``ids`` (M,) around: within
         ``reverse_spread_deg`` of the opposite of their ``previous`` (M,) directions."""
         cfg, m = self.config, len(ids)
-        u = torch.rand(2, m, generator=self.generator).to(self.device)
+        u = upload(torch.rand(2, m, generator=self.generator), self.device)
         spread = math.radians(cfg.reverse_spread_deg)
         about = torch.remainder(previous + math.pi + spread * (2 * u[1] - 1), 2 * math.pi)
         self.angle[ids] = torch.where(u[0] < cfg.reverse_prob, about, self.angle[ids])

@@ -27,6 +27,7 @@ import math
 import torch
 
 from mimic.character.spec import load_spec
+from mimic.devices import upload
 from mimic.engine import geoms as geom_fn
 from mimic.engine.base import Engine
 from mimic.engine.registry import build_engine
@@ -294,17 +295,19 @@ class ImitationEnv:
             times = torch.zeros(len(ids), dtype=torch.float64, device=self.device)
         if self.config.episode_seconds_min is not None:
             lo = self.config.episode_seconds_min
-            u = torch.rand(len(ids), generator=self.generator, dtype=torch.float64).to(self.device)  # a CPU generator
+            u = upload(torch.rand(len(ids), generator=self.generator, dtype=torch.float64), self.device)  # CPU draws
             self.episode_limit[ids] = lo + (self.episode_seconds - lo) * u
         s = self._restart_math(ids, clip_ids, times)
-        self.engine.set_state(ids, s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel)
+        self.engine.set_state(ids, s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel,
+                              check_ids=False)  # ids from arange or nonzero: distinct and in range
         if self.geoms is not None:  # lift_at_reset: no geom starts below the ground
             low = geom_fn.lowest_points(self.geoms, self.engine.body_pos[ids], self.engine.body_rot[ids])
             lift = (self.geoms.ground_height - low.min(dim=-1).values).clamp_min(0.0) * self.lift_clip[clip_ids]
             if bool((lift > 0).any()):
                 root_pos = s.root_pos.clone()
                 root_pos[:, 2] += lift.to(root_pos.dtype)
-                self.engine.set_state(ids, root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel)
+                self.engine.set_state(ids, root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel,
+                                      check_ids=False)
         if self.amp is not None:
             self.amp.reset(ids, clip_ids, times)
         if self.task is not None:

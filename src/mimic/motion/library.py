@@ -33,6 +33,7 @@ import torch
 from mimic.character import rotations as rot
 from mimic.character.kinematics import ForwardKinematics
 from mimic.character.model import CharacterModel
+from mimic.devices import generator_device, upload
 from mimic.errors import MimicError
 from mimic.motion.clip import Clip, LoopMode, validate_clip
 
@@ -41,11 +42,6 @@ _CLIP_GAP = 1.0
 # Rate at which body positions are sampled by exact FK and then interpolated (see MotionLibrary).
 GRID_HZ = 240.0
 VELOCITY_ESTIMATES = ("frame", "lerp", "central")
-
-
-def generator_device(generator: torch.Generator | None) -> torch.device:
-    """The device ``generator`` draws on (random draws must be made there); the CPU for None."""
-    return generator.device if generator is not None else torch.device("cpu")
 
 
 @dataclass
@@ -206,12 +202,12 @@ class MotionLibrary:
         """(n,) clip indices drawn by weight, with ``generator`` on its own device (the CPU by default)."""
         where = generator_device(generator)
         weights = self._cpu_weights if where.type == "cpu" else self.weights.to(where)
-        return torch.multinomial(weights, n, replacement=True, generator=generator).to(self.device)
+        return upload(torch.multinomial(weights, n, replacement=True, generator=generator), self.device)
 
     def sample_times(self, clip_ids: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n,) times drawn uniformly in ``[0, duration)`` of each clip."""
-        u = torch.rand(clip_ids.shape, generator=generator, dtype=torch.float64,
-                       device=generator_device(generator)).to(self.device)
+        u = upload(torch.rand(clip_ids.shape, generator=generator, dtype=torch.float64,
+                              device=generator_device(generator)), self.device)
         return u * self.durations[clip_ids]
 
     def phase(self, clip_ids: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
