@@ -13,7 +13,11 @@ per ``ImitationEnv.step`` of the walk (``--config``'s env section, zero-mean ran
   the simulated state, reward and observation after it, resets of some envs), each timed
   with the device synchronized around it (so their sum exceeds ``ms_per_step`` on a GPU, where the parts
   overlap with the host's dispatch);
-- the top operations by host time from torch's profiler.
+- the top operations by host time from torch's profiler;
+- ``rollout_ms_per_step`` and ``rollout_syncs_per_step`` (CUDA only): a step of the trainer's rollout
+  (:func:`~mimic.agents.rollout.collect` with the config's agent: the policy, the env step, the episode
+  bookkeeping), with the lines that synchronized (``rollout_sync_sites``), so the rollout's own syncs show
+  as the difference to ``syncs_per_step``.
 
 Run: ``python benchmarks/env_profile.py [--num-envs 4096] [--steps 50] [--json] [KEY=VALUE ...]``, e.g.
 ``env.engine.name=mujoco_warp env.engine.device=cuda:0 env.compile=true`` (overrides of the train config).
@@ -33,6 +37,8 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
+from mimic.agents.registry import build_agent, env_dims
+from mimic.agents.rollout import collect
 from mimic.envs.compiled import CompiledOrEager
 from mimic.envs.tracking import ImitationEnv
 from mimic.training.config import load_train_config
@@ -75,6 +81,42 @@ def uncounted_compiled_calls(env: ImitationEnv) -> Iterator[None]:
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def count_syncs(device: torch.device, fn: Callable[[], Any]) -> tuple[int | None, collections.Counter]:
+    """The host-device syncs ``fn()`` made (``torch.cuda.set_sync_debug_mode``) and the Python lines that issued
+    them; None on a CPU, where nothing waits."""
+    where: collections.Counter = collections.Counter()
+    if device.type != "cuda":
+        return None, where
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fn()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    for w in caught:  # the Python line whose operation synchronized
+        where[f"{w.filename.split('/mimic/')[-1]}:{w.lineno}"] += 1
+    return len(caught), where
+
+
+def rollout_step(cfg: Any, env: ImitationEnv) -> dict:
+    """A step of the trainer's rollout (policy, env step, bookkeeping) with the config's agent: its wall time (ms)
+    and, on a GPU, its host-device syncs and their lines."""
+    dev = env.device
+    agent = build_agent(cfg.agent, env_dims(env), device=dev, env=env)
+    buffer = agent.make_buffer(env.num_envs)
+    collect(env, agent, buffer)  # warm-up: the first rollout resets the env
+    sync(dev)
+    start = time.perf_counter()
+    collect(env, agent, buffer)
+    sync(dev)
+    ms = (time.perf_counter() - start) / buffer.num_steps * 1e3
+    syncs, where = count_syncs(dev, lambda: collect(env, agent, buffer))
+    return {"rollout_ms_per_step": round(ms, 3),
+            "rollout_syncs_per_step": None if syncs is None else syncs / buffer.num_steps,
+            "rollout_sync_sites": dict(where.most_common(12))}
 
 
 def timed_parts(env: ImitationEnv, times: collections.Counter) -> None:
@@ -127,17 +169,11 @@ def main() -> None:
             env.step(actions[i % 8])
     ops = counter.count / 10
 
-    syncs, where = None, collections.Counter()
-    if dev.type == "cuda":
-        torch.cuda.set_sync_debug_mode("warn")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for i in range(10):
-                env.step(actions[i % 8])
-        torch.cuda.set_sync_debug_mode("default")
-        syncs = len(caught) / 10
-        for w in caught:  # the Python line whose operation synchronized
-            where[f"{w.filename.split('/mimic/')[-1]}:{w.lineno}"] += 1
+    def ten_steps() -> None:
+        for i in range(10):
+            env.step(actions[i % 8])
+
+    syncs, where = count_syncs(dev, ten_steps)
 
     with torch.profiler.profile() as prof:
         for i in range(10):
@@ -148,6 +184,7 @@ def main() -> None:
     kernels = (sum(e.count for e in events if e.device_type == torch.autograd.DeviceType.CUDA) / 10
                if dev.type == "cuda" else None)
 
+    rollout = rollout_step(cfg, env)  # before the parts' timers wrap the env
     times: collections.Counter = collections.Counter()
     timed_parts(env, times)
     for i in range(args.steps):
@@ -158,7 +195,8 @@ def main() -> None:
               "compile": cfg.env.compile, "compile_resets": cfg.env.compile_resets, "ms_per_step": round(ms, 3),
               "env_steps_per_s": round(args.num_envs / ms * 1e3), "aten_ops_per_step": ops,
               "cuda_kernels_per_step": kernels,
-              "syncs_per_step": syncs, "sync_sites": dict(where.most_common(12)), "parts_ms": parts}
+              "syncs_per_step": None if syncs is None else syncs / 10, "sync_sites": dict(where.most_common(12)),
+              "parts_ms": parts, **rollout}
     for key, value in result.items():
         if not args.json:
             print(f"{key:18s} {value}")
