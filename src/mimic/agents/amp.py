@@ -32,6 +32,7 @@ from mimic.agents.config import PPOConfig
 from mimic.agents.data_parallel import global_masked_mean, merge_normalizer
 from mimic.agents.discriminator import Discriminator, objective_terms, penalty_and_kl_terms, style_reward
 from mimic.agents.losses import masked_mean
+from mimic.agents.metrics import MinibatchMeans
 from mimic.agents.normalizer import RunningNormalizer
 from mimic.agents.optimizers import load_optimizer_state, make_optimizer
 from mimic.agents.ppo import PPOAgent
@@ -132,8 +133,8 @@ class AMPAgent(PPOAgent):
         # the normalizer sees both sides, one expert sample per agent sample (see the module docstring)
         self.amp_norm.record(agent_obs[valid])
         self.amp_norm.record(expert_all[:len(agent_obs)])
-        totals: dict[str, float] = {}
-        count = used = 0
+        means = MinibatchMeans()
+        used = 0
         for _ in range(acfg.disc_epochs):
             perm = torch.randperm(len(agent_obs), generator=self.generator, device=self.device)
             for start in range(0, len(agent_obs), batch):
@@ -141,12 +142,10 @@ class AMPAgent(PPOAgent):
                 agent, mask = self._with_replay(agent_obs[idx], valid[idx])
                 expert = expert_all[used:used + len(agent)]
                 used += len(agent)
-                for key, value in self._disc_step(expert, agent, mask).items():
-                    totals[key] = totals.get(key, 0.0) + value
-                count += 1
+                means.add(self._disc_step(expert, agent, mask))
         self._store_replay(agent_obs[valid])
         merge_normalizer(self.dist, self.amp_norm)
-        out = {k: v / max(count, 1) for k, v in totals.items()}
+        out = means.means()
         if self.dist.enabled and out:
             vec = self.dist.mean_(torch.tensor(list(out.values()), dtype=torch.float64))
             out = dict(zip(out, vec.tolist(), strict=True))
@@ -171,9 +170,11 @@ class AMPAgent(PPOAgent):
         self.replay[idx] = obs
         self.replay_count += len(obs)
 
-    def _disc_step(self, expert: torch.Tensor, agent: torch.Tensor, agent_mask: torch.Tensor) -> dict[str, float]:
+    def _disc_step(self, expert: torch.Tensor, agent: torch.Tensor,
+                   agent_mask: torch.Tensor) -> dict[str, torch.Tensor | float]:
         """One discriminator minibatch of expert (M, D) and agent (M, D) samples (``agent_mask`` (M,): valid
-        ones); returns its diagnostics."""
+        ones); returns its diagnostics (0-dim tensors, read back once per update; the bottleneck's KL is read
+        at once, as its weight adapts to it)."""
         acfg = self.config.amp
 
         def mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # over every rank's samples
@@ -202,11 +203,11 @@ class AMPAgent(PPOAgent):
             self.vdb_beta = max(0.0, self.vdb_beta + acfg.vdb_beta_lr * (extra["amp_kl"] - acfg.vdb_info))
         self.step_guard(self.disc_optimizer, self.disc, loss)
         with torch.no_grad():
-            return {"amp_disc_loss": objective.item(), "amp_grad_penalty": penalty.item(),
-                    "amp_acc_expert": float((expert_logits > 0).float().mean()),
-                    "amp_acc_agent": float(masked_mean((agent_logits < 0).float(), agent_mask)),
-                    "amp_logit_expert": float(expert_logits.mean()),
-                    "amp_logit_agent": float(masked_mean(agent_logits, agent_mask)), **extra}
+            return {"amp_disc_loss": objective.detach(), "amp_grad_penalty": penalty.detach(),
+                    "amp_acc_expert": (expert_logits > 0).float().mean(),
+                    "amp_acc_agent": masked_mean((agent_logits < 0).float(), agent_mask),
+                    "amp_logit_expert": expert_logits.mean(),
+                    "amp_logit_agent": masked_mean(agent_logits, agent_mask), **extra}
 
     def _code_noise(self, n: int) -> torch.Tensor | None:
         """Standard normal noise (n, vdb_dim) for the bottleneck's codes, from the agent's generator; None

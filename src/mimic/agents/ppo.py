@@ -37,6 +37,7 @@ from mimic.agents.compute import resolve_precision, threads_per_process, torch_t
 from mimic.agents.config import PPOConfig
 from mimic.agents.data_parallel import GuardedStep, global_counts, global_masked_mean, merge_normalizer
 from mimic.agents.losses import action_bound_violation, approx_kl, clipped_surrogate, masked_mean
+from mimic.agents.metrics import MinibatchMeans
 from mimic.agents.networks import Actor, Critic
 from mimic.agents.normalizer import RunningNormalizer
 from mimic.agents.optimizers import load_optimizer_state, make_optimizer
@@ -284,29 +285,28 @@ class PPOAgent:
                 "skipped_minibatches": float(self.step_guard.skipped)}
 
     def _epochs(self, epochs: int, batch_size: int, num_samples: int,
-                step: Callable[[torch.Tensor], dict[str, float]]) -> dict[str, float]:
-        """Run ``step(indices)`` over ``epochs`` shuffled passes; average the metrics it returns."""
-        totals: dict[str, float] = {}
-        count = 0
+                step: Callable[[torch.Tensor], dict[str, torch.Tensor]]) -> dict[str, float]:
+        """Run ``step(indices)`` over ``epochs`` shuffled passes; average the metrics it returns (0-dim tensors,
+        read back once at the end)."""
+        means = MinibatchMeans()
         for _ in range(epochs):
             perm = torch.randperm(num_samples, generator=self.generator, device=self.device)
             for start in range(0, num_samples, batch_size):
-                for key, val in step(perm[start:start + batch_size]).items():
-                    totals[key] = totals.get(key, 0.0) + val
-                count += 1
-        return {k: v / max(count, 1) for k, v in totals.items()}
+                means.add(step(perm[start:start + batch_size]))
+        return means.means()
 
-    def _critic_step(self, norm_obs: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> dict[str, float]:
+    def _critic_step(self, norm_obs: torch.Tensor, targets: torch.Tensor,
+                     valid: torch.Tensor) -> dict[str, torch.Tensor]:
         """One critic minibatch: mean squared error to the TD(lambda) returns (MimicKit: no 1/2), standardized
         with ``value_norm``."""
         loss = global_masked_mean(self.dist, (self.critic(norm_obs) - targets).square(), valid)
         self.step_guard(self.critic_optimizer, self.critic, loss)
-        return {"critic_loss": loss.item()}
+        return {"critic_loss": loss.detach()}
 
     def _actor_step(self, norm_obs: torch.Tensor, actions: torch.Tensor, old_log_probs: torch.Tensor,
                     norm_adv: torch.Tensor, explore: torch.Tensor, valid: torch.Tensor,
                     teacher: tuple[torch.Tensor, torch.Tensor] | None = None,
-                    mirrored_obs: torch.Tensor | None = None) -> dict[str, float]:
+                    mirrored_obs: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """One actor minibatch: clipped surrogate on exploring samples plus the action-bound loss, and with
         ``teacher`` (its actions (M, A) and the mask (M,) of labelled samples) the behaviour-cloning term, with
         ``mirrored_obs`` (M, D), the mirrored states normalized, the symmetry term (``agent.mirror_weight``)."""
@@ -331,13 +331,13 @@ class PPOAgent:
         with torch.no_grad():
             clipped = ((ratio - 1.0).abs() > cfg.ppo_clip_ratio).float()
             kl = approx_kl(ratio)  # KL(rollout || before this step)
-            out = {"actor_loss": loss.item(), "action_bound_loss": bound_loss.item(),
-                   "clip_frac": masked_mean(clipped, explore).item(), "imp_ratio": masked_mean(ratio, explore).item(),
-                   "approx_kl": masked_mean(kl, explore).item()}
+            out = {"actor_loss": loss.detach(), "action_bound_loss": bound_loss.detach(),
+                   "clip_frac": masked_mean(clipped, explore), "imp_ratio": masked_mean(ratio, explore),
+                   "approx_kl": masked_mean(kl, explore)}
             if teacher_loss is not None:
-                out["teacher_loss"] = teacher_loss.item()
+                out["teacher_loss"] = teacher_loss.detach()
             if mirror_loss is not None:
-                out["mirror_loss"] = mirror_loss.item()
+                out["mirror_loss"] = mirror_loss.detach()
             return out
 
     def _adapt_actor_lr(self, kl: float) -> None:
