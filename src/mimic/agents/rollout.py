@@ -147,8 +147,8 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
         buffer.log_probs[t] = out.log_prob
         buffer.rand_mask[t] = out.rand_mask
 
-        next_obs, reward, done, info = env.step(out.env_action)
-        next_obs, reward, done = next_obs.to(buffer.device), reward.to(buffer.device), done.to(buffer.device)
+        next_obs, reward, env_done, info = env.step(out.env_action)
+        next_obs, reward, done = next_obs.to(buffer.device), reward.to(buffer.device), env_done.to(buffer.device)
         buffer.rewards[t] = reward
         buffer.dones[t] = done
         for name, field in buffer.extras.items():
@@ -158,15 +158,15 @@ def collect(env: Any, agent: PPOAgent, buffer: RolloutBuffer) -> dict[str, float
             field[t] = info[name].to(buffer.device)
         # The envs that ended: the env lists them (ids whose count is known on the host), so nothing here waits
         # for a GPU; boolean masks or nonzero() would each be a host-device sync per step.
-        ended = info.get("ended_ids")
-        if ended is None:
-            ended = torch.nonzero(done != DoneReason.NONE).squeeze(-1)
-        ended = ended.to(buffer.device)
+        ended_in_env = info.get("ended_ids")  # on the env's device (which may not be the agent's)
+        if ended_in_env is None:
+            ended_in_env = torch.nonzero(env_done != DoneReason.NONE).squeeze(-1)
+        ended = ended_in_env.to(buffer.device)
         buffer.episode_return += reward
         buffer.episode_length += 1
         if len(ended):  # the critic's pass after the rollout values the time-outs' pre-reset observations
             timeout = done[ended] == DoneReason.TIMEOUT
-            terminal = info["terminal_obs"][ended].to(buffer.device)
+            terminal = info["terminal_obs"][ended_in_env].to(buffer.device)
             endings.append((t, ended, torch.where(timeout[:, None], terminal, torch.zeros_like(terminal)), timeout))
             ended_returns.append(buffer.episode_return[ended])  # indexing by ids copies
             ended_lengths.append(buffer.episode_length[ended])
