@@ -179,6 +179,9 @@ def test_env_on_either_engine_gives_the_same_observations_and_rewards():
         for term, value in info_c["reward_terms"].items():
             torch.testing.assert_close(info_w["reward_terms"][term].cpu(), value, atol=1e-4, rtol=0, msg=term)
     assert float(rew_w.min()) > 0.5  # tracking the reference, not fallen
+    for env in (cpu, warp):  # a caller's reset ids are checked (the env's own, from nonzero, skip it on Warp)
+        with pytest.raises(MimicError, match="distinct"):
+            env.reset(torch.tensor([1, 1], device=env.device))
 
 
 def test_steering_and_amp_observations_run_on_the_engines_device():

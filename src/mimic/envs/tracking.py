@@ -168,7 +168,7 @@ class ImitationEnv:
         """Reset envs ``env_ids`` (default all) by reference state initialization; returns obs (N, D)."""
         ids = torch.arange(self.num_envs, device=self.device) if env_ids is None else env_ids
         if len(ids):
-            self._reset_envs(ids)
+            self._reset_envs(ids, check_ids=env_ids is not None)  # a caller's ids are checked
         if self.ref is None or env_ids is None:
             self.ref = self._reference(self.clip_ids, self.motion_time)
         # a full reset observes through the reset envs' path, so that env.compile_resets compiles it here
@@ -212,7 +212,7 @@ class ImitationEnv:
                 fell = ended[done[ended] == DoneReason.FAIL]
                 self.starts.record_falls(self.clip_ids[fell], self.motion_time[fell], self.start_time[fell])
             obs = obs.clone()
-            self._reset_envs(ended)
+            self._reset_envs(ended, check_ids=False)  # from nonzero: distinct and in range
             obs[ended] = self._observe_reset(ended)
         return obs, reward, done, info
 
@@ -287,7 +287,9 @@ class ImitationEnv:
         self.engine.close()
 
     # ------------------------------------------------------------------------------------ internals
-    def _reset_envs(self, ids: torch.Tensor) -> None:
+    def _reset_envs(self, ids: torch.Tensor, check_ids: bool = True) -> None:
+        """Start envs ``ids`` (M,) anew (reference state initialization); ``check_ids``: have the engine check
+        them (False for ids the env made itself, which saves a GPU engine a host-device sync)."""
         if self.config.rand_reset:
             clip_ids, times = self.starts.draw(len(ids), self.generator)
         else:
@@ -299,7 +301,7 @@ class ImitationEnv:
             self.episode_limit[ids] = lo + (self.episode_seconds - lo) * u
         s = self._restart_math(ids, clip_ids, times)
         self.engine.set_state(ids, s.root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel,
-                              check_ids=False)  # ids from arange or nonzero: distinct and in range
+                              check_ids=check_ids)
         if self.geoms is not None:  # lift_at_reset: no geom starts below the ground
             low = geom_fn.lowest_points(self.geoms, self.engine.body_pos[ids], self.engine.body_rot[ids])
             lift = (self.geoms.ground_height - low.min(dim=-1).values).clamp_min(0.0) * self.lift_clip[clip_ids]
