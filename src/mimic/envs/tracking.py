@@ -309,7 +309,7 @@ class ImitationEnv:
                 root_pos = s.root_pos.clone()
                 root_pos[:, 2] += lift.to(root_pos.dtype)
                 self.engine.set_state(ids, root_pos, s.root_rot, s.root_vel, s.root_ang_vel, s.joint_pos, s.dof_vel,
-                                      check_ids=False)
+                                      check_ids=False)  # the same ids, checked (if asked) by the call above
         if self.amp is not None:
             self.amp.reset(ids, clip_ids, times)
         if self.task is not None:
