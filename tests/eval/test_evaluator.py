@@ -30,6 +30,10 @@ class ScriptedEnv:
         self.test_mode = False
         self.t = 0
 
+    @property
+    def start_time(self) -> torch.Tensor:
+        return self.motion_time.clone()  # the clocks stand still: only the starts count here
+
     def reset(self):
         return torch.zeros(2, 1)
 
@@ -59,6 +63,19 @@ def test_each_character_plays_its_share_of_the_episodes_so_quick_falls_are_not_o
     res = evaluate(ScriptedEnv(fall_steps=30), lambda obs: obs, episodes=8)
     assert res["fall_rate"] == 0.5 and res["episodes"] == 8
     assert res["mean_episode_seconds"] == pytest.approx((1.0 + 20.0) / 2, abs=1e-3)
+
+
+def test_each_fall_is_reported_with_the_time_its_episode_started_at():
+    class RestartingEnv(ScriptedEnv):
+        def step(self, action):  # env 0's k-th episode starts 0.1 k s into the clip
+            out = super().step(action)
+            if out[2][0]:
+                self.motion_time[0] += 0.1
+            return out
+
+    res = evaluate(RestartingEnv(fall_steps=30, start=0.25), lambda obs: obs, episodes=6)
+    assert res["fall_starts"] == [[0.25, 1.0], [0.35, 1.0], [0.45, 1.0]]
+    assert res["fall_seconds"] == [1.0, 1.0, 1.0]
 
 
 def test_a_non_looping_clip_is_measured_to_its_end():

@@ -102,8 +102,9 @@ def test_eval_json_play_and_plot(run_dir, capsys):
     assert set(result) == {"policy", "normalized_return", "reward_per_step", "mpjpe_m", "body_pos_error_m",
                            "root_pos_error_m", "fall_rate", "mean_episode_seconds", "mean_speed_mps",
                            "clip_speed_mps", "style_score", "episodes", "reward_terms", "reward_lost",
-                           "mpjpe_dtw_m", "fall_seconds"}
+                           "mpjpe_dtw_m", "fall_seconds", "fall_starts"}
     assert len(result["fall_seconds"]) == round(result["fall_rate"] * result["episodes"])
+    assert sorted(after for _, after in result["fall_starts"]) == result["fall_seconds"]
     assert set(result["reward_lost"]) == {"pose", "vel", "end_eff", "root", "com"}
     assert result["episodes"] == 2 and 0.0 <= result["normalized_return"] <= result["reward_per_step"] <= 1.0
     # several policies: one table, or one JSON line each

@@ -21,7 +21,10 @@ ends several episodes while the others play one.) Per episode:
   in practice.
 - ``fall_rate`` (episodes that ended in a fall), ``mean_episode_seconds``, ``episodes``, and
   ``fall_seconds``: each fall's time after its episode's start, sorted (a fall right after a reference
-  state start is not one while under way).
+  state start is not one while under way), and ``fall_starts``: each fall as ``[start, seconds]``, the
+  time in its clip its episode started at and the fall's time after that start, sorted by start (falls
+  bunched at one start time point at a reference state there that the policy cannot recover from;
+  ``benchmarks/start_falls.py`` counts them per start-phase bin over many starts).
 - ``mean_speed_mps``: the root's mean horizontal speed; ``clip_speed_mps``: the reference's over the same
   steps (for a policy that does not track a clip, AMP's, the speed the clips move at).
 - ``style_score``: how an AMP policy with no task is judged, in [0, 1]: the fraction of the full episode
@@ -91,6 +94,7 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     quota[: episodes % n] += 1
     taken = torch.zeros(n, dtype=torch.long)
     possible = full_episode_steps(env, all_ids).cpu()
+    start_time = env.start_time.cpu()  # (N,) each current episode's start time in its clip
     extra_keys: tuple[str, ...] = TASK_METRICS if getattr(env, "task", None) is not None else ()
     if disc_logits is not None and getattr(env, "amp", None) is not None:
         extra_keys = (*extra_keys, *DISC_METRICS)
@@ -139,6 +143,7 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
                     "reward_per_step": float(sums["ret"][i]) / k, "mpjpe_m": float(sums["mpjpe"][i]) / k,
                     "body_pos_error_m": float(sums["err"][i]) / k, "root_pos_error_m": float(sums["root_err"][i]) / k,
                     "fall_rate": float(int(done[i]) == DoneReason.FAIL), "mean_episode_seconds": k * env.dt,
+                    "start_seconds": float(start_time[i]),
                     "mean_speed_mps": speed, "clip_speed_mps": ref_speed,
                     "style_score": min(1.0, k / float(possible[i])) * match,
                     **{key: float(sums[key][i]) / k for key in extra_keys},
@@ -152,8 +157,10 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
             for v in (*sums.values(), *term_sums.values()):
                 v[i] = 0.0
             steps[i] = 0.0
-        if len(ended):  # the new episodes' full length, from their start times
-            possible[ended] = full_episode_steps(env, ended.to(env.clip_ids.device)).cpu()
+        if len(ended):  # the new episodes' start times and full length
+            env_ended = ended.to(env.clip_ids.device)
+            start_time[ended] = env.start_time[env_ended].cpu()
+            possible[ended] = full_episode_steps(env, env_ended).cpu()
         if len(results) >= episodes:
             break
     env.test_mode = False
@@ -163,7 +170,9 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
     out = {k: round(sum(r[k] for r in results) / len(results), 4) for k in keys}
     out["mean_episode_seconds"] = round(out["mean_episode_seconds"], 3)
     out["episodes"] = len(results)
-    out["fall_seconds"] = sorted(round(r["mean_episode_seconds"], 3) for r in results if r["fall_rate"] > 0)
+    falls = [r for r in results if r["fall_rate"] > 0]
+    out["fall_seconds"] = sorted(round(r["mean_episode_seconds"], 3) for r in falls)
+    out["fall_starts"] = sorted([round(r["start_seconds"], 3), round(r["mean_episode_seconds"], 3)] for r in falls)
     terms = {name: sum(r["reward_terms"].get(name, 0.0) for r in results) / len(results)
              for name in results[0]["reward_terms"]}
     if terms:

@@ -95,7 +95,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per policy and line: policy, normalized_return, reward_per_step, "
                         "mpjpe_m, body_pos_error_m, root_pos_error_m, fall_rate, mean_episode_seconds, episodes "
-                        "(with fall_seconds: each fall's time after its episode's start)")
+                        "(with fall_seconds: each fall's time after its episode's start, and fall_starts: each "
+                        "fall as [its episode's start time in the clip, the fall's time after it])")
     add_character_arg(p)
     p.set_defaults(func=cmd_eval)
 
