@@ -67,7 +67,7 @@ def test_each_character_plays_its_share_of_the_episodes_so_quick_falls_are_not_o
 
 def test_each_fall_is_reported_with_the_time_its_episode_started_at():
     class RestartingEnv(ScriptedEnv):
-        def step(self, action):  # env 0's k-th episode starts 0.1 k s into the clip
+        def step(self, action):  # each of env 0's episodes starts 0.1 s later in the clip than its last
             out = super().step(action)
             if out[2][0]:
                 self.motion_time[0] += 0.1
