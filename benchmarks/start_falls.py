@@ -7,7 +7,7 @@ fall, and, for the steering task, per angle between the first target and the sta
 target speed.
 
 Run: ``python benchmarks/start_falls.py amp_steer --clip run [--episodes 256] [--seconds 3] [--bins 20]
-[--lift] [--handover TRACKER:STEPS] [--action-std S] [--mirror off|image|mean]
+[--lift] [--handover TRACKER:STEPS] [--action-std S] [--mirror off|image|mean] [--start-at T ...]
 [--set env.KEY=VALUE] [--json]`` (``--lift`` starts lifted
 out of the floor, ``env.lift_at_reset=true``; ``--set env.ref_velocities=central`` changes a field of the env).
 ``--handover run:6`` lets a tracking controller of the clip (here the shipped ``run``) play the first 6
@@ -17,7 +17,9 @@ start phase. The tracker must run under the policy's physics (PD backend, dampin
 error. Only the simulated state moves, not the policy's env's own reference clock, so this is for
 policies that see no phase (AMP's). ``--action-std 0.1`` adds noise of that std to the mean actions at every
 step, as exploration does in training: does any nearby action get through the starts the mean action falls
-from (if none does, PPO has nothing to learn from)?
+from (if none does, PPO has nothing to learn from)? ``--start-at 1.50 1.56 1.60`` starts the episodes at
+these times of the clip (in turn) instead of uniform ones and counts the falls per start time: the spin's
+take-off, ``docs/skills.md``.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ def main() -> None:
                         help="act as the policy's left-right mirror image (image) or the mean of its action and "
                              "its image's (mean) instead of the policy itself (off, default): does it fall where "
                              "its mirror image does not? (mimic.envs.mirror)")
+    parser.add_argument("--start-at", type=float, nargs="+", metavar="T",
+                        help="start the episodes at these times of the clip (s), in turn, instead of uniform "
+                             "ones (reference state initialization) and count the falls per start time")
     parser.add_argument("--json", action="store_true", help="print one JSON line last")
     args = parser.parse_args()
 
@@ -73,6 +78,10 @@ def main() -> None:
 
     agent, env, _ = load_policy(args.policy, args.episodes, env_change=only_clip)
     policy = mirrored_policy(agent.policy(), Mirror.of(env), args.mirror) if args.mirror != "off" else agent.policy()
+    if args.start_at:
+        if args.handover:
+            raise MimicError("--start-at and --handover: the tracker starts at its own env's times; use one")
+        env.starts = _FixedStarts(env.starts, args.start_at)
     obs = env.reset()
     n = args.episodes
     clip = int(env.clip_ids[0])
@@ -106,13 +115,16 @@ def main() -> None:
         when[f] = t0 + (k + 1) * env.dt
         alive &= done == 0
     bins = (phase * args.bins).long().clamp(0, args.bins - 1)
-    rows = []
+    rows, by_start = [], []
     if args.action_std > 0:
         who += f", actions with noise of std {args.action_std:g}"
     print(f"{args.policy} starting on {args.clip} (duration {float(env.motion.durations[clip]):.3f} s){who}: "
           f"{int(fell.sum())} of {n} episodes fall within {args.seconds:g} s")
-    print(f"{'phase':>11} {'falls':>6} {'starts':>6}  fall times (s after the start)")
-    for b in range(args.bins):
+    if args.start_at:
+        by_start = _by_start(args.start_at, fell, when)
+    else:
+        print(f"{'phase':>11} {'falls':>6} {'starts':>6}  fall times (s after the start)")
+    for b in range(args.bins if not args.start_at else 0):
         m = bins == b
         times = sorted(round(float(t), 2) for t in when[m & fell])
         rows.append({"phase": [b / args.bins, (b + 1) / args.bins], "falls": int(fell[m].sum()), "starts": int(m.sum()),
@@ -136,7 +148,37 @@ def main() -> None:
             f"{r['speed_mps'][0]:.1f}-{r['speed_mps'][1]:.1f} m/s {r['falls']}/{r['starts']}" for r in by_speed))
     if args.json:
         print(json.dumps({"policy": args.policy, "clip": args.clip, "falls": int(fell.sum()), "episodes": n,
-                          "by_phase": rows, "by_turn": by_turn, "by_speed": by_speed}))
+                          "by_phase": rows, "by_start": by_start, "by_turn": by_turn, "by_speed": by_speed}))
+
+
+class _FixedStarts:
+    """Start times ``times`` (s) in turn for every reset env instead of the env's sampler's; clips by the
+    clip weights as before. Falls are passed on to the env's own sampler."""
+
+    def __init__(self, sampler, times: list[float]) -> None:
+        self.sampler, self.times = sampler, torch.tensor(times, dtype=torch.float64)
+
+    def draw(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        clip_ids = self.sampler.motion.sample_clips(n, generator=generator)
+        times = self.times[torch.arange(n) % len(self.times)]
+        return clip_ids, times.to(self.sampler.motion.device)
+
+    def __getattr__(self, name: str):
+        return getattr(self.sampler, name)
+
+
+def _by_start(start_at: list[float], fell: torch.Tensor, when: torch.Tensor) -> list[dict]:
+    """Print and return the falls per ``--start-at`` time, from the first episodes' falls (N,) bool and fall
+    times (N,) (env i started at ``start_at[i % len(start_at)]``)."""
+    times = torch.tensor(start_at, dtype=torch.float64)[torch.arange(len(fell)) % len(start_at)]
+    print(f"{'start (s)':>9} {'falls':>6} {'starts':>6}  fall times (s after the start)")
+    rows = []
+    for t in start_at:
+        m = times == t
+        fall_times = sorted(round(float(x), 2) for x in when[m & fell])
+        rows.append({"start": t, "falls": int(fell[m].sum()), "starts": int(m.sum()), "fall_seconds": fall_times})
+        print(f"{t:9.3f} {int(fell[m].sum()):6d} {int(m.sum()):6d}  {fall_times}")
+    return rows
 
 
 def _parse_handover(spec: str) -> tuple[str, int]:
