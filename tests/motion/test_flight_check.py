@@ -59,3 +59,24 @@ def test_the_spins_flight_falls_at_about_half_g_and_the_backflips_at_g(spec):
     assert first.ballistic_vz - first.takeoff_vz > 0.8
     (flip,) = flights(spec, load_clip("backflip", spec.model, character=spec))
     assert flip.com_fall_g == pytest.approx(1.0, abs=0.1)
+
+
+def test_the_shipped_spin_falls_from_its_take_off_and_not_around_it():
+    """``benchmarks/start_falls.py --start-at``: started in the spin's take-off (1.60 s) with the reference's
+    velocities the shipped controller comes down early and falls; from 1.45 s (before it) it takes off by
+    itself and from 1.80 s (in the air) it lands; both stay up (docs/skills.md, the spin)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[2] / "benchmarks" / "start_falls.py"
+    args = [sys.executable, str(script), "spin", "--clip", "spin", "--episodes", "3", "--seconds", "1"]
+    run = subprocess.run(args + ["--start-at", "1.45", "1.60", "1.80", "--json"], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(run.stdout.splitlines()[-1])["by_start"]
+    assert [(r["start"], r["starts"], r["falls"]) for r in rows] == [(1.45, 1, 0), (1.6, 1, 1), (1.8, 1, 0)]
+    refused = subprocess.run(args + ["--start-at", "1.6", "--handover", "spin:2"], capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2 and "--start-at and --handover" in refused.stderr
