@@ -124,12 +124,12 @@ def main() -> None:
         by_start = _by_start(args.start_at, fell, when)
     else:
         print(f"{'phase':>11} {'falls':>6} {'starts':>6}  fall times (s after the start)")
-    for b in range(args.bins if not args.start_at else 0):
-        m = bins == b
-        times = sorted(round(float(t), 2) for t in when[m & fell])
-        rows.append({"phase": [b / args.bins, (b + 1) / args.bins], "falls": int(fell[m].sum()), "starts": int(m.sum()),
-                     "fall_seconds": times})
-        print(f"{b / args.bins:5.2f}-{(b + 1) / args.bins:4.2f} {int(fell[m].sum()):6d} {int(m.sum()):6d}  {times}")
+        for b in range(args.bins):
+            m = bins == b
+            times = sorted(round(float(t), 2) for t in when[m & fell])
+            rows.append({"phase": [b / args.bins, (b + 1) / args.bins], "falls": int(fell[m].sum()),
+                         "starts": int(m.sum()), "fall_seconds": times})
+            print(f"{b / args.bins:5.2f}-{(b + 1) / args.bins:4.2f} {int(fell[m].sum()):6d} {int(m.sum()):6d}  {times}")
     by_turn = []
     if rel_deg is not None:
         for lo in range(0, 180, 45):

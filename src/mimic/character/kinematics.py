@@ -55,3 +55,12 @@ class ForwardKinematics:
             child_rot = rot.quat_mul(local_rot[bodies], joint_rot[..., bodies - 1, :])
             body_rot[..., bodies, :] = rot.quat_mul(parent_rot, child_rot)
         return body_pos, body_rot
+
+
+def center_of_mass(model: CharacterModel, body_pos: torch.Tensor, body_rot: torch.Tensor) -> torch.Tensor:
+    """(..., 3) world centre of mass of ``model`` from its world body positions (..., B, 3) and rotations
+    (..., B, 4, w x y z): each body's mass at its centre of mass (``body_com_offset`` in its frame)."""
+    kw = {"dtype": body_pos.dtype, "device": body_pos.device}
+    masses = torch.as_tensor(model.body_masses, **kw)
+    arm = rot.quat_rotate(body_rot, torch.as_tensor(model.body_com_offset, **kw).expand_as(body_pos))
+    return ((body_pos + arm) * masses[:, None]).sum(-2) / masses.sum()

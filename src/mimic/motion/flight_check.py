@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import mujoco
 import torch
 
-from mimic.character import rotations as rot
-from mimic.character.kinematics import ForwardKinematics
+from mimic.character.kinematics import ForwardKinematics, center_of_mass
 from mimic.character.spec import CharacterSpec
 from mimic.engine.geoms import collision_geoms, lowest_points
 from mimic.motion.clip import Clip, LoopMode
@@ -63,9 +62,7 @@ def com_and_lowest(spec: CharacterSpec, clip: Clip, times: torch.Tensor) -> tupl
                         loop_blend_seconds=[spec.loop_blend_seconds_for(clip.name)])
     s = lib.state(torch.zeros(len(times), dtype=torch.long), times)
     body_pos, body_rot = ForwardKinematics(model, dtype=torch.float64)(s.root_pos, s.root_rot, s.joint_rot)
-    masses = torch.as_tensor(model.body_masses, dtype=torch.float64)
-    arm = rot.quat_rotate(body_rot, torch.as_tensor(model.body_com_offset, dtype=torch.float64).expand_as(body_pos))
-    com_z = ((body_pos + arm)[..., 2] * masses).sum(-1) / masses.sum()
+    com_z = center_of_mass(model, body_pos, body_rot)[:, 2]
     geoms = collision_geoms(model, mujoco.MjModel.from_xml_path(str(spec.mjcf_path)))
     low = lowest_points(geoms, body_pos, body_rot).min(dim=-1).values - geoms.ground_height
     return com_z, low
@@ -79,19 +76,14 @@ def flights(spec: CharacterSpec, clip: Clip, rate_hz: float = 120.0) -> list[Fli
     times = torch.linspace(0.0, clip.duration - (1e-6 if clip.loop == LoopMode.WRAP else 0.0), n + 1,
                            dtype=torch.float64)
     com_z, low = com_and_lowest(spec, clip, times)
-    air = (low > AIRBORNE_M).tolist()
-    out, k = [], 0
-    while k < len(air):
-        if not air[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < len(air) and air[j + 1]:
-            j += 1
-        t, z = times[k:j + 1], com_z[k:j + 1]
+    air = (low > AIRBORNE_M).long()
+    edges = torch.diff(air, prepend=air.new_zeros(1), append=air.new_zeros(1))  # +1 at take-off, -1 after landing
+    out = []
+    for k, j in zip(torch.nonzero(edges == 1).flatten().tolist(), torch.nonzero(edges == -1).flatten().tolist(),
+                    strict=True):
+        t, z = times[k:j], com_z[k:j]
         if float(t[-1] - t[0]) >= MIN_FLIGHT_S:
             out.append(_fit(t, z))
-        k = j + 1
     return out
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from mimic.character import rotations as rot
-from mimic.character.kinematics import ForwardKinematics
+from mimic.character.kinematics import ForwardKinematics, center_of_mass
 from mimic.character.model import CharacterModel
 from mimic.devices import generator_device, upload
 from mimic.errors import MimicError
@@ -132,9 +132,7 @@ class MotionLibrary:
         k0, k1 = prev_of_last, prev_of_last + 1
         dt = (frame_time[k1] - frame_time[k0])[:, None]
         body_pos, body_rot = ForwardKinematics(model, dtype=torch.float64)(root_pos, root_rot, joint_rot)
-        masses = torch.as_tensor(model.body_masses, **f64)
-        com_offset = torch.as_tensor(model.body_com_offset, **f64).expand_as(body_pos)
-        com = ((body_pos + rot.quat_rotate(body_rot, com_offset)) * masses[:, None]).sum(-2) / masses.sum()
+        com = center_of_mass(model, body_pos, body_rot)
         root_vel = (root_pos[k1] - root_pos[k0]) / dt
         root_ang_vel = rot.angular_velocity(root_rot[k0], root_rot[k1], dt)
         joint_ang_vel = rot.angular_velocity(joint_rot[k0], joint_rot[k1], dt[..., None], local=True)
