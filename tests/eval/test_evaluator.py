@@ -155,3 +155,19 @@ def test_the_time_warped_error_is_optional_and_changes_nothing_else():
     assert "mpjpe_dtw_m" not in without
     assert 0.0 < with_warp.pop("mpjpe_dtw_m") <= with_warp["mpjpe_m"] + 1e-4
     assert with_warp == without
+
+
+def test_pool_weighs_each_result_by_its_episodes():
+    """Two evaluations pooled as one: means weighted by episodes, fall lists merged, per-term means too."""
+    from mimic.eval.evaluator import pool
+
+    a = {"normalized_return": 0.9, "fall_rate": 0.0, "episodes": 3, "fall_seconds": [], "fall_starts": [],
+         "reward_terms": {"pose": 0.8}, "reward_lost": {"pose": 0.1}}
+    b = {"normalized_return": 0.5, "fall_rate": 1.0, "episodes": 1, "fall_seconds": [1.5], "fall_starts": [[0.2, 1.5]],
+         "reward_terms": {"pose": 0.4}, "reward_lost": {"pose": 0.3}}
+    pooled = pool([a, b])
+    assert pooled["normalized_return"] == pytest.approx(0.8)  # (3 * 0.9 + 0.5) / 4
+    assert pooled["fall_rate"] == pytest.approx(0.25) and pooled["episodes"] == 4
+    assert pooled["fall_seconds"] == [1.5] and pooled["fall_starts"] == [[0.2, 1.5]]
+    assert pooled["reward_terms"]["pose"] == pytest.approx(0.7) and pooled["reward_lost"]["pose"] == pytest.approx(0.15)
+    assert pool([a]) == a

@@ -60,3 +60,23 @@ def test_eval_seed_draws_other_episodes_and_defaults_to_the_runs(tmp_path, capsy
     default = measured()
     assert measured("--seed", "20000") == default  # run.seed 0 + 20,000: the episodes every checkpoint meets
     assert measured("--seed", "7") != default  # other starts: other clips, times and returns
+
+
+def test_eval_several_seeds_gives_a_row_each_and_one_pooling_them(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--max-samples", "32", "env.clips=[walk, run]", *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--episodes", "4", "--json", "--seed", "20000"]) == 0
+    alone = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert main(["eval", str(out), "--episodes", "4", "--json", "--seed", "20000", "7", "--seed", "7"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [r.get("seed") for r in rows] == [20000, 7, None]  # a repeated seed runs once
+    assert rows[0] == alone  # each seed's row is that seed's own evaluation
+    pooled = rows[2]
+    assert pooled["seeds"] == [20000, 7] and pooled["episodes"] == 8
+    for key in ("normalized_return", "mpjpe_m", "fall_rate"):
+        assert abs(pooled[key] - (rows[0][key] + rows[1][key]) / 2) < 1e-4
+    assert pooled["fall_seconds"] == sorted(rows[0]["fall_seconds"] + rows[1]["fall_seconds"])
+    assert main(["eval", str(out), "--episodes", "4", "--seed", "20000", "7"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert [line.split()[1:3] for line in table[1:]] == [["seed", "20000"], ["seed", "7"], ["all", "2"]]

@@ -182,3 +182,28 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
         if lost:  # a task's own reward (steering) has no tracking weights
             out["reward_lost"] = lost
     return out
+
+
+def pool(results: list[dict]) -> dict:
+    """One result from several :func:`evaluate` results (e.g. the same policy on several seeds), as if their
+    episodes had been one evaluation: every mean weighted by its ``episodes``, the fall lists merged."""
+    if len(results) == 1:
+        return dict(results[0])
+    total = sum(r["episodes"] for r in results)
+    if total == 0:
+        return dict(results[0])
+
+    def mean(values: list[float]) -> float:
+        return round(sum(v * r["episodes"] for v, r in zip(values, results, strict=True)) / total, 4)
+
+    out: dict = {}
+    for key, value in results[0].items():
+        if key == "episodes":
+            out[key] = total
+        elif key in ("fall_seconds", "fall_starts"):
+            out[key] = sorted(x for r in results for x in r[key])
+        elif isinstance(value, dict):  # reward_terms, reward_lost: per term
+            out[key] = {name: mean([r[key][name] for r in results]) for name in value}
+        else:
+            out[key] = mean([r[key] for r in results])
+    return out

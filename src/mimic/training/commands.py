@@ -81,10 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=("mujoco_cpu", "mujoco_warp"), default=None,
                    help="simulate with this engine instead of the one the policy was trained with (sim-to-sim "
                         "across engines; mujoco_warp needs the gpu extra, runs on cuda:0 or else Warp's cpu device)")
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=int, nargs="+", action="extend", default=None, metavar="SEED",
                    help="seed of the test episodes' starts and task targets (default: the run's seed + 20000, so "
                         "every checkpoint of a run meets the same episodes); another seed gives fresh episodes, "
-                        "e.g. to confirm a checkpoint picked on the default ones")
+                        "e.g. to confirm a checkpoint picked on the default ones. Several seeds (--seed 0 7) run "
+                        "--episodes episodes on each: one row per seed and one pooling them all (JSON lines gain "
+                        "seed, the pooled one seeds)")
     p.add_argument("--by-clip", action="store_true",
                    help="for a policy trained on several clips (a dataset): --episodes episodes starting on each "
                         "clip, one row each (which start clips fall); JSON lines gain start_clip")
@@ -250,21 +252,32 @@ def closing_line(trainer, last: dict[str, float]) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from mimic.agents.amp import discriminator_of
-    from mimic.eval.evaluator import evaluate
+    from mimic.eval.evaluator import evaluate, pool
 
+    seeds: list[int | None] = list(dict.fromkeys(args.seed)) if args.seed else [None]
     results = []
     for policy in args.policy:
         name = shipped_name(policy, args.character)
         for clip, only in _eval_starts(name, args.by_clip):
-            agent, env, ckpt = load_policy(name, num_envs=min(args.episodes, 16), engine=args.engine,
-                                           env_change=_with_env_overrides(only, args.env_overrides), seed=args.seed)
-            result = evaluate(env, agent.policy(), episodes=args.episodes,
-                              disc_logits=discriminator_of(agent))
-            env.close()
             label = f"{policy} [{clip}]" if clip else policy
-            if args.json:
-                print(json.dumps({"policy": policy, **({"start_clip": clip} if clip else {}), **result}), flush=True)
-            results.append((label, ckpt, result))
+            tagged = {"policy": policy, **({"start_clip": clip} if clip else {})}
+            per_seed = []
+            for seed in seeds:
+                agent, env, ckpt = load_policy(name, num_envs=min(args.episodes, 16), engine=args.engine,
+                                               env_change=_with_env_overrides(only, args.env_overrides), seed=seed)
+                result = evaluate(env, agent.policy(), episodes=args.episodes,
+                                  disc_logits=discriminator_of(agent))
+                env.close()
+                per_seed.append(result)
+                if args.json:
+                    print(json.dumps({**tagged, **({"seed": seed} if seed is not None else {}), **result}),
+                          flush=True)
+                results.append((f"{label} seed {seed}" if len(seeds) > 1 else label, ckpt, result))
+            if len(seeds) > 1:
+                pooled = pool(per_seed)
+                if args.json:
+                    print(json.dumps({**tagged, "seeds": seeds, **pooled}), flush=True)
+                results.append((f"{label} all {len(seeds)} seeds", ckpt, pooled))
     if args.json:
         return 0
     if len(results) == 1:
