@@ -290,7 +290,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     cols = [("NR", "normalized_return", "{:.3f}"), ("rew/step", "reward_per_step", "{:.3f}"),
             ("mpjpe_m", "mpjpe_m", "{:.3f}"), ("body_m", "body_pos_error_m", "{:.3f}"),
-            ("root_m", "root_pos_error_m", "{:.3f}"), ("falls", "fall_rate", "{:.0%}"),
+            ("root_m", "root_pos_error_m", "{:.3f}"), ("falls", "fall_rate", "{:.1%}"),
             ("ep_s", "mean_episode_seconds", "{:.1f}"), ("episodes", "episodes", "{}")]
     if all("mpjpe_dtw_m" in r for _, _, r in results):  # tracking: the AMP paper's time-warped error too
         cols.insert(3, ("mpjpe_dtw", "mpjpe_dtw_m", "{:.3f}"))
