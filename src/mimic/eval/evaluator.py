@@ -187,10 +187,8 @@ def evaluate(env: ImitationEnv, policy, episodes: int = 32, max_steps: int | Non
 def pool(results: list[dict]) -> dict:
     """One result from several :func:`evaluate` results (e.g. the same policy on several seeds), as if their
     episodes had been one evaluation: every mean weighted by its ``episodes``, the fall lists merged."""
-    if len(results) == 1:
-        return dict(results[0])
     total = sum(r["episodes"] for r in results)
-    if total == 0:
+    if total == 0:  # nothing measured: no means to weigh
         return dict(results[0])
 
     def mean(values: list[float]) -> float:
