@@ -347,6 +347,30 @@ def test_a_resume_takes_the_configured_fixed_exploration_noise():
     assert torch.allclose(quieter.actor.log_std.exp(), torch.full_like(quieter.actor.log_std, 0.05))
 
 
+def test_a_fixed_std_anneals_geometrically_between_two_sample_counts_and_resumes_on_its_way(scripted_env):
+    """``action_std_end``: the std stays at ``action_std`` until the first count of
+    ``action_std_anneal_samples``, reaches ``action_std_end`` at the second (the geometric mean halfway) and
+    stays; every update sets the actor's noise for the next rollout, and a resume continues the anneal."""
+    agent = small_agent(action_std=0.08, action_std_end=0.02, action_std_anneal_samples=[100, 300])
+    assert agent.action_std == pytest.approx(0.08) and small_agent().action_std == 0.05
+    for samples, std in ((100, 0.08), (200, 0.04), (300, 0.02), (10_000, 0.02)):
+        agent.samples = samples
+        assert agent.action_std == pytest.approx(std)
+    env, agent = scripted_env(8), small_agent(action_std=0.08, action_std_end=0.02, action_std_anneal_samples=[0, 128])
+    buf = RolloutBuffer(8, 8, env.obs_dim, env.action_dim)
+    collect(env, agent, buf)
+    metrics = agent.update(buf)  # 64 of 128 samples: halfway
+    assert metrics["action_std"] == pytest.approx(0.04)
+    assert torch.allclose(agent.actor.log_std.exp(), torch.full((env.action_dim,), 0.04))
+    resumed = small_agent(action_std=0.08, action_std_end=0.02, action_std_anneal_samples=[0, 128])
+    resumed.load_state_dict(agent.state_dict())
+    assert torch.allclose(resumed.actor.log_std.exp(), torch.full((env.action_dim,), 0.04))
+    with pytest.raises(MimicError, match="action_std_anneal_samples"):
+        PPOConfig(action_std_end=0.02, action_std_anneal_samples=[300, 100])
+    with pytest.raises(MimicError, match="action_std_end: anneals a fixed"):
+        PPOConfig(action_std_end=0.02, std_type="learned")
+
+
 def test_mirror_weight_pulls_the_policy_toward_its_mirror_image_and_logs_the_hand_computed_term():
     """With advantages of 0 only the symmetry term moves the actor (``agent.mirror_weight``): its value is the
     mean squared distance between the action mean and the mirrored action mean of the mirrored state, and

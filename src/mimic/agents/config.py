@@ -21,6 +21,11 @@ class PPOConfig:
         action_std: std of the Gaussian in the normalized action space (both: 0.05, i.e. about
             0.06-0.17 rad of PD target on the humanoid). With ``fixed``, a resume (``--resume
             agent.action_std=X``) and ``run.init`` explore with this run's value, not the checkpoint's.
+        action_std_end / action_std_anneal_samples: with a ``fixed`` std, the std moves linearly (in log
+            space) from ``action_std`` to ``action_std_end`` between the first and second sample counts of
+            ``action_std_anneal_samples`` and stays there (the run's total samples, so a resume continues
+            the anneal where it stopped). 0 (default): no anneal. Neither source anneals it; DeepMimic
+            anneals the probability of exploring instead (``exp_prob_*``).
         std_type: ``fixed`` (both sources) or ``learned`` (a trainable log-std vector, starting at
             ``action_std``; MimicKit's CONSTANT).
         actor_optimizer / critic_optimizer: ``sgd`` (momentum ``momentum``; both sources) or ``adam``
@@ -95,6 +100,8 @@ class PPOConfig:
     critic_hidden: list[int] = field(default_factory=lambda: [1024, 512])
     actor_init_output_scale: float = 0.01
     action_std: float = 0.05
+    action_std_end: float = 0.0
+    action_std_anneal_samples: list[int] = field(default_factory=lambda: [0, 0])
     std_type: Literal["fixed", "learned"] = "fixed"
     actor_optimizer: Literal["sgd", "adam"] = "sgd"
     critic_optimizer: Literal["sgd", "adam"] = "sgd"
@@ -146,9 +153,15 @@ class PPOConfig:
             "exp_anneal_samples": self.exp_anneal_samples >= 0, "normalizer_samples": self.normalizer_samples >= 0,
             "update_threads": self.update_threads >= 0, "kl_target": self.kl_target > 0,
             "teacher_weight": self.teacher_weight >= 0, "mirror_weight": self.mirror_weight >= 0,
+            "action_std_end": self.action_std_end >= 0,
+            "action_std_anneal_samples": len(self.action_std_anneal_samples) == 2
+            and 0 <= self.action_std_anneal_samples[0] <= self.action_std_anneal_samples[1],
             "actor_lr_bounds": len(self.actor_lr_bounds) == 2
             and 0 < self.actor_lr_bounds[0] <= self.actor_lr_bounds[1],
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise MimicError(f"agent: out-of-range value for {', '.join(bad)}")
+        if self.action_std_end > 0 and self.std_type != "fixed":
+            raise MimicError("agent.action_std_end: anneals a fixed exploration std; with std_type learned the "
+                             "actor learns its own (set agent.action_std_end=0 or agent.std_type=fixed)")

@@ -148,9 +148,7 @@ class Trainer:
         except (KeyError, RuntimeError) as exc:
             raise MimicError(f"{path}: run.init: its actor does not fit this run's agent.actor_hidden "
                              f"({type(exc).__name__}: {exc})") from None
-        if self.agent.config.std_type == "fixed":  # the exploration noise is this run's choice, not the policy's
-            with torch.no_grad():
-                self.agent.actor.log_std.fill_(math.log(self.agent.config.action_std))
+        self.agent.reset_exploration_std()  # the exploration noise is this run's choice, not the policy's
 
     def _adds_clock(self, data: dict, obs_dim: int | None) -> bool:
         """True when this run adds ``env.clock_obs_seconds``'s input to an init policy trained without it."""
@@ -220,7 +218,7 @@ class Trainer:
                     **{f"losses/{k.removesuffix('_loss')}": float(v) for k, v in metrics.items()
                        if k.endswith("_loss") or k in ("clip_frac", "imp_ratio", "approx_kl")},
                     **{f"charts/{k}": float(v) for k, v in metrics.items()
-                       if k.startswith(("adv_", "exp_prob", "skipped_", "actor_lr"))},
+                       if k.startswith(("adv_", "exp_prob", "skipped_", "actor_lr", "action_std"))},
                     **{f"amp/{k.removeprefix('amp_')}": float(v) for k, v in metrics.items() if k.startswith("amp_")},
                 }
                 self._watch_discriminator(row)
