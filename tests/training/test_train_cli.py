@@ -154,7 +154,10 @@ def test_a_preset_can_start_from_another(tmp_path):
     gpu = load_train_config("gpu")
     assert (gpu.run.num_envs, gpu.agent.steps_per_iter, gpu.agent.actor_batch_size) == (4096, 4, 1)
     assert (gpu.run.device, gpu.env.engine.name, gpu.env.compile) == ("cuda", "mujoco_warp", False)
-    assert replace(gpu.agent, steps_per_iter=16, actor_batch_size=8, critic_batch_size=8) == fast.agent
+    assert (fast.agent.action_std_end, fast.agent.action_std_anneal_samples) == (0.02, [4_000_000, 14_000_000])
+    assert gpu.agent.action_std_end == 0  # fast's anneal, not yet tried on a GPU
+    assert replace(gpu.agent, steps_per_iter=16, actor_batch_size=8, critic_batch_size=8, action_std_end=0.02) \
+        == fast.agent
     mine = tmp_path / "mine.yaml"
     mine.write_text("base: finetune\nagent:\n  action_std: 0.02\n")  # bases chain
     cfg = load_train_config(mine, ["agent.kl_target=0.02"])
