@@ -356,6 +356,11 @@ def test_a_fixed_std_anneals_geometrically_between_two_sample_counts_and_resumes
     for samples, std in ((100, 0.08), (200, 0.04), (300, 0.02), (10_000, 0.02)):
         agent.samples = samples
         assert agent.action_std == pytest.approx(std)
+    step = small_agent(action_std=0.08, action_std_end=0.02, action_std_anneal_samples=[100, 100])
+    step.samples = 50
+    assert step.action_std == pytest.approx(0.08)  # equal counts: a step, no division by zero
+    step.samples = 100
+    assert step.action_std == pytest.approx(0.02)
     env, agent = scripted_env(8), small_agent(action_std=0.08, action_std_end=0.02, action_std_anneal_samples=[0, 128])
     buf = RolloutBuffer(8, 8, env.obs_dim, env.action_dim)
     collect(env, agent, buf)

@@ -157,23 +157,26 @@ class PPOAgent:
         return {"obs_dim": self.obs_dim, "action_dim": self.action_dim}
 
     # ------------------------------------------------------------------------------------ acting
+    def _anneal_fraction(self, begin: int, end: int) -> float:
+        """How far the run's samples are from ``begin`` (0) to ``end`` (1), clamped; 1 from ``end`` on."""
+        return 1.0 if self.samples >= end else max(self.samples - begin, 0) / max(end - begin, 1)
+
     @property
     def exp_prob(self) -> float:
         """Current probability that a step samples its action (linear anneal over samples)."""
         cfg = self.config
-        frac = min(self.samples / cfg.exp_anneal_samples, 1.0) if cfg.exp_anneal_samples > 0 else 1.0
-        return cfg.exp_prob_begin + (cfg.exp_prob_end - cfg.exp_prob_begin) * frac
+        return cfg.exp_prob_begin + (cfg.exp_prob_end - cfg.exp_prob_begin) * self._anneal_fraction(
+            0, cfg.exp_anneal_samples)
 
     @property
     def action_std(self) -> float:
         """The exploration std a ``fixed`` actor uses now: ``action_std``, or on its way to ``action_std_end``
-        (linear in log space over ``action_std_anneal_samples``, by the run's samples)."""
+        (geometrically over ``action_std_anneal_samples``, by the run's samples)."""
         cfg = self.config
         if cfg.action_std_end <= 0:
             return cfg.action_std
-        begin, end = cfg.action_std_anneal_samples
-        frac = 1.0 if self.samples >= end else max(self.samples - begin, 0) / (end - begin)
-        return math.exp(math.log(cfg.action_std) + frac * (math.log(cfg.action_std_end) - math.log(cfg.action_std)))
+        return cfg.action_std * (cfg.action_std_end / cfg.action_std) ** self._anneal_fraction(
+            *cfg.action_std_anneal_samples)
 
     def reset_exploration_std(self) -> None:
         """Set a ``fixed`` actor's std to :attr:`action_std`: this run's setting, not a checkpoint's or an
@@ -294,15 +297,14 @@ class PPOAgent:
         actor_metrics["actor_lr"] = self.actor_optimizer.param_groups[0]["lr"]
         merge_normalizer(self.dist, self.obs_norm)
         self.iteration += 1
-        if cfg.action_std_end > 0:  # the next rollout and update explore with the annealed std
-            self.reset_exploration_std()
+        self.reset_exploration_std()  # the next rollout and update explore with the std for these samples
         metrics = {**critic_metrics, **actor_metrics, "return_mean": float(returns[valid].mean()),
                    "value_mean": float(buffer.values.flatten()[valid].mean())}
         if self.dist.enabled:  # the logged losses and means: averages over ranks
             vec = self.dist.mean_(torch.tensor(list(metrics.values()), dtype=torch.float64))
             metrics = dict(zip(metrics, vec.tolist(), strict=True))
         return {**shaped, **metrics, "adv_mean": float(adv_mean), "adv_std": float(adv_std), "exp_prob": self.exp_prob,
-                "action_std": self.action_std,
+                "action_std": float(self.actor.log_std.exp().mean()),
                 "skipped_minibatches": float(self.step_guard.skipped)}
 
     def _epochs(self, epochs: int, batch_size: int, num_samples: int,
@@ -404,6 +406,7 @@ class PPOAgent:
                              "resume with the checkpoint's setting")
         self.actor.load_state_dict(state["actor"])
         self.obs_norm.load_state_dict(state["obs_norm"])
+        self.iteration, self.samples = int(state["iteration"]), int(state["samples"])
         if "critic" in state:
             self.critic.load_state_dict(state["critic"])
             if self.value_norm is not None:
@@ -412,9 +415,7 @@ class PPOAgent:
             if self.config.actor_lr_schedule == "kl":  # the schedule's rate is run state, within the bounds
                 self._set_actor_lr(state["actor_optimizer"]["param_groups"][0]["lr"])
             load_optimizer_state(self.critic_optimizer, state["critic_optimizer"])
-        self.iteration, self.samples = int(state["iteration"]), int(state["samples"])
-        if "critic" in state:  # a fixed exploration noise is a setting (annealed by samples), as the rates are
-            self.reset_exploration_std()
+            self.reset_exploration_std()  # a fixed exploration noise is a setting (by samples), as the rates are
         if "generator" in state:
             if state.get("generator_device", "cpu") == self.generator.device.type:
                 self.generator.set_state(state["generator"])
